@@ -1,0 +1,172 @@
+import base64
+import os
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import models
+
+from playground.accounts.models import Team
+
+
+class StoredFile(models.Model):
+    """Bytes stored once by content: the same bytes uploaded twice, by anyone, are one file.
+
+    Teams never see StoredFile directly; they see MediaItems that point at one.
+    """
+
+    sha256 = models.CharField(max_length=64, primary_key=True)
+    size = models.BigIntegerField()
+    mime_type = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.sha256[:12]} ({self.mime_type}, {self.size} B)"
+
+    @property
+    def name(self) -> str:
+        return blob_name(self.sha256)
+
+    @property
+    def path(self) -> Path:
+        return Path(default_storage.path(self.name))
+
+    def open(self):
+        return default_storage.open(self.name, "rb")
+
+    def read_bytes(self) -> bytes:
+        return self.path.read_bytes()
+
+    def base64_path(self) -> Path:
+        """The base64 text of this file, computed once and kept beside it (read by previews and runs)."""
+        target = self.path.with_name(self.path.name + ".b64")
+        if not target.exists():
+            with open(self.path, "rb") as src, tempfile.NamedTemporaryFile("wb", dir=target.parent, delete=False) as tmp:
+                # 3 MiB chunks are a multiple of 3 bytes, so chunked encoding equals whole-file encoding.
+                while chunk := src.read(3 * 1024 * 1024):
+                    tmp.write(base64.b64encode(chunk))
+            os.replace(tmp.name, target)
+        return target
+
+    def base64_text(self) -> str:
+        return self.base64_path().read_text("ascii")
+
+
+def blob_name(sha256: str) -> str:
+    return f"blobs/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+class MediaItemQuerySet(models.QuerySet):
+    def for_team(self, team: Team) -> "MediaItemQuerySet":
+        return self.filter(team=team)
+
+    def visible_to(self, user) -> "MediaItemQuerySet":
+        return self.filter(team__memberships__user=user)
+
+
+class MediaItem(models.Model):
+    """An uploaded or referenced file in a team's library, checked by decoding it."""
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", "Image"
+        AUDIO = "audio", "Audio"
+        VIDEO = "video", "Video"
+        PDF = "pdf", "PDF"
+
+    class Source(models.TextChoices):
+        UPLOAD = "upload", "Uploaded"
+        URL_FETCHED = "url_fetched", "Fetched from URL"
+        URL_REFERENCE = "url_reference", "URL reference"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="media_items")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    name = models.CharField(max_length=255)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.UPLOAD)
+    source_url = models.URLField(max_length=2000, blank=True)
+    # Null for a URL reference: its bytes were checked once, then not kept.
+    file = models.ForeignKey(StoredFile, null=True, blank=True, on_delete=models.PROTECT, related_name="items")
+    thumbnail = models.ForeignKey(
+        StoredFile, null=True, blank=True, on_delete=models.SET_NULL, related_name="thumbnail_of"
+    )
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size = models.BigIntegerField()
+    mime_type = models.CharField(max_length=100)
+    format = models.CharField(max_length=40)  # what the decoder found: PNG, JPEG, wav, mp3, mov,mp4...
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    duration_s = models.FloatField(null=True, blank=True)
+    page_count = models.PositiveIntegerField(null=True, blank=True)
+    frame_count = models.PositiveIntegerField(null=True, blank=True)
+    # Codec, sample rate, channels, frame rate, animation...: whatever the decoder reported.
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MediaItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Within a team, the same stored bytes are one library item (a second upload finds the first).
+            models.UniqueConstraint(
+                fields=["team", "sha256"],
+                condition=~models.Q(source="url_reference"),
+                name="one_stored_item_per_content_per_team",
+            ),
+        ]
+        indexes = [models.Index(fields=["team", "kind", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_reference(self) -> bool:
+        return self.source == self.Source.URL_REFERENCE
+
+    @property
+    def dimensions(self) -> str:
+        return f"{self.width}×{self.height}" if self.width and self.height else ""
+
+
+class MediaVariant(models.Model):
+    """A prepared form of stored bytes (resized image, converted audio, key frames), made once.
+
+    Keyed by the source bytes and a canonical spec, so every item with the same content, in any
+    team, shares it. The work runs in Celery or inline; its outcome is written here.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    source = models.ForeignKey(StoredFile, on_delete=models.CASCADE, related_name="variants")
+    spec = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(blank=True)
+    # One file for most variants; key frames are several, in order.
+    files = models.ManyToManyField(StoredFile, through="VariantFile", related_name="+")
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "spec"], name="one_variant_per_spec")]
+
+    def __str__(self) -> str:
+        return f"{self.spec} of {self.source_id[:12]}"
+
+    def ordered_files(self) -> list["VariantFile"]:
+        return list(self.variant_files.select_related("file").order_by("position"))
+
+
+class VariantFile(models.Model):
+    variant = models.ForeignKey(MediaVariant, on_delete=models.CASCADE, related_name="variant_files")
+    file = models.ForeignKey(StoredFile, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveIntegerField(default=0)
+    details = models.JSONField(default=dict, blank=True)  # width/height, or a key frame's time
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["variant", "position"], name="one_file_per_position")]
