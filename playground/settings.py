@@ -122,6 +122,9 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0  # always stream to a temp file; hashing and decoding read from disk
+# On the same filesystem as the media folder, so a checked upload is hard-linked into place, not copied.
+FILE_UPLOAD_TEMP_DIR = DATA_DIR / "tmp"
+FILE_UPLOAD_TEMP_DIR.mkdir(exist_ok=True)
 DATA_UPLOAD_MAX_NUMBER_FILES = 100
 
 # Fetching media by URL: refused for private, loopback, link-local and metadata addresses.

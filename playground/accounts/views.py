@@ -1,0 +1,34 @@
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from playground.accounts.models import Membership, Team
+from playground.accounts.teams import SESSION_KEY, current_membership
+
+
+@require_GET
+def team_overview(request):
+    membership = current_membership(request)
+    members = []
+    if membership:
+        members = Membership.objects.filter(team=membership.team).select_related("user").order_by("user__username")
+    return render(
+        request,
+        "accounts/team.html",
+        {"teams": Team.objects.for_user(request.user), "members": members, "membership": membership},
+    )
+
+
+@require_POST
+def team_switch(request):
+    team = Team.objects.for_user(request.user).filter(pk=request.POST.get("team")).first()
+    if team is None:
+        messages.error(request, "You are not a member of that team.")
+    else:
+        request.session[SESSION_KEY] = team.pk
+        messages.success(request, f"Now working in {team.name}.")
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = "uploads:library"
+    return redirect(next_url)

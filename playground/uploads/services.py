@@ -1,0 +1,302 @@
+"""Media library workflows: adding media (upload or URL), preparing variants, deleting.
+
+Views, tasks and management commands all call these functions. Each check runs before anything
+is written, so a refused file leaves no trace.
+"""
+
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models.deletion import ProtectedError, RestrictedError
+
+from playground.lib import safe_fetch
+from playground.uploads import inspect, variants
+from playground.uploads.inspect import MediaInfo, MediaRejected
+from playground.uploads.models import MediaItem, MediaVariant, StoredFile, VariantFile, blob_name
+from playground.uploads.upload_handlers import OversizeUpload
+
+log = logging.getLogger(__name__)
+
+
+class ItemInUse(Exception):
+    def __init__(self, message: str, users: list[str]):
+        super().__init__(message)
+        self.users = users
+
+
+# --- storing bytes -----------------------------------------------------------------------------
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def store_path(path: Path, mime_type: str, *, sha256: str | None = None) -> StoredFile:
+    """Store the file at path once by content; a second call with the same bytes finds the first."""
+    sha256 = sha256 or sha256_of(path)
+    existing = StoredFile.objects.filter(pk=sha256).first()
+    if existing and existing.path.exists():
+        return existing
+    target = Path(default_storage.path(blob_name(sha256)))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        try:
+            os.link(path, staging)  # same filesystem: no copy
+        except OSError:
+            shutil.copyfile(path, staging)
+        os.replace(staging, target)  # atomic: readers never see a half-written blob
+    stored, _ = StoredFile.objects.get_or_create(
+        pk=sha256, defaults={"size": target.stat().st_size, "mime_type": mime_type}
+    )
+    return stored
+
+
+def store_bytes(data: bytes, mime_type: str) -> StoredFile:
+    with tempfile.NamedTemporaryFile(dir=settings.FILE_UPLOAD_TEMP_DIR) as tmp:
+        tmp.write(data)
+        tmp.flush()
+        return store_path(Path(tmp.name), mime_type, sha256=hashlib.sha256(data).hexdigest())
+
+
+# --- adding media --------------------------------------------------------------------------------
+
+
+@dataclass
+class Added:
+    item: MediaItem
+    created: bool  # False: the same bytes were already in this team's library
+
+
+def add_upload(*, team, user, uploaded_file) -> Added:
+    """Check an uploaded file by decoding it, then store it. Raises MediaRejected with the reason."""
+    if isinstance(uploaded_file, OversizeUpload):
+        raise MediaRejected(f"The file is larger than the {settings.MAX_UPLOAD_MB} MB upload limit.")
+    path = Path(uploaded_file.temporary_file_path())
+    return _add_checked_file(
+        team=team, user=user, path=path, name=_display_name(uploaded_file.name), source=MediaItem.Source.UPLOAD
+    )
+
+
+def add_path(*, team, user, path: Path, name: str) -> Added:
+    """Add a file already on disk (demo data, imports); the same checks as an upload."""
+    if path.stat().st_size > settings.MAX_UPLOAD_BYTES:
+        raise MediaRejected(f"The file is larger than the {settings.MAX_UPLOAD_MB} MB upload limit.")
+    return _add_checked_file(team=team, user=user, path=path, name=name, source=MediaItem.Source.UPLOAD)
+
+
+def add_from_url(*, team, user, url: str, keep_as_reference: bool) -> Added:
+    """Fetch a URL (refusing private addresses), check what it holds, and store it or keep it as a reference.
+
+    A reference is still fetched once, to learn its kind and dimensions and draw a thumbnail; only
+    the URL is kept, and protocols that accept URLs are sent the URL.
+    """
+    with tempfile.NamedTemporaryFile(dir=settings.FILE_UPLOAD_TEMP_DIR) as tmp:
+        try:
+            fetched = safe_fetch.fetch_to_file(
+                url,
+                tmp,
+                max_bytes=settings.MAX_UPLOAD_BYTES,
+                timeout_s=settings.URL_FETCH_TIMEOUT_S,
+                max_redirects=settings.URL_FETCH_MAX_REDIRECTS,
+                allow_loopback=settings.URL_FETCH_ALLOW_LOOPBACK,
+            )
+        except safe_fetch.FetchRefused as exc:
+            raise MediaRejected(str(exc)) from None
+        tmp.flush()
+        source = MediaItem.Source.URL_REFERENCE if keep_as_reference else MediaItem.Source.URL_FETCHED
+        return _add_checked_file(
+            team=team,
+            user=user,
+            path=Path(tmp.name),
+            name=_display_name(fetched.filename),
+            source=source,
+            source_url=url,
+            sha256=fetched.sha256,
+        )
+
+
+def _add_checked_file(*, team, user, path: Path, name: str, source: str, source_url: str = "", sha256=None) -> Added:
+    info = inspect.inspect_file(path, max_image_pixels=settings.MAX_IMAGE_PIXELS)
+    sha256 = sha256 or sha256_of(path)
+    is_reference = source == MediaItem.Source.URL_REFERENCE
+    if not is_reference:
+        existing = MediaItem.objects.filter(team=team, sha256=sha256).exclude(source=MediaItem.Source.URL_REFERENCE)
+        if item := existing.first():
+            return Added(item, created=False)
+    thumbnail = _make_thumbnail(path, info)
+    stored = None if is_reference else store_path(path, info.mime_type, sha256=sha256)
+    fields = dict(
+        team=team,
+        created_by=user,
+        name=name,
+        kind=info.kind,
+        source=source,
+        source_url=source_url,
+        file=stored,
+        thumbnail=thumbnail,
+        sha256=sha256,
+        size=path.stat().st_size,
+        **info_fields(info),
+    )
+    try:
+        with transaction.atomic():
+            return Added(MediaItem.objects.create(**fields), created=True)
+    except IntegrityError:
+        # Two uploads of the same bytes raced; the other one won and is the library item.
+        return Added(MediaItem.objects.get(team=team, sha256=sha256, source=source), created=False)
+
+
+def _make_thumbnail(path: Path, info: MediaInfo) -> StoredFile | None:
+    try:
+        return store_bytes(inspect.make_thumbnail(path, info), inspect.THUMBNAIL_MIME)
+    except Exception:
+        # The file itself decoded; a thumbnail is a nicety, and its absence is shown as a plain icon.
+        log.exception("thumbnail failed for %s (%s)", path, info.mime_type)
+        return None
+
+
+def info_fields(info: MediaInfo) -> dict:
+    return dict(
+        mime_type=info.mime_type,
+        format=info.format,
+        width=info.width,
+        height=info.height,
+        duration_s=info.duration_s,
+        page_count=info.page_count,
+        frame_count=info.frame_count,
+        details=info.details,
+    )
+
+
+def media_info(item: MediaItem) -> MediaInfo:
+    """The decoder's findings as stored on the item, for variant work."""
+    return MediaInfo(
+        kind=item.kind,
+        mime_type=item.mime_type,
+        format=item.format,
+        width=item.width,
+        height=item.height,
+        duration_s=item.duration_s,
+        page_count=item.page_count,
+        frame_count=item.frame_count,
+        details=item.details,
+    )
+
+
+def _display_name(name: str | None) -> str:
+    name = os.path.basename((name or "").replace("\\", "/")).strip()
+    return (name or "untitled")[:255]
+
+
+# --- variants ------------------------------------------------------------------------------------
+
+
+class VariantUnavailable(Exception):
+    pass
+
+
+def _check_can_vary(item: MediaItem) -> StoredFile:
+    if item.file_id is None:
+        raise VariantUnavailable("This item is a URL reference; its bytes are not stored, so no variant can be made.")
+    return item.file
+
+
+def request_variant(item: MediaItem, spec: variants.VariantSpec) -> MediaVariant:
+    """The variant of item for spec: ready if made before, otherwise queued for a worker."""
+    from playground.uploads.tasks import prepare_variant  # tasks import services; import here to avoid a cycle
+
+    source = _check_can_vary(item)
+    variant, created = MediaVariant.objects.get_or_create(source=source, spec=spec.key())
+    if variant.status == MediaVariant.Status.FAILED:
+        # Retrying a failed variant is what a user pressing the button again means.
+        MediaVariant.objects.filter(pk=variant.pk).update(status=MediaVariant.Status.PENDING, error="")
+        variant.refresh_from_db()
+        created = True
+    if created:
+        transaction.on_commit(lambda: prepare_variant.delay(variant.pk, item.pk))
+    return variant
+
+
+def get_variant(item: MediaItem, spec: variants.VariantSpec) -> MediaVariant:
+    """The variant of item for spec, made now (inline) unless it is ready already. Raises VariantError."""
+    source = _check_can_vary(item)
+    variant, _ = MediaVariant.objects.get_or_create(source=source, spec=spec.key())
+    if variant.status != MediaVariant.Status.READY:
+        make_variant(variant.pk, item.pk)
+        variant.refresh_from_db()
+        if variant.status == MediaVariant.Status.FAILED:
+            raise variants.VariantError(variant.error)
+    return variant
+
+
+def make_variant(variant_id: int, item_id: int) -> None:
+    """Do the work for one variant and record the outcome. Safe to run twice: the result is the same."""
+    variant = MediaVariant.objects.select_related("source").filter(pk=variant_id).first()
+    item = MediaItem.objects.filter(pk=item_id).first()
+    if variant is None or variant.status == MediaVariant.Status.READY:
+        return
+    if item is None:
+        # The item was deleted; another item with the same bytes may still ask again later.
+        item = MediaItem.objects.filter(file=variant.source).first()
+        if item is None:
+            return
+    spec = variants.VariantSpec.parse(variant.spec)
+    try:
+        outputs = variants.make_variant(variant.source.path, media_info(item), spec)
+    except variants.VariantError as exc:
+        MediaVariant.objects.filter(pk=variant.pk).update(status=MediaVariant.Status.FAILED, error=str(exc))
+        return
+    stored = [store_bytes(out.data, out.mime_type) for out in outputs]
+    with transaction.atomic():
+        locked = MediaVariant.objects.select_for_update().get(pk=variant.pk)
+        if locked.status == MediaVariant.Status.READY:
+            return  # another worker finished first
+        VariantFile.objects.filter(variant=locked).delete()
+        VariantFile.objects.bulk_create(
+            VariantFile(variant=locked, file=file, position=i, details=out.details)
+            for i, (file, out) in enumerate(zip(stored, outputs))
+        )
+        locked.status = MediaVariant.Status.READY
+        locked.error = ""
+        locked.details = {"count": len(outputs), **(outputs[0].details if len(outputs) == 1 else {})}
+        locked.save()
+
+
+def variants_of(item: MediaItem):
+    if item.file_id is None:
+        return MediaVariant.objects.none()
+    return MediaVariant.objects.filter(source_id=item.file_id).prefetch_related("variant_files__file").order_by(
+        "-created_at"
+    )
+
+
+# --- deleting ------------------------------------------------------------------------------------
+
+
+def delete_item(item: MediaItem) -> None:
+    """Delete a library item; refused while a saved prompt version uses it.
+
+    Prompt versions point at media items with on_delete=PROTECT, so the database itself keeps an
+    item that a version needs; here that refusal becomes a sentence naming the users.
+    """
+    try:
+        item.delete()
+    except (ProtectedError, RestrictedError) as exc:
+        users = sorted({str(obj) for obj in exc.protected_objects if hasattr(exc, "protected_objects")} or {
+            str(obj) for obj in getattr(exc, "restricted_objects", [])
+        })
+        listed = ", ".join(users[:5]) + (f" and {len(users) - 5} more" if len(users) > 5 else "")
+        raise ItemInUse(f"“{item.name}” is used by saved prompt versions and cannot be deleted: {listed}.", users)

@@ -1,0 +1,211 @@
+from django.conf import settings
+from django.contrib import messages
+from django.db.models import Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseStopPolling, reswap, retarget
+
+from playground.accounts.teams import current_membership, current_team, require_membership
+from playground.lib.serving import serve_stored_file
+from playground.uploads import services
+from playground.uploads.forms import LibraryFilterForm, UrlAddForm, VariantForm
+from playground.uploads.inspect import MediaRejected
+from playground.uploads.models import MediaItem, MediaVariant, VariantFile
+
+
+def _get_item(request, item_id: int, *, edit: bool = False) -> MediaItem:
+    item = get_object_or_404(MediaItem.objects.select_related("file", "thumbnail"), pk=item_id)
+    require_membership(request, item.team_id, edit=edit)  # 404 for other teams' items
+    return item
+
+
+def _can_edit(request) -> bool:
+    membership = current_membership(request)
+    return bool(membership and membership.can_edit)
+
+
+# --- library -------------------------------------------------------------------------------------
+
+
+@require_GET
+def library(request):
+    team = current_team(request)
+    form = LibraryFilterForm(request.GET or None)
+    items = MediaItem.objects.for_team(team).select_related("thumbnail")
+    if form.is_valid():
+        if kind := form.cleaned_data["kind"]:
+            items = items.filter(kind=kind)
+        if q := form.cleaned_data["q"]:
+            items = items.filter(Q(name__icontains=q) | Q(source_url__icontains=q))
+    template = "uploads/library.html"
+    if request.htmx and request.htmx.target == "media-grid":
+        template += "#media-grid"
+    counts = {row: MediaItem.objects.for_team(team).filter(kind=row).count() for row in MediaItem.Kind.values}
+    return render(
+        request,
+        template,
+        {
+            "items": items[:500],
+            "filter_form": form,
+            "url_form": UrlAddForm(),
+            "kinds": MediaItem.Kind.choices,
+            "counts": counts,
+            "can_edit": _can_edit(request),
+            "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
+            "max_upload_mb": settings.MAX_UPLOAD_MB,
+        },
+    )
+
+
+@require_POST
+def upload(request):
+    """One or more files; answers with one card per file: the item, or the reason it was refused."""
+    membership = current_membership(request)
+    if membership is None or not membership.can_edit:
+        return _refused_card("", "Your role in this team is read-only.", status=403)
+    files = request.FILES.getlist("file")
+    if not files:
+        return _refused_card("", "No file was received. Choose or drop a file to upload.")
+    cards = []
+    for uploaded in files:
+        try:
+            added = services.add_upload(team=membership.team, user=request.user, uploaded_file=uploaded)
+        except MediaRejected as exc:
+            cards.append(render_to_string("uploads/_refused_card.html", {"name": uploaded.name, "reason": exc}))
+            continue
+        cards.append(
+            render_to_string(
+                "uploads/_media_card.html",
+                {"item": added.item, "notice": None if added.created else "Already in your library"},
+                request=request,
+            )
+        )
+    return HttpResponse("".join(cards))
+
+
+@require_POST
+def add_url(request):
+    membership = current_membership(request)
+    if membership is None or not membership.can_edit:
+        return _refused_card("", "Your role in this team is read-only.", status=403)
+    form = UrlAddForm(request.POST)
+    if not form.is_valid():
+        reason = "; ".join(err for errs in form.errors.values() for err in errs)
+        return _refused_card(request.POST.get("url", ""), reason)
+    try:
+        added = services.add_from_url(
+            team=membership.team,
+            user=request.user,
+            url=form.cleaned_data["url"],
+            keep_as_reference=form.cleaned_data["mode"] == UrlAddForm.REFERENCE,
+        )
+    except MediaRejected as exc:
+        return _refused_card(form.cleaned_data["url"], str(exc))
+    context = {"item": added.item, "notice": None if added.created else "Already in your library"}
+    response = render(request, "uploads/_media_card.html", context)
+    # The form targets the message queue (for refusals); a new item belongs at the top of the grid.
+    return reswap(retarget(response, "#media-grid"), "afterbegin")
+
+
+def _refused_card(name: str, reason: str, status: int = 200) -> HttpResponse:
+    # 200 so htmx swaps the message in; the card itself says it was refused.
+    html = render_to_string("uploads/_refused_card.html", {"name": name, "reason": reason})
+    return HttpResponse(html, status=status)
+
+
+# --- one item ------------------------------------------------------------------------------------
+
+
+@require_GET
+def item_detail(request, item_id: int):
+    item = _get_item(request, item_id)
+    return render(
+        request,
+        "uploads/detail.html",
+        {
+            "item": item,
+            "variants": services.variants_of(item),
+            "variant_form": VariantForm(kind=item.kind),
+            "can_edit": require_membership(request, item.team_id).can_edit,
+        },
+    )
+
+
+@require_POST
+def item_delete(request, item_id: int):
+    item = _get_item(request, item_id, edit=True)
+    name = item.name
+    try:
+        services.delete_item(item)
+    except services.ItemInUse as exc:
+        messages.error(request, str(exc))
+        return redirect("uploads:detail", item_id=item_id)
+    messages.success(request, f"Deleted “{name}”.")
+    return redirect("uploads:library")
+
+
+@require_GET
+def item_file(request, item_id: int):
+    item = _get_item(request, item_id)
+    if item.file is None:
+        raise Http404("This item is a URL reference; its bytes are not stored.")
+    return serve_stored_file(request, item.file, filename=item.name)
+
+
+@require_GET
+def item_thumbnail(request, item_id: int):
+    item = _get_item(request, item_id)
+    if item.thumbnail is None:
+        raise Http404("No thumbnail")
+    return serve_stored_file(request, item.thumbnail, filename=f"{item.name}.thumbnail", cache_seconds=86400)
+
+
+# --- variants ------------------------------------------------------------------------------------
+
+
+@require_POST
+def variant_create(request, item_id: int):
+    item = _get_item(request, item_id, edit=True)
+    form = VariantForm(request.POST, kind=item.kind)
+    error = None
+    if form.is_valid():
+        try:
+            services.request_variant(item, form.spec())
+        except services.VariantUnavailable as exc:
+            error = str(exc)
+    else:
+        error = "; ".join(err for errs in form.errors.values() for err in errs)
+    return _variant_list(request, item, error=error)
+
+
+@require_GET
+def variant_list(request, item_id: int):
+    item = _get_item(request, item_id)
+    return _variant_list(request, item)
+
+
+def _variant_list(request, item: MediaItem, error: str | None = None) -> HttpResponse:
+    variants = list(services.variants_of(item))
+    pending = any(v.status == MediaVariant.Status.PENDING for v in variants)
+    response = render(
+        request, "uploads/_variant_list.html", {"item": item, "variants": variants, "pending": pending, "error": error}
+    )
+    if request.method == "GET" and not pending and request.htmx:
+        # Poll answered with the final state: tell htmx to stop asking.
+        response.status_code = HttpResponseStopPolling.status_code
+    return response
+
+
+@require_GET
+def variant_file(request, item_id: int, variant_id: int, position: int):
+    item = _get_item(request, item_id)
+    variant_file = get_object_or_404(
+        VariantFile.objects.select_related("file"),
+        variant_id=variant_id,
+        variant__source_id=item.file_id,
+        position=position,
+    )
+    ext = variant_file.file.mime_type.split("/")[-1]
+    return serve_stored_file(request, variant_file.file, filename=f"{item.name}.variant{position}.{ext}")

@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="uploads:library", permanent=False)),
+    path("library/", include("playground.uploads.urls")),
+    path("accounts/", include("playground.accounts.urls")),
+    path("admin/", admin.site.urls),
+]
