@@ -1,0 +1,279 @@
+"""Shared fixtures for the whole suite.
+
+The suite runs twice under bin/test: on the embedded default (SQLite, filesystem broker) and at
+team scale (PostgreSQL, Redis). Everything here works on both; the real Celery worker is started
+with the same settings as the tests, so it reads the test database and the same broker.
+"""
+
+import atexit
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path(os.environ.get("PRISM_CHROMIUM", "/usr/bin/chromium"))
+
+
+# --- settings for tests (applied at import: before any test, database or storage is used) -------
+
+
+def _use_private_data_dir() -> None:
+    """Run outside the developer's var/ even when pytest is started directly (bin/test sets
+    PRISM_DATA_DIR itself): point every data path of settings.py at a temporary folder."""
+    if os.environ.get("PRISM_DATA_DIR"):
+        return
+    data = Path(tempfile.mkdtemp(prefix="prism-pytest-"))
+    atexit.register(shutil.rmtree, data, ignore_errors=True)
+    os.environ["PRISM_DATA_DIR"] = str(data)  # the worker subprocess computes the same paths
+    settings.DATA_DIR = data
+    settings.STATIC_ROOT = data / "staticfiles"
+    settings.MEDIA_ROOT = data / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {**settings.STORAGES["default"], "OPTIONS": {"location": str(data / "media"), "base_url": None}},
+    }
+    settings.FILE_UPLOAD_TEMP_DIR = data / "tmp"
+    settings.FILE_UPLOAD_TEMP_DIR.mkdir()
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        broker = data / "broker"
+        for sub in ("queue", "processed", "control"):
+            (broker / sub).mkdir(parents=True, exist_ok=True)
+        settings.CELERY_BROKER_DIR = broker
+        settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
+            **settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+            "data_folder_in": str(broker / "queue"),
+            "data_folder_out": str(broker / "queue"),
+            "processed_folder": str(broker / "processed"),
+            "control_folder": str(broker / "control"),
+        }
+
+
+_use_private_data_dir()
+
+# Fast hashing: tests create many users and log in often.
+settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Refusing loopback addresses is the rule; a test that serves "public" media from 127.0.0.1 turns
+# this on for itself with the settings fixture.
+settings.URL_FETCH_ALLOW_LOOPBACK = False
+
+# SQLite tests use a file, not :memory:, so that a worker process can open the same test database.
+_db = settings.DATABASES["default"]
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    _suffix = os.environ.get("PYTEST_XDIST_WORKER", "")
+    _db.setdefault("TEST", {})["NAME"] = str(Path(settings.DATA_DIR) / f"test{_suffix}.sqlite3")
+
+
+# --- people and teams ----------------------------------------------------------------------------
+
+PASSWORD = "correct-horse-battery"
+
+
+def _make_user(username: str):
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user(username=username, password=PASSWORD)
+    user.raw_password = PASSWORD
+    return user
+
+
+@pytest.fixture
+def team(db):
+    from playground.accounts.models import Team
+
+    return Team.objects.create(name="Vision team")
+
+
+@pytest.fixture
+def other_team(db):
+    from playground.accounts.models import Team
+
+    return Team.objects.create(name="Other team")
+
+
+@pytest.fixture
+def user(team):
+    """An editor of `team` (password: user.raw_password)."""
+    from playground.accounts.models import Membership
+
+    user = _make_user("alice")
+    team.add_member(user, Membership.Role.EDITOR)
+    return user
+
+
+@pytest.fixture
+def other_user(other_team):
+    """An editor of a different team, with no access to `team`."""
+    from playground.accounts.models import Membership
+
+    user = _make_user("mallory")
+    other_team.add_member(user, Membership.Role.EDITOR)
+    return user
+
+
+@pytest.fixture
+def viewer(team):
+    """A read-only member of `team`."""
+    from playground.accounts.models import Membership
+
+    user = _make_user("victor")
+    team.add_member(user, Membership.Role.VIEWER)
+    return user
+
+
+@pytest.fixture
+def client_logged_in(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def celery_eager():
+    """Run Celery tasks inline in the test process (no worker). Not for tests with a real worker."""
+    from playground.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield app
+    app.conf.task_always_eager = before
+
+
+# --- a real Celery worker ------------------------------------------------------------------------
+
+
+@dataclass
+class WorkerProcess:
+    process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def log_tail(self, lines: int = 80) -> str:
+        return "\n".join(self.log().splitlines()[-lines:])
+
+    def tasks_received(self) -> int:
+        return sum(1 for line in self.log().splitlines() if "prepare_variant[" in line and "received" in line)
+
+
+_worker_logs: list[Path] = []
+
+
+def _database_url(db: dict) -> str:
+    """A DATABASE_URL naming the test database the test process uses now."""
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"  # NAME is absolute, so this has four slashes
+    if db["ENGINE"] == "django.db.backends.postgresql":
+        auth = quote(db.get("USER") or "", safe="")
+        if db.get("PASSWORD"):
+            auth += ":" + quote(db["PASSWORD"], safe="")
+        host = db.get("HOST") or "localhost"
+        port = f":{db['PORT']}" if db.get("PORT") else ""
+        return f"postgres://{auth}{'@' if auth else ''}{host}{port}/{quote(db['NAME'], safe='')}"
+    raise RuntimeError(f"No worker support for database engine {db['ENGINE']}")
+
+
+def _worker_environment() -> dict[str, str]:
+    from django.db import connection
+
+    env = dict(os.environ)
+    env.pop("CELERY_TASK_ALWAYS_EAGER", None)  # the point is that the worker does the work
+    env.update(
+        DJANGO_SETTINGS_MODULE="playground.settings",
+        PRISM_DATA_DIR=str(settings.DATA_DIR),  # same media, temp and broker folders
+        DATABASE_URL=_database_url(connection.settings_dict),  # the test database, already created
+        CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, tmp_path_factory):
+    """A real `celery -A playground worker` subprocess on the test database and the test broker.
+
+    Tests that use it need committed data: mark them `@pytest.mark.django_db(transaction=True)`.
+    """
+    log_path = tmp_path_factory.mktemp("celery") / "worker.log"
+    _worker_logs.append(log_path)
+    cmd = [
+        sys.executable, "-m", "celery", "-A", "playground", "worker",
+        "-l", "info", "--pool", "prefork", "--concurrency", "2", "-Q", "celery",
+        "--without-heartbeat", "--without-gossip", "--without-mingle",
+        "-n", f"prism-test-{os.getpid()}@%h",
+    ]  # fmt: skip
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            cmd, cwd=ROOT, env=_worker_environment(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    worker = WorkerProcess(process, log_path)
+    try:
+        # The filesystem transport has no remote control to ping, so wait for the worker's own
+        # "celery@host ready." line, which it logs once it consumes from the queue.
+        deadline = time.monotonic() + 60
+        while " ready." not in worker.log():
+            if process.poll() is not None:
+                pytest.fail(f"The Celery worker exited with {process.returncode}:\n{worker.log_tail()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"The Celery worker was not ready after 60 s:\n{worker.log_tail()}")
+            time.sleep(0.1)
+        yield worker
+    finally:
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)  # the main process and its pool children
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+    except ProcessLookupError:
+        pass
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus):
+    if exitstatus == 0:
+        return
+    for path in _worker_logs:
+        if path.exists():
+            lines = path.read_text(errors="replace").splitlines()[-150:]
+            terminalreporter.section(f"Celery worker log ({path}, last {len(lines)} lines)")
+            terminalreporter.write_line("\n".join(lines))
+
+
+# --- browser tests -------------------------------------------------------------------------------
+
+
+def chromium_missing_reason() -> str | None:
+    if not (CHROMIUM.exists() or shutil.which(str(CHROMIUM))):
+        return (
+            f"no Chromium at {CHROMIUM}: bin/test installs Debian's chromium with apt-get when it can "
+            "(root or sudo); otherwise install it yourself or set PRISM_CHROMIUM"
+        )
+    return None
+
+
+@pytest.fixture(scope="session")
+def chromium_executable() -> str:
+    """The Chromium binary for Playwright's `executable_path`; skips the test if there is none."""
+    if reason := chromium_missing_reason():
+        pytest.skip(reason)
+    return str(CHROMIUM)
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("browser") and (reason := chromium_missing_reason()):
+        pytest.skip(reason)
