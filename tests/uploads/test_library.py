@@ -1,0 +1,333 @@
+"""The media library as a user drives it: upload, refusals, dedupe, serving, permissions, variants."""
+
+import io
+
+import pytest
+from django.urls import reverse
+from PIL import Image
+
+from playground.accounts.models import Membership
+from playground.uploads.models import MediaItem, MediaVariant, StoredFile
+from tests import media_samples as samples
+from tests.factories import make_item, make_member, make_team
+
+
+@pytest.fixture(autouse=True)
+def media_dir(tmp_path, settings):
+    """Every test stores into its own folder, so 'nothing was stored' can be checked on disk."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media"), "base_url": None},
+        },
+    }
+    (tmp_path / "tmp").mkdir()
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "tmp")
+    return tmp_path / "media"
+
+
+@pytest.fixture
+def team(db):
+    return make_team(name="Vision team")
+
+
+@pytest.fixture
+def editor(team):
+    return make_member(team, Membership.Role.EDITOR, username="alice")
+
+
+@pytest.fixture
+def client_in(client, editor):
+    client.force_login(editor)
+    return client
+
+
+def upload(client, name, data, **extra):
+    file = io.BytesIO(data)
+    file.name = name
+    return client.post(reverse("uploads:upload"), {"file": file}, headers={"HX-Request": "true"}, **extra)
+
+
+def stored_blobs(media_dir):
+    return [p for p in (media_dir / "blobs").rglob("*") if p.is_file()] if (media_dir / "blobs").exists() else []
+
+
+# --- uploading -----------------------------------------------------------------------------------
+
+
+def test_it_stores_a_png_with_metadata_and_thumbnail(client_in, team, media_dir):
+    response = upload(client_in, "photo.png", samples.png_bytes(64, 48))
+
+    assert response.status_code == 200
+    item = MediaItem.objects.get(team=team)
+    assert (item.kind, item.mime_type, item.width, item.height) == ("image", "image/png", 64, 48)
+    assert item.name == "photo.png"
+    assert item.file.path.read_bytes() == samples.png_bytes(64, 48)
+    assert item.thumbnail is not None
+    assert f'id="media-{item.pk}"' in response.content.decode()
+    assert "64×48" in response.content.decode()
+
+
+def test_it_decides_the_type_from_the_bytes_not_the_name(client_in, team):
+    upload(client_in, "actually-a-png.jpg", samples.png_bytes())
+
+    item = MediaItem.objects.get(team=team)
+    assert item.mime_type == "image/png"
+    assert item.format == "PNG"
+
+
+def test_it_reads_duration_of_a_wav_and_pages_of_a_pdf(client_in, team):
+    upload(client_in, "tone.wav", samples.wav_bytes(seconds=1.0, rate=16000))
+    upload(client_in, "doc.pdf", samples.pdf_bytes(pages=3))
+
+    wav = MediaItem.objects.get(team=team, kind="audio")
+    pdf = MediaItem.objects.get(team=team, kind="pdf")
+    assert wav.duration_s == pytest.approx(1.0, abs=0.05)
+    assert wav.details["sample_rate"] == 16000
+    assert pdf.page_count == 3
+    assert wav.thumbnail is not None and pdf.thumbnail is not None
+
+
+def test_the_same_bytes_uploaded_twice_are_one_item_and_one_file(client_in, team, media_dir):
+    upload(client_in, "a.png", samples.png_bytes())
+    response = upload(client_in, "b.png", samples.png_bytes())
+
+    assert "Already in your library" in response.content.decode()
+    assert MediaItem.objects.filter(team=team).count() == 1
+    originals = [p for p in stored_blobs(media_dir) if p.name == MediaItem.objects.get().sha256]
+    assert len(originals) == 1
+
+
+def test_two_teams_with_the_same_bytes_share_one_stored_file(client_in, team):
+    other_team = make_team()
+    make_item(other_team, samples.png_bytes(), name="theirs.png")
+    upload(client_in, "mine.png", samples.png_bytes())
+
+    assert MediaItem.objects.count() == 2
+    assert StoredFile.objects.filter(mime_type="image/png").count() == 1
+
+
+def test_it_uploads_several_files_in_one_request(client_in, team):
+    files = []
+    for name, data in (("a.png", samples.png_bytes()), ("b.wav", samples.wav_bytes()), ("c.txt", samples.text_bytes())):
+        f = io.BytesIO(data)
+        f.name = name
+        files.append(f)
+    response = client_in.post(reverse("uploads:upload"), {"file": files}, headers={"HX-Request": "true"})
+
+    html = response.content.decode()
+    assert html.count('class="media-card"') == 2
+    assert html.count('class="media-card refused"') == 1
+    assert MediaItem.objects.filter(team=team).count() == 2
+
+
+BAD_FILES = [
+    ("corrupt.png", samples.corrupt_png_bytes, "corrupt"),
+    ("empty.png", samples.empty_bytes, "empty"),
+    ("bomb.png", samples.bomb_png_bytes, "megapixel"),
+    ("speech.wav", samples.text_bytes, "not a supported"),
+    ("clip.mp4", samples.truncated_mp4_bytes, ""),
+]
+
+
+@pytest.mark.parametrize("name,make,reason", BAD_FILES, ids=[b[0] for b in BAD_FILES])
+def test_it_refuses_bad_files_with_a_reason_and_stores_nothing(client_in, team, media_dir, name, make, reason):
+    response = upload(client_in, name, make())
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "refused" in html and "Nothing was stored" in html
+    assert reason.lower() in html.lower()
+    assert not MediaItem.objects.exists()
+    assert not StoredFile.objects.exists()
+    assert stored_blobs(media_dir) == []
+
+
+def test_it_refuses_an_upload_over_the_size_limit_while_streaming(client_in, settings, media_dir, tmp_path):
+    settings.MAX_UPLOAD_MB = 1
+    settings.MAX_UPLOAD_BYTES = 1024 * 1024
+    big = samples.png_bytes() + b"\0" * (2 * 1024 * 1024)
+
+    response = upload(client_in, "big.png", big)
+
+    assert "larger than the 1 MB upload limit" in response.content.decode()
+    assert not MediaItem.objects.exists()
+    assert stored_blobs(media_dir) == []
+    assert list((tmp_path / "tmp").iterdir()) == []  # the temp file was not kept either
+
+
+def test_a_viewer_cannot_upload(client, team):
+    viewer = make_member(team, Membership.Role.VIEWER)
+    client.force_login(viewer)
+
+    response = upload(client, "a.png", samples.png_bytes())
+
+    assert response.status_code == 403
+    assert "read-only" in response.content.decode()
+    assert not MediaItem.objects.exists()
+
+
+def test_upload_requires_login_and_post(client, db):
+    assert client.get(reverse("uploads:upload")).status_code in (302, 405)
+    response = upload(client, "a.png", samples.png_bytes())
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert not MediaItem.objects.exists()
+
+
+# --- library page --------------------------------------------------------------------------------
+
+
+def test_library_lists_only_my_teams_items_and_filters(client_in, team):
+    make_item(team, samples.png_bytes(), name="cat.png")
+    make_item(team, samples.wav_bytes(), name="meow.wav")
+    make_item(make_team(), samples.jpeg_bytes(), name="secret-other-team.jpg")
+
+    page = client_in.get(reverse("uploads:library")).content.decode()
+    assert "cat.png" in page and "meow.wav" in page
+    assert "secret-other-team" not in page
+    assert "<html" in page
+
+    fragment = client_in.get(
+        reverse("uploads:library"), {"kind": "audio"}, headers={"HX-Request": "true", "HX-Target": "media-grid"}
+    ).content.decode()
+    assert "<html" not in fragment
+    assert "meow.wav" in fragment and "cat.png" not in fragment
+
+    searched = client_in.get(reverse("uploads:library"), {"q": "CAT"}).content.decode()
+    assert "cat.png" in searched and "meow.wav" not in searched
+
+
+def test_detail_page_shows_players_and_metadata(client_in, team):
+    video = make_item(team, samples.mp4_bytes(), name="clip.mp4")
+    audio = make_item(team, samples.wav_bytes(), name="tone.wav")
+
+    video_page = client_in.get(reverse("uploads:detail", args=[video.pk])).content.decode()
+    audio_page = client_in.get(reverse("uploads:detail", args=[audio.pk])).content.decode()
+
+    assert "<video" in video_page and f"{video.width} × {video.height}" in video_page
+    assert "<audio" in audio_page and "16000" in audio_page
+
+
+# --- serving -------------------------------------------------------------------------------------
+
+
+def test_files_are_served_with_their_true_type_and_nosniff(client_in, team):
+    item = make_item(team, samples.png_bytes(), name="renamed.jpg")
+
+    response = client_in.get(reverse("uploads:file", args=[item.pk]))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in response["Content-Security-Policy"]
+    assert b"".join(response.streaming_content) == samples.png_bytes()
+
+
+def test_pdfs_are_downloads_not_inline(client_in, team):
+    item = make_item(team, samples.pdf_bytes(), name="doc.pdf")
+
+    response = client_in.get(reverse("uploads:file", args=[item.pk]))
+
+    assert response["Content-Disposition"].startswith("attachment")
+
+
+def test_range_requests_let_players_seek(client_in, team):
+    item = make_item(team, samples.mp4_bytes(), name="clip.mp4")
+    data = samples.mp4_bytes()
+
+    response = client_in.get(reverse("uploads:file", args=[item.pk]), headers={"Range": "bytes=10-19"})
+
+    assert response.status_code == 206
+    assert response["Content-Range"] == f"bytes 10-19/{len(data)}"
+    assert b"".join(response.streaming_content) == data[10:20]
+
+
+def test_media_of_another_team_is_not_found(client, team):
+    item = make_item(team, samples.png_bytes(), name="private.png")
+    outsider = make_member(make_team())
+    client.force_login(outsider)
+
+    for name in ("uploads:file", "uploads:thumbnail", "uploads:detail"):
+        assert client.get(reverse(name, args=[item.pk])).status_code == 404
+    assert client.post(reverse("uploads:delete", args=[item.pk])).status_code == 404
+    assert MediaItem.objects.filter(pk=item.pk).exists()
+
+
+def test_anonymous_users_get_no_media(client, team):
+    item = make_item(team, samples.png_bytes())
+
+    response = client.get(reverse("uploads:file", args=[item.pk]))
+
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
+
+
+# --- deleting ------------------------------------------------------------------------------------
+
+
+def test_an_editor_deletes_an_item(client_in, team):
+    item = make_item(team, samples.png_bytes(), name="old.png")
+
+    response = client_in.post(reverse("uploads:delete", args=[item.pk]), follow=True)
+
+    assert not MediaItem.objects.filter(pk=item.pk).exists()
+    assert "Deleted “old.png”" in response.content.decode()
+
+
+def test_a_viewer_cannot_delete(client, team):
+    item = make_item(team, samples.png_bytes())
+    client.force_login(make_member(team, Membership.Role.VIEWER))
+
+    response = client.post(reverse("uploads:delete", args=[item.pk]))
+
+    assert response.status_code == 403
+    assert MediaItem.objects.filter(pk=item.pk).exists()
+
+
+# --- variants through the page (Celery eager here; tests/test_worker.py uses a real worker) ----
+
+
+@pytest.fixture
+def eager_celery():
+    from playground.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+def test_preparing_a_variant_from_the_detail_page(client_in, team, eager_celery, django_capture_on_commit_callbacks):
+    item = make_item(team, samples.jpeg_bytes(400, 300), name="photo.jpg")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_in.post(
+            reverse("uploads:variant_create", args=[item.pk]),
+            {"max_edge": 100, "format": "png", "quality": 85},
+            headers={"HX-Request": "true"},
+        )
+
+    assert response.status_code == 200
+    variant = MediaVariant.objects.get(source=item.file)
+    assert variant.status == MediaVariant.Status.READY
+    listing = client_in.get(reverse("uploads:variants", args=[item.pk]), headers={"HX-Request": "true"})
+    assert listing.status_code == 286  # finished: htmx stops polling
+    assert "100×75" in listing.content.decode()
+    served = client_in.get(reverse("uploads:variant_file", args=[item.pk, variant.pk, 0]))
+    image = Image.open(io.BytesIO(b"".join(served.streaming_content)))
+    assert (image.format, image.size) == ("PNG", (100, 75))
+
+
+def test_the_same_variant_is_made_once(team):
+    from playground.uploads import services
+    from playground.uploads.variants import VariantSpec
+
+    item = make_item(team, samples.jpeg_bytes(400, 300), name="photo.jpg")
+    spec = VariantSpec.image(max_edge=50, format="jpeg")
+
+    first = services.get_variant(item, spec)
+    second = services.get_variant(item, spec)
+
+    assert first.pk == second.pk
+    assert MediaVariant.objects.count() == 1
+    assert [vf.file_id for vf in first.ordered_files()] == [vf.file_id for vf in second.ordered_files()]
