@@ -29,6 +29,12 @@ class CappedUploadHandler(FileUploadHandler):
         return raw_data
 
     def file_complete(self, file_size):
-        if self.oversize:
-            return OversizeUpload(self.file_name, self.received)
-        return None
+        if not self.oversize:
+            return None
+        # Handlers below never see file_complete now; close the partial temp file they started
+        # (closing a TemporaryUploadedFile deletes it) rather than waiting for garbage collection.
+        for handler in self.request.upload_handlers:
+            partial = getattr(handler, "file", None)
+            if handler is not self and partial is not None:
+                partial.close()
+        return OversizeUpload(self.file_name, self.received)

@@ -90,7 +90,7 @@ def test_a_reference_keeps_the_url_and_metadata_but_not_the_bytes(client_in, sit
 @pytest.mark.parametrize(
     "url,words",
     [
-        ("http://127.0.0.1:9/photo.png", "loopback"),
+        ("http://127.0.0.1:8080/photo.png", "loopback"),
         ("http://10.0.0.1/photo.png", "private"),
         ("http://169.254.169.254/latest/meta-data/", "link-local"),
     ],
