@@ -59,6 +59,8 @@ def _use_private_data_dir() -> None:
 
 
 _use_private_data_dir()
+# WhiteNoise warns on every request when STATIC_ROOT is missing; tests serve no collected files.
+Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
 # Fast hashing: tests create many users and log in often.
 settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -234,14 +236,16 @@ def celery_worker_process(django_db_setup, tmp_path_factory):
 def _stop(process: subprocess.Popen) -> None:
     if process.poll() is not None:
         return
+    process.terminate()  # warm shutdown: the main process stops its pool children itself
     try:
-        os.killpg(process.pid, signal.SIGTERM)  # the main process and its pool children
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=5)
+        pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # anything left in its process group
     except ProcessLookupError:
         pass
+    process.wait(timeout=5)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus):

@@ -1,0 +1,143 @@
+"""Logging in and out, teams as the boundary of what a user sees, and the demo data command."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from playground.accounts.models import Membership, Team
+from playground.accounts.teams import SESSION_KEY
+from playground.uploads import services
+from playground.uploads.models import MediaItem
+from tests import media_samples as samples
+
+LIBRARY = "/library/"
+
+
+def add_item(team, tmp_path, name: str, data: bytes) -> MediaItem:
+    return services.add_path(team=team, user=None, path=samples.write_sample(tmp_path, name, data), name=name).item
+
+
+# --- logging in and out ----------------------------------------------------------------------------
+
+
+def test_the_login_page_is_public(client, db):
+    response = client.get(reverse("accounts:login"))
+    assert response.status_code == 200
+    assert b"Log in to Prism" in response.content
+
+
+def test_anonymous_users_are_sent_to_log_in(client, db):
+    response = client.get(LIBRARY)
+    assert response.status_code == 302
+    assert response.url == f"{reverse('accounts:login')}?next={LIBRARY}"
+    assert client.get("/").status_code == 302
+
+
+def test_log_in_and_out(client, user):
+    bad = client.post(reverse("accounts:login"), {"username": user.username, "password": "wrong"})
+    assert bad.status_code == 200 and "didn't match" in bad.content.decode()
+
+    response = client.post(reverse("accounts:login"), {"username": user.username, "password": user.raw_password})
+    assert response.status_code == 302 and response.url == reverse("uploads:library")
+    page = client.get(LIBRARY)
+    assert page.status_code == 200
+    assert b"Vision team" in page.content  # the current team is shown
+
+    assert client.post(reverse("accounts:logout")).status_code == 302
+    assert client.get(LIBRARY).status_code == 302
+
+
+def test_login_does_not_redirect_off_site(client, user):
+    response = client.post(
+        reverse("accounts:login") + "?next=https://evil.example/",
+        {"username": user.username, "password": user.raw_password, "next": "https://evil.example/"},
+    )
+    assert response.status_code == 302 and response.url == reverse("uploads:library")
+
+
+# --- teams -------------------------------------------------------------------------------------------
+
+
+def test_a_user_sees_only_their_teams_media(client_logged_in, team, other_team, tmp_path):
+    mine = add_item(team, tmp_path, "mine.png", samples.png_bytes(40, 30))
+    theirs = add_item(other_team, tmp_path, "theirs.jpg", samples.jpeg_bytes(50, 40))
+
+    listing = client_logged_in.get(LIBRARY).content.decode()
+    assert "mine.png" in listing and "theirs.jpg" not in listing
+    assert client_logged_in.get(reverse("uploads:detail", args=[mine.pk])).status_code == 200
+    for name in ("detail", "file", "thumbnail", "variants"):
+        assert client_logged_in.get(reverse(f"uploads:{name}", args=[theirs.pk])).status_code == 404, name
+    assert client_logged_in.post(reverse("uploads:delete", args=[theirs.pk])).status_code == 404
+    assert MediaItem.objects.filter(pk=theirs.pk).exists()
+
+
+def test_a_user_without_a_team_is_told_so(client, db):
+    from django.contrib.auth import get_user_model
+
+    loner = get_user_model().objects.create_user(username="loner", password="x")
+    client.force_login(loner)
+    assert client.get(LIBRARY).status_code == 403
+
+
+def test_switching_to_another_of_my_teams(client_logged_in, user, team, tmp_path):
+    second = Team.objects.create(name="Zebra team")  # sorts after "Vision team", the default
+    second.add_member(user, Membership.Role.VIEWER)
+    add_item(second, tmp_path, "zebra.png", samples.png_bytes(20, 20))
+    assert "zebra.png" not in client_logged_in.get(LIBRARY).content.decode()
+
+    response = client_logged_in.post(reverse("accounts:team_switch"), {"team": second.pk, "next": LIBRARY})
+
+    assert response.status_code == 302 and response.url == LIBRARY
+    assert client_logged_in.session[SESSION_KEY] == second.pk
+    assert "zebra.png" in client_logged_in.get(LIBRARY).content.decode()
+    team_page = client_logged_in.get(reverse("accounts:team")).content.decode()
+    assert "Zebra team" in team_page and "Viewer" in team_page
+
+
+def test_switching_to_a_team_i_do_not_belong_to_is_refused(client_logged_in, team, other_team, other_user):
+    response = client_logged_in.post(reverse("accounts:team_switch"), {"team": other_team.pk}, follow=True)
+
+    assert SESSION_KEY not in client_logged_in.session
+    assert "You are not a member of that team." in response.content.decode()
+    assert b"Other team" not in client_logged_in.get(LIBRARY).content
+
+
+def test_switching_never_redirects_off_site(client_logged_in, team):
+    response = client_logged_in.post(reverse("accounts:team_switch"), {"team": team.pk, "next": "https://evil.example/"})
+    assert response.url == reverse("uploads:library")
+
+
+def test_a_viewer_reads_but_cannot_change(client, viewer, team, tmp_path):
+    item = add_item(team, tmp_path, "seen.png", samples.png_bytes(20, 20))
+    client.force_login(viewer)
+    assert client.get(reverse("uploads:detail", args=[item.pk])).status_code == 200
+    assert client.post(reverse("uploads:delete", args=[item.pk])).status_code == 403
+    assert MediaItem.objects.filter(pk=item.pk).exists()
+
+
+# --- demo data -----------------------------------------------------------------------------------
+
+
+def test_seed_demo_creates_a_team_user_and_media_and_can_run_again(client, db, monkeypatch):
+    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+
+    assert "Log in as  user: demo   password: prism-demo" in out.getvalue()
+    team = Team.objects.get(slug="demo")
+    assert team.role_of(team.memberships.get().user) == Membership.Role.OWNER
+    kinds = set(MediaItem.objects.filter(team=team).values_list("kind", flat=True))
+    assert kinds == {"image", "audio", "video", "pdf"}
+    count = MediaItem.objects.count()
+
+    again = StringIO()
+    call_command("seed_demo", stdout=again)
+
+    assert MediaItem.objects.count() == count
+    assert Team.objects.filter(slug="demo").count() == 1
+    assert "password unchanged" in again.getvalue()
+    # The printed login works.
+    assert client.login(username="demo", password="prism-demo")
+    assert client.get(LIBRARY).status_code == 200
