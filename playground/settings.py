@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "playground.accounts",
     "playground.uploads",
+    "playground.prompts",
 ]
 
 MIDDLEWARE = [

@@ -15,7 +15,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models.deletion import ProtectedError, RestrictedError
+from django.db.models.deletion import ProtectedError
 
 from playground.lib import safe_fetch
 from playground.uploads import inspect, variants
@@ -294,9 +294,7 @@ def delete_item(item: MediaItem) -> None:
     """
     try:
         item.delete()
-    except (ProtectedError, RestrictedError) as exc:
-        users = sorted({str(obj) for obj in exc.protected_objects if hasattr(exc, "protected_objects")} or {
-            str(obj) for obj in getattr(exc, "restricted_objects", [])
-        })
+    except ProtectedError as exc:
+        users = sorted({str(obj) for obj in exc.protected_objects})
         listed = ", ".join(users[:5]) + (f" and {len(users) - 5} more" if len(users) > 5 else "")
         raise ItemInUse(f"“{item.name}” is used by saved prompt versions and cannot be deleted: {listed}.", users)

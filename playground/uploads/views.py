@@ -128,6 +128,7 @@ def item_detail(request, item_id: int):
             "item": item,
             "variants": services.variants_of(item),
             "variant_form": VariantForm(kind=item.kind),
+            "used_by": item.prompt_uses.select_related("version__prompt").order_by("-version__created_at")[:20],
             "can_edit": require_membership(request, item.team_id).can_edit,
         },
     )

@@ -331,3 +331,20 @@ def test_the_same_variant_is_made_once(team):
     assert first.pk == second.pk
     assert MediaVariant.objects.count() == 1
     assert [vf.file_id for vf in first.ordered_files()] == [vf.file_id for vf in second.ordered_files()]
+
+
+def test_delete_is_refused_while_a_saved_prompt_version_uses_the_item(client_in, team):
+    from playground.prompts.models import Prompt
+
+    item = make_item(team, samples.png_bytes(), name="needed.png")
+    prompt = Prompt.objects.create(team=team, name="Describe the photo")
+    prompt.save_version({"messages": [{"role": "user", "parts": [{"media": item.pk}]}]}, media_items=[item])
+
+    detail = client_in.get(reverse("uploads:detail", args=[item.pk])).content.decode()
+    response = client_in.post(reverse("uploads:delete", args=[item.pk]), follow=True)
+
+    assert "Describe the photo v1" in detail
+    assert MediaItem.objects.filter(pk=item.pk).exists()
+    page = response.content.decode()
+    assert "cannot be deleted" in page and "Describe the photo v1" in page
+    assert response.redirect_chain[-1][0] == reverse("uploads:detail", args=[item.pk])
