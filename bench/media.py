@@ -80,13 +80,13 @@ def child(step: str, data_dir: str, sample: str) -> dict:
     from playground.uploads.variants import VariantSpec
 
     user = get_user_model().objects.get(username="bench")
-    base_rss = _rss_mb()
     name = Path(sample).name
     if step == "upload":
-        client = Client()
+        client = Client(HTTP_HOST="localhost")
         client.force_login(user)
         payload = Path(sample).read_bytes()
         MediaItem.objects.filter(name=name).delete()
+        base_rss = _reset_peak()
         start = time.perf_counter()
         upload = io.BytesIO(payload)
         upload.name = name
@@ -100,6 +100,7 @@ def child(step: str, data_dir: str, sample: str) -> dict:
     spec = VariantSpec.image(max_edge=1568) if item.kind == "image" else VariantSpec.audio(format="mp3")
     if step == "variant-cold":
         item.file.variants.all().delete()
+    base_rss = _reset_peak()
     start = time.perf_counter()
     variant = services.get_variant(item, spec)
     elapsed = time.perf_counter() - start
@@ -108,8 +109,24 @@ def child(step: str, data_dir: str, sample: str) -> dict:
             "output_bytes": files[0].file.size, "details": variant.details}
 
 
-def _rss_mb() -> float:
+def _status_mb(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _reset_peak() -> float:
+    """Reset the kernel's peak-RSS mark to the current RSS (Linux: clear_refs 5) and return it."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+    return _status_mb("VmRSS")
+
+
+def _rss_mb() -> float:
+    return _status_mb("VmHWM")
 
 
 def run_child(step: str, data_dir: str, sample: Path) -> dict:
