@@ -43,14 +43,17 @@ class StoredFile(models.Model):
         target = self.path.with_name(self.path.name + ".b64")
         if not target.exists():
             with open(self.path, "rb") as src, tempfile.NamedTemporaryFile("wb", dir=target.parent, delete=False) as tmp:
-                # 3 MiB chunks are a multiple of 3 bytes, so chunked encoding equals whole-file encoding.
-                while chunk := src.read(3 * 1024 * 1024):
+                while chunk := src.read(BASE64_CHUNK):
                     tmp.write(base64.b64encode(chunk))
             os.replace(tmp.name, target)
         return target
 
     def base64_text(self) -> str:
         return self.base64_path().read_text("ascii")
+
+
+# A multiple of 3 bytes, so encoding chunk by chunk gives exactly the whole-file encoding.
+BASE64_CHUNK = 3 * 1024 * 1024
 
 
 def blob_name(sha256: str) -> str:

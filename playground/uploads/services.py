@@ -9,6 +9,7 @@ import logging
 import os
 import shutil
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def store_path(path: Path, mime_type: str, *, sha256: str | None = None) -> Stor
     target = Path(default_storage.path(blob_name(sha256)))
     target.parent.mkdir(parents=True, exist_ok=True)
     if not target.exists():
-        staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        staging = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")  # unique per writer
         try:
             os.link(path, staging)  # same filesystem: no copy
         except OSError:

@@ -348,3 +348,27 @@ def test_delete_is_refused_while_a_saved_prompt_version_uses_the_item(client_in,
     page = response.content.decode()
     assert "cannot be deleted" in page and "Describe the photo v1" in page
     assert response.redirect_chain[-1][0] == reverse("uploads:detail", args=[item.pk])
+
+
+def test_base64_of_a_stored_file_is_computed_once_and_reused(team):
+    import base64
+
+    item = make_item(team, samples.jpeg_bytes(300, 200), name="photo.jpg")
+
+    path = item.file.base64_path()
+    first_mtime = path.stat().st_mtime_ns
+    text = item.file.base64_text()
+
+    assert text == base64.b64encode(samples.jpeg_bytes(300, 200)).decode()
+    assert item.file.base64_path() == path
+    assert path.stat().st_mtime_ns == first_mtime  # not written again
+
+
+def test_base64_in_chunks_equals_whole_file_encoding(team, monkeypatch):
+    import base64
+
+    data = samples.wav_bytes(seconds=3.0)  # ~96 KB: several chunks at the size below
+    item = make_item(team, data, name="tone.wav")
+    monkeypatch.setattr("playground.uploads.models.BASE64_CHUNK", 3 * 1024)
+
+    assert item.file.base64_text() == base64.b64encode(data).decode()
