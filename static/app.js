@@ -35,23 +35,56 @@
     return card;
   }
 
-  function placeResult(card, html) {
+  // Going Back to the Library can show the browser's cached copy of the page as it was first
+  // served, without the cards added on it since. Remember the last card added in this tab; a
+  // Library page that comes back from the cache without it is stale, so load it afresh.
+  const LAST_ADDED = "prism:last-added";
+  function rememberAdded(node) {
+    try { sessionStorage.setItem(LAST_ADDED, node.id); } catch (e) { /* storage disabled: no matter */ }
+  }
+  window.addEventListener("pageshow", (e) => {
+    const nav = performance.getEntriesByType && performance.getEntriesByType("navigation")[0];
+    if (e.persisted || !nav || nav.type !== "back_forward" || location.search) return;
+    let last = null;
+    try { last = sessionStorage.getItem(LAST_ADDED); } catch (err) { return; }
+    if (last && document.getElementById("media-grid") && !document.getElementById(last)) location.reload();
+  });
+
+  // The kind counters in the filter tabs ("Image 4") follow what is added on this page.
+  function countAdded(node) {
+    rememberAdded(node);
+    const kind = node.dataset.kind;
+    const count = document.querySelector(`.tabs input[name="kind"][value="${kind}"]`)?.closest("label")?.querySelector(".count");
+    if (count) count.textContent = String((parseInt(count.textContent, 10) || 0) + 1);
+  }
+
+  // A card for an item the page already shows (the same bytes were added again): point at it.
+  function flashExisting(existing) {
+    existing.classList.add("flash-found");
+    existing.scrollIntoView({ block: "nearest" });
+    setTimeout(() => existing.classList.remove("flash-found"), 2500);
+  }
+
+  function placeResult(card, html, file) {
     const queue = document.getElementById("upload-queue");
     const grid = document.getElementById("media-grid");
-    const fragment = el(html);
-    for (const node of Array.from(fragment.children)) {
+    const cards = Array.from(el(html).children).filter((node) => node.classList.contains("media-card"));
+    if (!cards.length) {
+      // Not an answer of the upload view (an error page, a proxy's page...): say so, don't show it.
+      card.replaceWith(refusedCard(file.name, "the server's answer was not understood. Please reload the page and try again."));
+      return;
+    }
+    for (const node of cards) {
       if (node.classList.contains("refused") || !grid) {
         queue.prepend(node);
         continue;
       }
       const existing = document.getElementById(node.id);
       if (existing) {
-        // The same bytes were already in the library: show where.
-        existing.classList.add("flash-found");
-        existing.scrollIntoView({ block: "nearest" });
-        setTimeout(() => existing.classList.remove("flash-found"), 2500);
+        flashExisting(existing);
       } else {
         grid.prepend(node);
+        countAdded(node);
         if (window.htmx) htmx.process(node);
       }
     }
@@ -74,8 +107,12 @@
         status.textContent = pct < 100 ? `Uploading… ${pct}%` : "Checking…";
       };
       xhr.onload = () => {
-        if (xhr.status >= 200 && xhr.status < 300 || xhr.status === 403) {
-          placeResult(card, xhr.responseText);
+        const answeredBy = xhr.responseURL ? new URL(xhr.responseURL).pathname : "";
+        if (answeredBy && answeredBy !== new URL(url, location.href).pathname) {
+          // Redirected, most likely to the login page: the session has ended.
+          card.replaceWith(refusedCard(file.name, "you are no longer logged in. Log in again, then upload the file again."));
+        } else if (xhr.status >= 200 && xhr.status < 300 || xhr.status === 403) {
+          placeResult(card, xhr.responseText, file);
         } else {
           card.replaceWith(refusedCard(file.name, `the server answered ${xhr.status}. Please try again.`));
         }
@@ -130,9 +167,14 @@
         input.value = "";
       });
     }
-    if (!document.getElementById("add-panel")) return;
-    let depth = 0;
     const hasFiles = (e) => e.dataTransfer && Array.from(e.dataTransfer.types).includes("Files");
+    if (!document.getElementById("add-panel")) {
+      // No uploads here (another page, or a read-only role): a dropped file must not replace the app.
+      document.addEventListener("dragover", (e) => { if (hasFiles(e)) { e.preventDefault(); e.dataTransfer.dropEffect = "none"; } });
+      document.addEventListener("drop", (e) => { if (hasFiles(e)) e.preventDefault(); });
+      return;
+    }
+    let depth = 0;
     document.addEventListener("dragenter", (e) => { if (hasFiles(e)) { depth++; document.body.classList.add("dragging"); } });
     document.addEventListener("dragleave", (e) => { if (hasFiles(e) && --depth <= 0) { depth = 0; document.body.classList.remove("dragging"); } });
     document.addEventListener("dragover", (e) => { if (hasFiles(e)) e.preventDefault(); });
@@ -143,6 +185,20 @@
       document.body.classList.remove("dragging");
       uploadFiles(Array.from(e.dataTransfer.files));
     });
+  });
+
+  // An item added by URL (htmx swaps its card into the grid): count it, and if the grid already
+  // showed it (the same bytes), keep the new card, which says so, and drop the old one.
+  document.addEventListener("htmx:load", (e) => {
+    const node = e.target;
+    if (!(node instanceof Element) || !node.matches("#media-grid > .media-card[id]")) return;
+    const twins = Array.from(document.querySelectorAll(`[id="${node.id}"]`)).filter((other) => other !== node);
+    if (twins.length) {
+      twins.forEach((other) => other.remove());
+      flashExisting(node);
+    } else {
+      countAdded(node);
+    }
   });
 
   window.prismUpload = uploadFiles;
