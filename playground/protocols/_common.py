@@ -1,0 +1,240 @@
+"""What the four dialect modules share: the collector of notes and refusals, the walk over parts,
+MIME names, and the fallbacks a refusal can offer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .types import (
+    Base64Slot,
+    Fallback,
+    MediaPart,
+    Note,
+    Options,
+    Omitted,
+    Part,
+    Problem,
+    Refusal,
+    Sent,
+    Target,
+    TextPart,
+)
+
+# --- fallbacks (specs are canonical playground.uploads.variants.VariantSpec keys) -----------------
+
+TO_PNG = Fallback("variant", "Send a PNG copy", "image:format=png")
+TO_JPEG = Fallback("variant", "Send a JPEG copy", "image:format=jpeg;quality=85")
+TO_MP3 = Fallback("variant", "Send an MP3 copy", "audio:bitrate=128000;format=mp3")
+INLINE = Fallback("inline", "Download it and send the bytes inline")
+KEYFRAMES_SPEC = "keyframes:count=8;format=jpeg;quality=85"
+
+
+def keyframes_fallback(part: MediaPart) -> Fallback:
+    if part.frames:
+        return Fallback("keyframes", f"Send its {len(part.frames)} key frames as images (stills, not the video)")
+    return Fallback("keyframes", "Send 8 key frames as images (stills, not the video)", KEYFRAMES_SPEC)
+
+
+def image_fallback(mime: str) -> Fallback:
+    """HEIC/HEIF are photos: JPEG. Anything else (GIF, BMP, TIFF...): PNG, lossless."""
+    return TO_JPEG if mime in ("image/heic", "image/heif") else TO_PNG
+
+
+# --- MIME names --------------------------------------------------------------------------------
+
+_ALIASES = {
+    "image/jpg": "image/jpeg",
+    "image/pjpeg": "image/jpeg",
+    "audio/x-wav": "audio/wav",
+    "audio/wave": "audio/wav",
+    "audio/vnd.wave": "audio/wav",
+    "audio/mp3": "audio/mpeg",
+    "audio/x-aiff": "audio/aiff",
+    "audio/x-flac": "audio/flac",
+    "audio/x-m4a": "audio/mp4",
+    "audio/m4a": "audio/mp4",
+    "application/x-pdf": "application/pdf",
+}
+
+
+def canonical_mime(mime: str) -> str:
+    """Lower case, parameters dropped, common aliases folded (audio/mp3 -> audio/mpeg...)."""
+    mime = (mime or "").split(";", 1)[0].strip().lower()
+    return _ALIASES.get(mime, mime)
+
+
+def data_url(part: MediaPart) -> Base64Slot:
+    return Base64Slot(part.payload, f"data:{canonical_mime(part.mime_type)};base64,")
+
+
+def bare(part: MediaPart) -> Base64Slot:
+    return Base64Slot(part.payload, "")
+
+
+# --- where things are ----------------------------------------------------------------------------
+
+
+def where(mi: int | None, pi: int | None = None, role: str | None = None) -> str:
+    """Human text, 1-based: "system, part 2", "message 3 (user), part 1"."""
+    head = "system" if mi is None else f"message {mi + 1}" + (f" ({role})" if role else "")
+    return head if pi is None else f"{head}, part {pi + 1}"
+
+
+def part_name(part: MediaPart) -> str:
+    return f"“{part.name}”" if part.name else f"this {part.kind}"
+
+
+# --- the resolved prompt ---------------------------------------------------------------------------
+
+
+@dataclass
+class Resolved:
+    """The prompt after variables: text filled, media slots replaced by their values. Parts keep
+    their index in the original prompt (for where notes and refusals point)."""
+
+    system: list[tuple[int, Part]]
+    messages: list[tuple[int, str, list[tuple[int, Part]]]]
+
+
+@dataclass
+class Ctx:
+    target: Target
+    options: Options
+    notes: list[Note] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    sent: list = field(default_factory=list)
+
+    def note(self, where_: str, message: str, level: str = "info", mi: int | None = None, pi: int | None = None):
+        self.notes.append(Note(where_, message, level, mi, pi))
+
+    def refuse(
+        self,
+        mi: int | None,
+        pi: int | None,
+        modality: str,
+        reason: str,
+        fallback: Fallback | None = None,
+        role: str | None = None,
+    ) -> Omitted:
+        w = where(mi, pi, role) if pi is not None or mi is not None else modality
+        self.refusals.append(Refusal(mi, pi, modality, reason, fallback, w))
+        return Omitted(reason)
+
+    def refuse_setting(self, name: str, reason: str, fallback: Fallback | None = None):
+        self.refusals.append(Refusal(None, None, "setting", reason, fallback, name))
+
+
+MediaFn = Callable[[MediaPart, int | None, int, str], object]
+
+
+def walk(ctx: Ctx, mi: int | None, role: str, parts, text_fn: Callable[[str], object], media_fn: MediaFn) -> list:
+    """Convert one message's parts, in order: texts through ``text_fn``, media through
+    ``media_fn(part, mi, pi, role)`` (which returns the part's JSON or an Omitted from
+    ``ctx.refuse``). Videos chosen to go as key frames become their frames; kinds the target's
+    model does not take are refused here. Records what is sent, for token estimates."""
+    out = []
+    for pi, part in parts:
+        if isinstance(part, TextPart):
+            if not part.text:
+                ctx.note(where(mi, pi, role), "Empty text part left out.", mi=mi, pi=pi)
+                continue
+            out.append(text_fn(part.text))
+            ctx.sent.append(Sent(role, text=part.text, message_index=mi, part_index=pi))
+            continue
+        if part.as_frames:
+            ctx.note(
+                where(mi, pi, role),
+                f"Video {part_name(part)} sent as its {len(part.frames)} key frames (images): "
+                "the model sees stills, not the video or its sound.",
+                "warning",
+                mi,
+                pi,
+            )
+            items = list(part.frames)
+        else:
+            items = [part]
+        for item in items:
+            inputs = ctx.target.inputs
+            if inputs is not None and item.kind not in inputs:
+                fb = keyframes_fallback(item) if item.kind == "video" and "image" in inputs else None
+                out.append(
+                    ctx.refuse(mi, pi, item.kind, f"Model {ctx.target.model} is set up without {item.kind} input.", fb, role)
+                )
+                continue
+            if item.detail and item.kind in ("audio", "video"):
+                ctx.note(where(mi, pi, role), f"“detail” applies to images only; not carried for {item.kind}.", mi=mi, pi=pi)
+            built = media_fn(item, mi, pi, role)
+            if not isinstance(built, Omitted):
+                ctx.sent.append(Sent(role, media=item, message_index=mi, part_index=pi))
+            out.append(built)
+    return out
+
+
+def system_texts(ctx: Ctx, resolved: Resolved, label: str) -> list[str]:
+    """The system prompt's texts; media there is refused (every protocol takes text only)."""
+    texts = []
+    for pi, part in resolved.system:
+        if isinstance(part, TextPart):
+            if part.text:
+                texts.append(part.text)
+                ctx.sent.append(Sent("system", text=part.text, part_index=pi))
+            else:
+                ctx.note(where(None, pi), "Empty text part left out.", pi=pi)
+        else:
+            ctx.refuse(None, pi, part.kind, f"{label} takes text only in the system prompt; move the {part.kind} to a user message.")
+    return texts
+
+
+def merge_same_role(ctx: Ctx, turns: list[tuple[int, str, list]], label: str) -> list[tuple[str, list]]:
+    """Adjacent turns from the same role joined into one (as the server would), with a note."""
+    merged: list[tuple[str, list]] = []
+    for mi, role, content in turns:
+        if merged and merged[-1][0] == role:
+            merged[-1][1].extend(content)
+            ctx.note(where(mi, None, role), f"Joined to the previous {role} turn: {label} merges adjacent turns from one role.", mi=mi)
+        else:
+            merged.append((role, list(content)))
+    return merged
+
+
+def check_temperature(ctx: Ctx, value: float, hi: float, label: str) -> float | None:
+    """``value`` if in [0, hi]; clamped (with a warning) when the target opted in; else refused."""
+    if 0 <= value <= hi:
+        return value
+    bound = 0.0 if value < 0 else hi
+    if ctx.target.clamp_temperature:
+        ctx.note("temperature", f"temperature {value:g} is outside {label}'s 0–{hi:g}: clamped to {bound:g}.", "warning")
+        return bound
+    ctx.refuse_setting(
+        "temperature",
+        f"temperature {value:g} is outside {label}'s range 0–{hi:g}.",
+        Fallback("option", f"Clamp it to {bound:g}", "clamp_temperature"),
+    )
+    return None
+
+
+def schema_name(ctx: Ctx, options) -> str:
+    if options.schema_name:
+        return options.schema_name
+    ctx.note("response format", "No schema name given: “response” used (the OpenAI APIs require one).")
+    return "response"
+
+
+def payload_total(body) -> tuple[int, list[int]]:
+    """Sum of base64 sizes in a body, and each slot's size (for size checks before sending)."""
+    sizes: list[int] = []
+
+    def visit(node):
+        if isinstance(node, dict):
+            for v in node.values():
+                visit(v)
+        elif isinstance(node, list):
+            for v in node:
+                visit(v)
+        elif isinstance(node, Base64Slot):
+            sizes.append(node.payload.b64_size)
+
+    visit(body)
+    return sum(sizes), sizes

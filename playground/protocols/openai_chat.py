@@ -1,0 +1,137 @@
+"""OpenAI Chat Completions (protocols.md §1), and OpenAI-compatible gateways (§5) when the target
+has ``gateway=True``: ``video_url`` parts, PDF URLs in ``file.file_data``, more audio formats."""
+
+from __future__ import annotations
+
+from ._common import (
+    INLINE,
+    TO_MP3,
+    Ctx,
+    Resolved,
+    canonical_mime,
+    check_temperature,
+    data_url,
+    bare,
+    image_fallback,
+    keyframes_fallback,
+    part_name,
+    schema_name,
+    system_texts,
+    walk,
+    where,
+)
+from .types import Auth, MediaPart
+
+LABEL = "OpenAI Chat Completions"
+DEFAULT_BASE = "https://api.openai.com/v1"
+
+IMAGE_TYPES = {"image/png", "image/jpeg", "image/webp", "image/gif"}
+AUDIO_FORMATS = {"audio/wav": "wav", "audio/mpeg": "mp3"}  # exactly these two [SDK]
+# Gateways document more (OpenRouter §5); which work depends on the provider behind them.
+GATEWAY_AUDIO_FORMATS = {
+    **AUDIO_FORMATS,
+    "audio/flac": "flac",
+    "audio/mp4": "m4a",
+    "audio/ogg": "ogg",
+    "audio/aiff": "aiff",
+    "audio/aac": "aac",
+}
+
+
+def auth(target) -> Auth:
+    return Auth("Authorization", "Bearer {key}", target.api_key_env or "OPENAI_API_KEY")
+
+
+def build(ctx: Ctx, resolved: Resolved):
+    t = ctx.target
+    label = "the gateway" if t.gateway else LABEL
+    messages = []
+    system = system_texts(ctx, resolved, LABEL)
+    if system:
+        content = system[0] if len(system) == 1 else [{"type": "text", "text": s} for s in system]
+        messages.append({"role": t.system_role, "content": content})
+    for mi, role, parts in resolved.messages:
+        content = walk(ctx, mi, role, parts, _text, lambda p, mi, pi, role: _media(ctx, p, mi, pi, role))
+        if role == "assistant" and len(content) == 1 and isinstance(content[0], dict) and content[0]["type"] == "text":
+            content = content[0]["text"]
+        messages.append({"role": role, "content": content})
+
+    body = {"model": t.model, "messages": messages}
+    o = ctx.options
+    if o.max_tokens is not None:
+        body["max_completion_tokens"] = o.max_tokens
+    if o.temperature is not None:
+        value = check_temperature(ctx, o.temperature, 2.0, label)
+        if value is not None:
+            body["temperature"] = value
+    if o.json_schema is not None:
+        body["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": schema_name(ctx, o), "schema": o.json_schema, "strict": o.strict},
+        }
+    url = (t.base_url or DEFAULT_BASE).rstrip("/") + "/chat/completions"
+    a = auth(t)
+    return url, {a.header: a.placeholder, "Content-Type": "application/json"}, body
+
+
+def _text(text: str) -> dict:
+    return {"type": "text", "text": text}
+
+
+def _media(ctx: Ctx, p: MediaPart, mi, pi, role):
+    t = ctx.target
+    w = where(mi, pi, role)
+    mime = canonical_mime(p.mime_type)
+    if role == "assistant":
+        return ctx.refuse(mi, pi, p.kind, f"{LABEL} takes media only in user messages, not in assistant turns.", role=role)
+
+    if p.kind == "image":
+        if mime and mime not in IMAGE_TYPES:
+            return ctx.refuse(
+                mi, pi, "image", f"{LABEL} takes PNG, JPEG, WEBP and GIF images, not {mime}.", image_fallback(mime), role
+            )
+        image_url = {"url": p.url if p.delivery == "url" else data_url(p)}
+        if p.detail == "original":
+            ctx.note(w, "Chat Completions has no “original” detail (protocols.md §1): sent “high”.", "warning", mi, pi)
+            image_url["detail"] = "high"
+        elif p.detail:
+            image_url["detail"] = p.detail
+        return {"type": "image_url", "image_url": image_url}
+
+    if p.kind == "audio":
+        formats = GATEWAY_AUDIO_FORMATS if t.gateway else AUDIO_FORMATS
+        if p.delivery == "url":
+            return ctx.refuse(mi, pi, "audio", f"{LABEL} takes audio as base64 only, not by URL.", INLINE, role)
+        if mime not in formats:
+            names = ", ".join(sorted(set(formats.values())))
+            return ctx.refuse(mi, pi, "audio", f"{LABEL} takes {names} audio, not {mime or 'this format'}.", TO_MP3, role)
+        if t.gateway and mime not in AUDIO_FORMATS:
+            ctx.note(w, f"{formats[mime]} audio is a gateway extension: whether it works depends on the provider.", "warning", mi, pi)
+        return {"type": "input_audio", "input_audio": {"data": bare(p), "format": formats[mime]}}
+
+    if p.kind == "video":
+        if not t.gateway:
+            return ctx.refuse(mi, pi, "video", f"{LABEL} has no video part.", keyframes_fallback(p), role)
+        ctx.note(
+            w,
+            "video_url is a gateway extension (OpenAI itself rejects it); whether a URL or this format works "
+            "depends on the provider.",
+            mi=mi,
+            pi=pi,
+        )
+        return {"type": "video_url", "video_url": {"url": p.url if p.delivery == "url" else data_url(p)}}
+
+    # pdf
+    if mime and mime != "application/pdf":
+        return ctx.refuse(mi, pi, "pdf", f"Only PDF documents are supported, not {mime}.", role=role)
+    if p.detail:
+        ctx.note(w, "Chat Completions has no “detail” for files: not carried.", "warning", mi, pi)
+    filename = p.name or "document.pdf"
+    if not p.name:
+        ctx.note(w, "The PDF has no name: sent as “document.pdf” (Chat needs a filename).", mi=mi, pi=pi)
+    if p.delivery == "url":
+        if not t.gateway:
+            return ctx.refuse(mi, pi, "pdf", f"{LABEL} has no file URL field: PDFs go as base64.", INLINE, role)
+        ctx.note(w, f"A PDF URL in file_data is a gateway extension (OpenAI rejects it) for {part_name(p)}.", mi=mi, pi=pi)
+        return {"type": "file", "file": {"filename": filename, "file_data": p.url}}
+    return {"type": "file", "file": {"filename": filename, "file_data": data_url(p)}}
