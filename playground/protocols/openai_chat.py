@@ -103,7 +103,7 @@ def _media(ctx: Ctx, p: MediaPart, mi, pi, role):
         if p.delivery == "url":
             return ctx.refuse(mi, pi, "audio", f"{LABEL} takes audio as base64 only, not by URL.", INLINE, role)
         if mime not in formats:
-            names = ", ".join(sorted(set(formats.values())))
+            names = ", ".join(dict.fromkeys(formats.values()))
             return ctx.refuse(mi, pi, "audio", f"{LABEL} takes {names} audio, not {mime or 'this format'}.", TO_MP3, role)
         if t.gateway and mime not in AUDIO_FORMATS:
             ctx.note(w, f"{formats[mime]} audio is a gateway extension: whether it works depends on the provider.", "warning", mi, pi)

@@ -56,17 +56,21 @@ def fill_variables(text: str, values: Mapping[str, object], where_: str = "text"
     return _PLACEHOLDER.sub(sub, text), problems
 
 
+def _a(kind: str) -> str:
+    return ("an " if kind[0] in "aeiou" else "a ") + kind
+
+
 def _resolve_media(slot: MediaPart, values, where_: str, problems: list[Problem]) -> MediaPart | None:
     value = values.get(slot.variable)
     if value is None:
         problems.append(Problem(where_, f"No media given for the {slot.kind} slot {{{{{slot.variable}}}}}.", "error", slot.variable))
         return None
     if not isinstance(value, MediaPart) or value.is_slot:
-        problems.append(Problem(where_, f"{{{{{slot.variable}}}}} must be a {slot.kind}, not text.", "error", slot.variable))
+        problems.append(Problem(where_, f"{{{{{slot.variable}}}}} must be {_a(slot.kind)}, not text.", "error", slot.variable))
         return None
     if value.kind != slot.kind:
         problems.append(
-            Problem(where_, f"{{{{{slot.variable}}}}} is a {slot.kind} slot but was given a {value.kind}.", "error", slot.variable)
+            Problem(where_, f"{{{{{slot.variable}}}}} is {_a(slot.kind)} slot but was given {_a(value.kind)}.", "error", slot.variable)
         )
         return None
     if value.detail is None and slot.detail is not None:

@@ -1,0 +1,109 @@
+"""Variables, media slots, option checks and what every protocol shares."""
+
+import pytest
+
+from playground.protocols.render import fill_variables, placeholders, render, render_all
+from playground.protocols.types import MediaPart, Message, NotSendable, Options, Prompt, Target, TextPart
+
+from .helpers import JPG, PNG, audio, image
+
+TARGETS = [Target("chat", "gpt-4o"), Target("responses", "gpt-4o"), Target("messages", "claude-sonnet-4-5"), Target("gemini", "gemini-2.5-flash")]
+
+
+def test_fill_variables_spaces_and_repeats():
+    text, problems = fill_variables("Hi {{name}}, {{ name }} and {{  city  }}!", {"name": "Ann", "city": "Lyon"})
+    assert (text, problems) == ("Hi Ann, Ann and Lyon!", [])
+    assert fill_variables("{{n}} items", {"n": 3}) == ("3 items", [])
+    assert placeholders("{{a}} {{ b }} {{a}} {{ not a var }} {a}") == ["a", "b"]
+
+
+def test_missing_variable_is_a_problem_not_an_exception():
+    text, problems = fill_variables("Hi {{name}} and {{name}}", {})
+    assert text == "Hi {{name}} and {{name}}"
+    [p] = problems
+    assert (p.level, p.variable, p.message) == ("error", "name", "No value for variable {{name}}.")
+
+
+def test_media_value_in_text_is_a_problem():
+    _, [p] = fill_variables("See {{photo}}", {"photo": image()})
+    assert "media slot" in p.message
+
+
+def test_unknown_value_warns_without_blocking():
+    r = render(Prompt(messages=[Message("user", [TextPart("Hi")])]), {"extra": "x"}, Target("chat", "gpt-4o"))
+    assert r.ok
+    [p] = r.problems
+    assert (p.level, p.variable) == ("warning", "extra") and "does not use" in p.message
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.protocol)
+def test_missing_variable_blocks_sending_in_every_protocol(target):
+    p = Prompt(system="Be {{tone}}.", messages=[Message("user", [TextPart("Hi")])], options=Options(max_tokens=5))
+    r = render(p, {}, target)
+    assert not r.ok and r.refusals == []
+    assert [(x.where, x.variable) for x in r.problems] == [("system, part 1", "tone")]
+    assert "{{tone}}" in r.display()
+    with pytest.raises(NotSendable, match="No value for variable"):
+        r.body_bytes()
+
+
+def test_media_slot_resolved_from_values_with_slot_detail():
+    slot = MediaPart("image", variable="photo", detail="low")
+    p = Prompt(messages=[Message("user", [TextPart("What is this?"), slot])])
+    r = render(p, {"photo": image(JPG, name="x.jpg")}, Target("chat", "gpt-4o"))
+    assert r.ok
+    assert r.body["messages"][0]["content"][1]["image_url"]["detail"] == "low"
+    assert r.body_bytes().endswith(b'"url":"data:image/jpeg;base64,SlBH","detail":"low"}}]}]}')
+
+
+def test_media_slot_problems():
+    p = Prompt(messages=[Message("user", [MediaPart("image", variable="photo")])])
+    r = render(p, {}, Target("chat", "gpt-4o"))
+    assert not r.ok and r.problems[0].message == "No media given for the image slot {{photo}}."
+    assert "{{photo}} is an image slot but was given an audio." in render(p, {"photo": audio()}, Target("chat", "gpt-4o")).problems[0].message
+    assert "must be an image, not text" in render(p, {"photo": "cat"}, Target("chat", "gpt-4o")).problems[0].message
+
+
+def test_bad_options_are_problems_and_left_out():
+    p = Prompt(messages=[Message("user", [TextPart("Hi")])], options=Options(max_tokens=0, temperature="hot", schema_name="bad name!", json_schema={}))
+    r = render(p, {}, Target("chat", "gpt-4o"))
+    assert {x.where for x in r.problems} == {"max_tokens", "temperature", "response format"}
+    assert set(r.body) == {"model", "messages"}
+
+
+def test_empty_prompt_parts_and_messages():
+    assert render(Prompt(), {}, Target("chat", "gpt-4o")).problems[0].message == "The prompt has no messages."
+    r = render(Prompt(messages=[Message("user", [])]), {}, Target("chat", "gpt-4o"))
+    assert r.problems[0].message == "This message is empty."
+    r = render(Prompt(messages=[Message("user", [TextPart("{{x}}"), TextPart("Hi")])]), {"x": ""}, Target("gemini", "g"))
+    assert r.body["contents"][0]["parts"] == [{"text": "Hi"}]
+    assert r.notes[0].message == "Empty text part left out."
+
+
+def test_render_all_side_by_side():
+    p = Prompt(messages=[Message("user", [TextPart("Hi"), image(), audio()])], options=Options(max_tokens=5))
+    out = {r.protocol: r for r in render_all(p, {}, TARGETS)}
+    assert [out[k].ok for k in ("chat", "responses", "messages", "gemini")] == [True, False, False, True]
+    assert out["responses"].refusals[0].modality == "audio"
+
+
+def test_constructor_checks():
+    with pytest.raises(ValueError):
+        MediaPart("hologram", payload=PNG)
+    with pytest.raises(ValueError):
+        MediaPart("image")  # inline without payload
+    with pytest.raises(ValueError):
+        MediaPart("image", delivery="url")
+    with pytest.raises(ValueError):
+        MediaPart("video", payload=PNG, as_frames=True)
+    with pytest.raises(ValueError):
+        Target("bard", "x")
+    with pytest.raises(ValueError):
+        Message("system", [])
+    assert image().mime_type == "image/png"  # taken from the payload
+
+
+def test_replace_part_for_a_fallback():
+    p = Prompt(messages=[Message("user", [TextPart("Hi"), image()])])
+    q = p.replace_part(0, 1, image(JPG))
+    assert q.messages[0].parts[1].payload is JPG and p.messages[0].parts[1].payload is PNG
