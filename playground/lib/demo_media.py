@@ -8,7 +8,12 @@ import math
 import struct
 import wave
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
+
+
+def _font(size: int):
+    # Pillow ships a scalable default font (with FreeType); text stays legible in thumbnails.
+    return ImageFont.load_default(size=size)
 
 
 def spectrum_png(width: int = 1280, height: int = 800) -> bytes:
@@ -21,7 +26,7 @@ def spectrum_png(width: int = 1280, height: int = 800) -> bytes:
         top = int(height * 0.35 + 60 * math.sin(hue * math.pi))
         draw.line([(x, top), (x, height)], fill=(int(r * 255), int(g * 255), int(b * 255)))
     draw.polygon([(width // 2, 40), (width // 2 - 160, 300), (width // 2 + 160, 300)], outline=(240, 240, 255), width=6)
-    draw.text((40, 40), "Prism demo: a triangle above a rainbow", fill=(240, 240, 255))
+    draw.text((40, 700), "A white triangle above a rainbow", fill=(255, 255, 255), font=_font(44), stroke_width=3, stroke_fill=(0, 0, 0))
     out = io.BytesIO()
     img.save(out, "PNG", optimize=True)
     return out.getvalue()
@@ -35,7 +40,7 @@ def shapes_jpeg(width: int = 1600, height: int = 1200) -> bytes:
     draw.rectangle([650, 350, 1050, 750], fill=(39, 174, 96))
     draw.polygon([(1350, 330), (1150, 770), (1550, 770)], fill=(41, 98, 255))
     for x, label in ((300, "circle"), (800, "square"), (1300, "triangle")):
-        draw.text((x, 820), label, fill=(30, 30, 30))
+        draw.text((x, 830), label, fill=(30, 30, 30), font=_font(56), anchor="ma")
     out = io.BytesIO()
     img.save(out, "JPEG", quality=88)
     return out.getvalue()
@@ -75,8 +80,8 @@ def brief_pdf() -> bytes:
         page = Image.new("RGB", (1240, 1754), "white")
         draw = ImageDraw.Draw(page)
         for i, line in enumerate(lines):
-            draw.text((120, 160 + i * 60), line, fill=(20, 20, 20))
-        draw.text((1100, 1680), str(number), fill=(120, 120, 120))
+            draw.text((120, 160 + i * 90), line, fill=(20, 20, 20), font=_font(64 if i == 0 else 44))
+        draw.text((1100, 1660), str(number), fill=(120, 120, 120), font=_font(36))
         pages.append(page)
     out = io.BytesIO()
     pages[0].save(out, "PDF", save_all=True, append_images=pages[1:], resolution=150)
