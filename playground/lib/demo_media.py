@@ -3,6 +3,7 @@
 No files are shipped or downloaded: each function draws or synthesises its bytes.
 """
 
+import time
 import io
 import math
 import struct
@@ -84,7 +85,10 @@ def brief_pdf() -> bytes:
         draw.text((1100, 1660), str(number), fill=(120, 120, 120), font=_font(36))
         pages.append(page)
     out = io.BytesIO()
-    pages[0].save(out, "PDF", save_all=True, append_images=pages[1:], resolution=150)
+    # Fixed dates: the same bytes every time, so seeding again finds the same stored file.
+    fixed = time.gmtime(1767225600)  # 2026-01-01
+    pages[0].save(out, "PDF", save_all=True, append_images=pages[1:], resolution=150,
+                  title="Prism demo brief", creationDate=fixed, modDate=fixed)
     return out.getvalue()
 
 

@@ -39,7 +39,10 @@ class Command(BaseCommand):
 
         added = 0
         if not no_media:
+            present = set(team.media_items.values_list("name", flat=True))
             for name, make in DEMO_FILES:
+                if name in present:
+                    continue  # kept as the user left it (a deleted demo item comes back, an edited one stays)
                 with tempfile.NamedTemporaryFile(dir=settings.FILE_UPLOAD_TEMP_DIR) as tmp:
                     tmp.write(make())
                     tmp.flush()
