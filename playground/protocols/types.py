@@ -62,6 +62,19 @@ class Payload:
         with open(self.path, "rb") as f:
             return f.read()
 
+    def readinto(self, view: memoryview) -> None:
+        """Fill ``view`` (exactly ``b64_size`` bytes) with the base64 text: one copy, no temporary."""
+        if self.text is not None:
+            view[:] = self.text.encode("ascii")
+            return
+        with open(self.path, "rb", buffering=0) as f:
+            done = 0
+            while done < len(view):
+                n = f.readinto(view[done:])
+                if not n:
+                    raise OSError(f"{self.path} is shorter than when it was measured.")
+                done += n
+
     def iter_chunks(self, chunk: int) -> Iterator[bytes]:
         if self.text is not None:
             data = self.text.encode("ascii")
