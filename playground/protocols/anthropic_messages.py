@@ -107,6 +107,8 @@ def _media(ctx: Ctx, p: MediaPart, mi, pi, role, ver: str):
             return ctx.refuse(
                 mi, pi, "image", f"{LABEL} takes JPEG, PNG, GIF and WEBP images, not {mime}.", image_fallback(mime), role
             )
+        if p.animated:
+            ctx.note(w, f"Animated image ({p.frame_count} frames): Anthropic uses the first frame only.", "warning", mi, pi)
         if p.delivery == "url":
             return {"type": "image", "source": {"type": "url", "url": p.url}}
         return {"type": "image", "source": {"type": "base64", "media_type": mime, "data": bare(p)}}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ._common import (
     INLINE,
     TO_MP3,
+    TO_PNG,
     Ctx,
     Resolved,
     canonical_mime,
@@ -90,6 +91,8 @@ def _media(ctx: Ctx, p: MediaPart, mi, pi, role):
             return ctx.refuse(
                 mi, pi, "image", f"{LABEL} takes PNG, JPEG, WEBP and GIF images, not {mime}.", image_fallback(mime), role
             )
+        if p.animated:
+            return ctx.refuse(mi, pi, "image", f"{LABEL} takes non-animated images only.", TO_PNG, role)
         image_url = {"url": p.url if p.delivery == "url" else data_url(p)}
         if p.detail == "original":
             ctx.note(w, "Chat Completions has no “original” detail (protocols.md §1): sent “high”.", "warning", mi, pi)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._common import (
+    TO_PNG,
     Ctx,
     Resolved,
     canonical_mime,
@@ -78,6 +79,8 @@ def _media(ctx: Ctx, p: MediaPart, mi, pi, role):
             return ctx.refuse(
                 mi, pi, "image", f"{LABEL} takes PNG, JPEG, WEBP and GIF images, not {mime}.", image_fallback(mime), role
             )
+        if p.animated:
+            return ctx.refuse(mi, pi, "image", f"{LABEL} takes non-animated images only.", TO_PNG, role)
         if not p.detail:
             ctx.note(w, "No detail set: “auto” sent (Responses requires the field; auto is its default).", mi=mi, pi=pi)
         return {

@@ -132,6 +132,7 @@ class MediaPart:
     height: int | None = None
     duration_s: float | None = None
     page_count: int | None = None
+    frame_count: int | None = None  # images: more than 1 is an animation (GIF, APNG, WebP)
     size_bytes: int | None = None
     detail: Detail | None = None
     delivery: Literal["inline", "url"] = "inline"
@@ -162,6 +163,10 @@ class MediaPart:
             raise ValueError("An inline MediaPart needs a payload.")
         if not self.mime_type:
             object.__setattr__(self, "mime_type", self.payload.mime_type if self.payload else "")
+
+    @property
+    def animated(self) -> bool:
+        return self.kind == "image" and (self.frame_count or 1) > 1
 
     @property
     def is_slot(self) -> bool:
@@ -381,10 +386,14 @@ class RenderedRequest:
         self._check_sendable()
         return iter_body(self.body, chunk=chunk)
 
-    def body_size(self) -> int:
+    def body_size(self) -> int | None:
+        """Bytes the body will take, or None while parts are refused."""
         from .serialize import body_size
 
-        return body_size(self.body)
+        try:
+            return body_size(self.body)
+        except ValueError:
+            return None
 
 
 class NotSendable(Exception):

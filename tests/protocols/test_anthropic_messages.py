@@ -140,3 +140,9 @@ def test_several_system_texts_become_blocks():
     p = Prompt(system=(TextPart("A"), TextPart("B")), messages=[Message("user", [TextPart("Hi")])], options=Options(max_tokens=5))
     r = render(p, {}, Target("messages", MODEL))
     assert r.body["system"] == [{"type": "text", "text": "A"}, {"type": "text", "text": "B"}]
+
+
+def test_animated_gif_first_frame_noted():
+    gif = image(Payload.from_bytes(b"GIF", "image/gif"), frame_count=5)
+    r = render(user(gif, max_tokens=5), {}, Target("messages", MODEL))
+    assert r.ok and "first frame only" in r.notes[0].message

@@ -264,3 +264,11 @@ def test_gateway_video_url_pdf_url_and_more_audio():
 def test_gateway_flag_ignored_elsewhere():
     r = render(user(TextPart("Hi")), {}, Target("responses", "gpt-4o", gateway=True))
     assert any("Chat Completions only" in n.message for n in r.notes)
+
+
+def test_animated_gif_refused_with_png_fallback():
+    r = render(user(image(GIF, frame_count=12)), {}, Target("chat", "gpt-4o"))
+    [ref] = r.refusals
+    assert "non-animated" in ref.reason and ref.fallback.spec == "image:format=png"
+    [ref] = render(user(image(GIF, frame_count=12)), {}, Target("responses", "gpt-4o")).refusals
+    assert ref.fallback.spec == "image:format=png"

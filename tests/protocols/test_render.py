@@ -3,7 +3,7 @@
 import pytest
 
 from playground.protocols.render import fill_variables, placeholders, render, render_all
-from playground.protocols.types import MediaPart, Message, NotSendable, Options, Prompt, Target, TextPart
+from playground.protocols.types import MediaPart, Message, NotSendable, Options, Payload, Prompt, Target, TextPart
 
 from .helpers import JPG, PNG, audio, image
 
@@ -107,3 +107,35 @@ def test_replace_part_for_a_fallback():
     p = Prompt(messages=[Message("user", [TextPart("Hi"), image()])])
     q = p.replace_part(0, 1, image(JPG))
     assert q.messages[0].parts[1].payload is JPG and p.messages[0].parts[1].payload is PNG
+
+
+def big(tmp_path, name: str, mb: float, mime="image/png"):
+    """A payload whose .b64 file is ``mb`` MB (sparse: nothing is written)."""
+    path = tmp_path / f"{name}.b64"
+    with open(path, "wb") as f:
+        f.truncate(int(mb * 1_000_000))
+    return MediaPart("image", width=100, height=100, payload=Payload(mime, int(mb * 750_000), path=path))
+
+
+def test_size_checks_per_target(tmp_path):
+    p = Prompt(messages=[Message("user", [big(tmp_path, f"i{i}", 6) for i in range(6)])], options=Options(max_tokens=5))
+    r = render(p, {}, Target("messages", "claude-sonnet-4-5"))
+    [ref] = r.refusals
+    assert ref.where == "request size" and "32 MB" in ref.reason and "36.0 MB" in ref.reason
+    assert any("6 media file(s) over 5 MB" in n.message for n in r.notes)
+    assert r.body_size() > 36_000_000
+
+    r = render(p, {}, Target("gemini", "gemini-2.5-flash"))
+    assert r.ok and any("over Gemini's long-standing 20 MB cap" in n.message for n in r.notes)
+    assert r.body_size() > 36_000_000
+
+    p = Prompt(messages=[Message("user", [big(tmp_path, "huge", 21)] * 3)])
+    notes = [n.message for n in render(p, {}, Target("chat", "gpt-4o")).notes]
+    assert any("over 20 MB" in m for m in notes) and any("50 MB" in m for m in notes)
+
+
+def test_body_size_none_while_parts_are_refused():
+    r = render(Prompt(messages=[Message("user", [audio()])]), {}, Target("responses", "gpt-4o"))
+    assert r.body_size() is None
+    r = render(Prompt(messages=[Message("user", [TextPart("Hi")])]), {}, Target("responses", "gpt-4o"))
+    assert r.body_size() == len(r.body_bytes())
