@@ -100,13 +100,11 @@ def _media(ctx: Ctx, p: MediaPart, mi, pi, role, ver: str):
     if p.kind in ("audio", "video"):
         fb = keyframes_fallback(p) if p.kind == "video" else None
         return ctx.refuse(mi, pi, p.kind, f"{LABEL} has no {p.kind} block.", fb, role)
+    if p.kind == "image" and mime and mime not in IMAGE_TYPES:
+        return ctx.refuse(mi, pi, "image", f"{LABEL} takes JPEG, PNG, GIF and WEBP images, not {mime}.", image_fallback(mime), role)
     if p.detail:
-        ctx.note(w, f"Anthropic has no “detail” setting: “{p.detail}” not carried; the image is sent as is.", "warning", mi, pi)
+        ctx.note(w, f"Anthropic has no “detail” setting: “{p.detail}” not carried; the {p.kind} is sent as is.", "warning", mi, pi)
     if p.kind == "image":
-        if mime and mime not in IMAGE_TYPES:
-            return ctx.refuse(
-                mi, pi, "image", f"{LABEL} takes JPEG, PNG, GIF and WEBP images, not {mime}.", image_fallback(mime), role
-            )
         if p.animated:
             ctx.note(w, f"Animated image ({p.frame_count} frames): Anthropic uses the first frame only.", "warning", mi, pi)
         if p.delivery == "url":

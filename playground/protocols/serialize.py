@@ -79,7 +79,7 @@ def body_bytes(body) -> bytes:
     view = out.getbuffer()
     pos = 0
     try:
-        for piece, size in zip(pieces, sizes):
+        for piece, size in zip(pieces, sizes, strict=True):
             if isinstance(piece, bytes):
                 view[pos : pos + size] = piece
             else:
