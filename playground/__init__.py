@@ -1,4 +1,2 @@
-# Load the Celery app whenever Django starts, so @shared_task binds to it.
-from playground.celery import app as celery_app
-
-__all__ = ("celery_app",)
+# Kept free of imports, so the Django-free packages under playground/ (protocols) load without
+# Django. The Celery app is loaded when Django starts, by PlaygroundConfig.ready() (apps.py).

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "playground.apps.PlaygroundConfig",
     "playground.accounts",
     "playground.uploads",
     "playground.prompts",
