@@ -50,9 +50,11 @@
     if (last && document.getElementById("media-grid") && !document.getElementById(last)) location.reload();
   });
 
-  // The kind counters in the filter tabs ("Image 4") follow what is added on this page.
+  // The kind counters in the filter tabs ("Image 4") follow what is added on this page. A card
+  // with a notice ("Already in your library") is an item the library had before: no new count.
   function countAdded(node) {
     rememberAdded(node);
+    if (node.querySelector(".notice")) return;
     const kind = node.dataset.kind;
     const count = document.querySelector(`.tabs input[name="kind"][value="${kind}"]`)?.closest("label")?.querySelector(".count");
     if (count) count.textContent = String((parseInt(count.textContent, 10) || 0) + 1);
