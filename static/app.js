@@ -67,6 +67,16 @@
     setTimeout(() => existing.classList.remove("flash-found"), 2500);
   }
 
+  function addedElsewhere(node) {
+    const name = node.querySelector(".name").textContent;
+    const note = el(`<article class="media-card added-note" role="status"><div class="meta">
+      <div class="name"></div><p class="small">Added to the library; it is not shown under the current filter.</p>
+      <a class="small" href="${node.querySelector("a.name").getAttribute("href")}">Open it</a></div>
+      <button type="button" class="dismiss" aria-label="Dismiss" onclick="this.closest('.media-card').remove()">×</button></article>`);
+    note.querySelector(".name").textContent = name;
+    return note;
+  }
+
   function placeResult(card, html, file) {
     const queue = document.getElementById("upload-queue");
     const grid = document.getElementById("media-grid");
@@ -82,8 +92,13 @@
         continue;
       }
       const existing = document.getElementById(node.id);
+      const filter = document.querySelector(".filters input[name=kind]:checked");
       if (existing) {
         flashExisting(existing);
+      } else if (filter && filter.value && filter.value !== node.dataset.kind) {
+        // Stored, but the grid shows another kind: say where it went rather than break the filter.
+        countAdded(node);
+        queue.prepend(addedElsewhere(node));
       } else {
         grid.prepend(node);
         countAdded(node);

@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling, reswap, retarget
 
@@ -30,6 +31,7 @@ def _can_edit(request) -> bool:
 
 
 @require_GET
+@never_cache  # Back after an upload must show the new cards, not the browser's old copy
 def library(request):
     team = current_team(request)
     form = LibraryFilterForm(request.GET or None)

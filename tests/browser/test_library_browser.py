@@ -186,3 +186,19 @@ def test_a_file_shows_a_progress_bar_while_it_uploads(page, editor):
     expect(card.locator(".badge-duration")).to_have_text("1:00")
     expect(uploading).to_have_count(0)
     assert max(page.evaluate("window.seenProgress")) == 100, "the progress bar never reached 100%"
+
+
+def test_an_upload_hidden_by_the_kind_filter_is_announced_not_mixed_in(page, editor):
+    log_in(page, editor)
+    page.locator('.tabs label:has(input[value="audio"])').click()
+    expect(page).to_have_url(re.compile(r"kind=audio"))
+
+    page.set_input_files("#file-input", as_input_files(PNG))
+
+    note = page.locator("#upload-queue .added-note")
+    expect(note).to_contain_text("photo.png")
+    expect(note).to_contain_text("not shown under the current filter")
+    expect(page.locator("#media-grid .media-card")).to_have_count(0)
+    expect(page.locator('.tabs label:has(input[value="image"]) .count')).to_have_text("1")
+    note.locator("a").click()
+    expect(page.locator("h1.item-title")).to_have_text("photo.png")

@@ -372,3 +372,8 @@ def test_base64_in_chunks_equals_whole_file_encoding(team, monkeypatch):
     monkeypatch.setattr("playground.uploads.models.BASE64_CHUNK", 3 * 1024)
 
     assert item.file.base64_text() == base64.b64encode(data).decode()
+
+
+def test_the_library_page_is_never_cached(client_in):
+    # Back after an upload must show the new cards, not the browser's stored copy of the page.
+    assert "no-store" in client_in.get(reverse("uploads:library"))["Cache-Control"]
