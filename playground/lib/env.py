@@ -6,6 +6,7 @@
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 
@@ -65,11 +66,15 @@ def persistent_secret_key(path: Path, *, required: bool) -> str:
     except FileNotFoundError:
         pass
     key = secrets.token_urlsafe(50)
-    # O_EXCL so that web and worker starting together agree on one key.
+    # Written to a private temp file, then linked into place: the link either creates the complete
+    # file or fails because another process (web and worker start together) got there first.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key)
+        os.link(tmp, path)
     except FileExistsError:
         return path.read_text().strip()
-    with os.fdopen(fd, "w") as f:
-        f.write(key)
+    finally:
+        os.unlink(tmp)
     return key

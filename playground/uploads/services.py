@@ -11,12 +11,14 @@ import shutil
 import tempfile
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models.deletion import ProtectedError
+from django.utils import timezone
 
 from playground.lib import safe_fetch
 from playground.uploads import inspect, variants
@@ -221,9 +223,14 @@ def request_variant(item: MediaItem, spec: variants.VariantSpec) -> MediaVariant
 
     source = _check_can_vary(item)
     variant, created = MediaVariant.objects.get_or_create(source=source, spec=spec.key())
-    if variant.status == MediaVariant.Status.FAILED:
-        # Retrying a failed variant is what a user pressing the button again means.
-        MediaVariant.objects.filter(pk=variant.pk).update(status=MediaVariant.Status.PENDING, error="")
+    stale = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT * 2)
+    if variant.status == MediaVariant.Status.FAILED or (
+        variant.status == MediaVariant.Status.PENDING and variant.updated_at < stale
+    ):
+        # Asking again retries a failed variant, or one whose task was lost (broker or worker gone).
+        MediaVariant.objects.filter(pk=variant.pk).update(
+            status=MediaVariant.Status.PENDING, error="", updated_at=timezone.now()
+        )
         variant.refresh_from_db()
         created = True
     if created:
@@ -254,12 +261,19 @@ def make_variant(variant_id: int, item_id: int) -> None:
         item = MediaItem.objects.filter(file=variant.source).first()
         if item is None:
             return
-    spec = variants.VariantSpec.parse(variant.spec)
     try:
+        spec = variants.VariantSpec.parse(variant.spec)
         outputs = variants.make_variant(variant.source.path, media_info(item), spec)
     except variants.VariantError as exc:
         MediaVariant.objects.filter(pk=variant.pk).update(status=MediaVariant.Status.FAILED, error=str(exc))
         return
+    except Exception:
+        # Never leave a variant pending forever: the page would poll without end.
+        log.exception("variant %s (%s) failed", variant.pk, variant.spec)
+        MediaVariant.objects.filter(pk=variant.pk).update(
+            status=MediaVariant.Status.FAILED, error="Preparing this variant failed unexpectedly; the error was logged."
+        )
+        raise
     stored = [store_bytes(out.data, out.mime_type) for out in outputs]
     with transaction.atomic():
         locked = MediaVariant.objects.select_for_update().get(pk=variant.pk)

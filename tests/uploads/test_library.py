@@ -288,16 +288,7 @@ def test_a_viewer_cannot_delete(client, team):
 # --- variants through the page (Celery eager here; tests/test_worker.py uses a real worker) ----
 
 
-@pytest.fixture
-def eager_celery():
-    from playground.celery import app
-
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
-
-
-def test_preparing_a_variant_from_the_detail_page(client_in, team, eager_celery, django_capture_on_commit_callbacks):
+def test_preparing_a_variant_from_the_detail_page(client_in, team, celery_eager, django_capture_on_commit_callbacks):
     item = make_item(team, samples.jpeg_bytes(400, 300), name="photo.jpg")
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -377,3 +368,44 @@ def test_base64_in_chunks_equals_whole_file_encoding(team, monkeypatch):
 def test_the_library_page_is_never_cached(client_in):
     # Back after an upload must show the new cards, not the browser's stored copy of the page.
     assert "no-store" in client_in.get(reverse("uploads:library"))["Cache-Control"]
+
+
+def test_an_unexpected_failure_marks_the_variant_failed_not_pending_forever(team, monkeypatch):
+    from playground.uploads import services
+    from playground.uploads.variants import VariantSpec
+
+    item = make_item(team, samples.jpeg_bytes(40, 30), name="photo.jpg")
+    variant = MediaVariant.objects.create(source=item.file, spec=VariantSpec.image(max_edge=20).key())
+
+    def explode(*args):
+        raise MemoryError("decoder blew up")
+
+    monkeypatch.setattr("playground.uploads.variants.make_variant", explode)
+    with pytest.raises(MemoryError):
+        services.make_variant(variant.pk, item.pk)
+
+    variant.refresh_from_db()
+    assert variant.status == MediaVariant.Status.FAILED
+    assert "unexpectedly" in variant.error
+
+
+def test_asking_again_requeues_a_failed_or_lost_variant(team, settings, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from playground.uploads import services
+    from playground.uploads.variants import VariantSpec
+
+    item = make_item(team, samples.jpeg_bytes(40, 30), name="photo.jpg")
+    spec = VariantSpec.image(max_edge=20)
+    lost = MediaVariant.objects.create(source=item.file, spec=spec.key())
+    MediaVariant.objects.filter(pk=lost.pk).update(updated_at=timezone.now() - timedelta(hours=1))
+
+    with django_capture_on_commit_callbacks() as queued:
+        services.request_variant(item, spec)
+    assert len(queued) == 1  # the lost task is sent again
+
+    with django_capture_on_commit_callbacks() as queued_again:
+        services.request_variant(item, spec)
+    assert queued_again == []  # pending and recent: not sent twice
