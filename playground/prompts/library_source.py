@@ -1,0 +1,87 @@
+"""Resolving a document's {"item": id} references through the team's media library.
+
+Payloads point at the base64 text kept beside each stored file, so a preview reads no media
+bytes and the exact body is spliced from those files. Variants come from the variant cache.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playground.protocols import MediaPart, Payload
+from playground.prompts.document import MediaProblem
+from playground.prompts.sources import part_from_outputs, url_part, variant_spec
+from playground.uploads import services
+from playground.uploads.models import MediaItem
+from playground.uploads.variants import VariantError
+
+
+def item_id_of(ref: Any) -> int | None:
+    if isinstance(ref, dict) and set(ref) == {"item"}:
+        ref = ref["item"]
+    if isinstance(ref, bool):
+        return None
+    try:
+        return int(ref)
+    except (TypeError, ValueError):
+        return None
+
+
+class LibrarySource:
+    def __init__(self, team):
+        self.team = team
+        self._items: dict[int, MediaItem] = {}
+
+    def prefetch(self, ids) -> None:
+        wanted = {i for i in ids if i is not None} - set(self._items)
+        if wanted:
+            for item in MediaItem.objects.filter(team=self.team, pk__in=wanted).select_related("file"):
+                self._items[item.pk] = item
+
+    def item(self, ref: Any) -> MediaItem:
+        item_id = item_id_of(ref)
+        if item_id is None:
+            raise MediaProblem(f"A library media reference is {{\"item\": id}}, not {ref!r}.")
+        self.prefetch([item_id])
+        if item_id not in self._items:
+            raise MediaProblem(f"Media item {item_id} is not in this team's library (deleted, or another team's).")
+        return self._items[item_id]
+
+    def media_part(self, ref: Any, *, detail: str | None, send: str, variant: dict | None) -> MediaPart:
+        if isinstance(ref, dict) and "url" in ref:
+            return url_part(ref, detail=detail, send=send)
+        item = self.item(ref)
+        if send == "url":
+            if not item.source_url:
+                raise MediaProblem(f"“{item.name}” was uploaded, so it has no public URL; send it inline.")
+            if variant:
+                raise MediaProblem(f"“{item.name}” is sent by URL, so a variant cannot be applied; send it inline.")
+            return MediaPart(kind=item.kind, name=item.name, mime_type=item.mime_type, width=item.width,
+                             height=item.height, duration_s=item.duration_s, page_count=item.page_count,
+                             frame_count=item.frame_count, size_bytes=item.size, delivery="url",
+                             url=item.source_url, detail=detail)
+        if item.file_id is None:
+            raise MediaProblem(
+                f"“{item.name}” is a URL reference: its bytes are not stored. Send it as a URL, "
+                "or add it again with “Fetch and store a copy”."
+            )
+        if variant:
+            spec = variant_spec(item.kind, variant)
+            try:
+                made = services.get_variant(item, spec)
+            except (VariantError, services.VariantUnavailable) as exc:
+                raise MediaProblem(f"“{item.name}”: {exc}") from None
+            outputs = [
+                (Payload(mime_type=vf.file.mime_type, raw_size=vf.file.size, path=vf.file.base64_path()), vf.details)
+                for vf in made.ordered_files()
+            ]
+            return part_from_outputs(item.kind, outputs, name=item.name, detail=detail,
+                                     source_info={"mime_type": item.mime_type, "duration_s": item.duration_s,
+                                                  "width": item.width, "height": item.height})
+        stored = item.file
+        return MediaPart(
+            kind=item.kind, name=item.name, mime_type=item.mime_type, width=item.width, height=item.height,
+            duration_s=item.duration_s, page_count=item.page_count, frame_count=item.frame_count,
+            size_bytes=item.size, detail=detail,
+            payload=Payload(mime_type=stored.mime_type, raw_size=stored.size, path=stored.base64_path()),
+        )
