@@ -171,32 +171,17 @@ def _make_thumbnail(path: Path, info: MediaInfo) -> StoredFile | None:
         return None
 
 
+# The decoder's findings, as MediaInfo fields and MediaItem columns alike.
+INFO_FIELDS = ("mime_type", "format", "width", "height", "duration_s", "page_count", "frame_count", "details")
+
+
 def info_fields(info: MediaInfo) -> dict:
-    return dict(
-        mime_type=info.mime_type,
-        format=info.format,
-        width=info.width,
-        height=info.height,
-        duration_s=info.duration_s,
-        page_count=info.page_count,
-        frame_count=info.frame_count,
-        details=info.details,
-    )
+    return {name: getattr(info, name) for name in INFO_FIELDS}
 
 
 def media_info(item: MediaItem) -> MediaInfo:
     """The decoder's findings as stored on the item, for variant work."""
-    return MediaInfo(
-        kind=item.kind,
-        mime_type=item.mime_type,
-        format=item.format,
-        width=item.width,
-        height=item.height,
-        duration_s=item.duration_s,
-        page_count=item.page_count,
-        frame_count=item.frame_count,
-        details=item.details,
-    )
+    return MediaInfo(kind=item.kind, **{name: getattr(item, name) for name in INFO_FIELDS})
 
 
 def _display_name(name: str | None) -> str:
