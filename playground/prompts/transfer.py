@@ -41,7 +41,7 @@ from typing import Any, Iterator
 
 from django.conf import settings
 
-from playground.prompts.document import KINDS, DocumentError, MediaProblem, normalize
+from playground.prompts.document import KINDS, DocumentError, MediaProblem, media_refs, normalize
 
 FORMAT = "prism-prompt"
 FORMAT_VERSION = 1
@@ -72,7 +72,7 @@ def export_version(version) -> bytes:
         doc = normalize(copy.deepcopy(version.content))
     except DocumentError as exc:
         raise ExportError(f"Version {version.number} of “{prompt.name}” is not a valid document: {exc}") from None
-    ids = {item_id_of(ref) for ref in _all_refs(doc)} - {None}
+    ids = {item_id_of(ref) for ref in media_refs(doc)} - {None}
     items = {i.pk: i for i in MediaItem.objects.filter(team_id=prompt.team_id, pk__in=ids).select_related("file")}
     names = _Names()
     media_files: dict[str, Any] = {}  # entry name -> MediaItem
@@ -135,11 +135,6 @@ def _url_ref(item) -> dict:
         if getattr(item, key) is not None:
             ref[key] = getattr(item, key)
     return ref
-
-
-def _all_refs(doc: dict) -> list[Any]:
-    refs = [p["media"] for m in doc["messages"] for p in m["parts"] if "media" in p]
-    return refs + [v["media"] for v in doc["variables"].values() if isinstance(v, dict)]
 
 
 class _Names:
@@ -332,7 +327,7 @@ def import_prompt(*, team, user, uploaded_file):
 
             # 1. Every reference checked, every file decoded, before anything is stored.
             files: dict[Path, str] = {}  # path -> library name
-            for ref in _all_refs(doc):
+            for ref in media_refs(doc):
                 path = _check_ref(ref, folder)
                 if path is None or path in files:
                     continue

@@ -72,11 +72,8 @@ def upload(data: bytes, name: str = "prompt.zip") -> SimpleUploadedFile:
 def make_zip(entries: dict, *, compress=zipfile.ZIP_DEFLATED) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=compress) as zf:
-        for name, data in entries.items():
-            if isinstance(name, zipfile.ZipInfo):
-                zf.writestr(name, data)
-            else:
-                zf.writestr(name, data)
+        for name, data in entries.items():  # name: a str or a zipfile.ZipInfo
+            zf.writestr(name, data)
     return out.getvalue()
 
 
