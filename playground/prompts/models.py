@@ -92,3 +92,26 @@ class PromptVersionMedia(models.Model):
 
 def content_digest(content: dict) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+class PromptDraft(models.Model):
+    """One user's unsaved working copy of a prompt, written on every edit and preview.
+
+    Not a version: it changes in place, nobody else sees it, and "Save version" turns it into
+    one. ``preview`` keeps the user's preview columns and models; ``stamp`` is the client's
+    time of the edit, so a slow request that lands after a newer one cannot overwrite it.
+    """
+
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="drafts")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="prompt_drafts")
+    document = models.JSONField()
+    preview = models.JSONField(default=dict, blank=True)
+    base_number = models.PositiveIntegerField(null=True, blank=True)  # the version the edits started from
+    stamp = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["prompt", "user"], name="one_draft_per_prompt_user")]
+
+    def __str__(self) -> str:
+        return f"Draft of {self.prompt.name} by {self.user}"
