@@ -1,0 +1,358 @@
+"""The side-by-side preview: one prompt document, the exact request each chosen protocol gets.
+
+    from playground.prompts.previews import render_previews, targets_for
+    previews = render_previews(doc=doc, values=None, source=LibrarySource(team), targets=targets_for(settings))
+    for column in previews.columns:
+        column.label, column.tokens.total, column.rendered.display(), column.rendered.ok, column.remarks
+
+The views only shape what this returns into HTML, so `bench/preview.py` can time exactly the work
+a keystroke in the editor costs. Nothing here reads media bytes: payloads are file references,
+and the display form elides them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shlex
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from playground.prompts.document import Built, MediaSource, PartIssue, build_prompt
+from playground.protocols import Fallback, MediaPart, Message, RenderedRequest, Target, TokenEstimate, estimate_tokens, render
+
+LABELS = {
+    "chat": "OpenAI Chat Completions",
+    "responses": "OpenAI Responses",
+    "messages": "Anthropic Messages",
+    "gemini": "Google Gemini",
+    "gateway": "Chat via gateway",
+}
+SHORT_LABELS = {"chat": "Chat", "responses": "Responses", "messages": "Anthropic", "gemini": "Gemini", "gateway": "Gateway"}
+KEY_ENVS = {"chat": "OPENAI_API_KEY", "responses": "OPENAI_API_KEY", "messages": "ANTHROPIC_API_KEY",
+            "gemini": "GEMINI_API_KEY", "gateway": "OPENROUTER_API_KEY"}
+COLUMN_KEYS = tuple(LABELS)
+
+# A media part that could not be resolved (deleted item...) stays in the prompt as an unfilled
+# slot with this variable name, so the parts after it keep their index: the protocols' notes and
+# refusals then point at the right part of the document. Its "no media" problem is replaced by
+# the issue itself.
+_UNRESOLVED = "\x00unresolved"
+
+
+def column_key(target: Target) -> str:
+    return "gateway" if target.gateway and target.protocol == "chat" else target.protocol
+
+
+def targets_for(settings: dict) -> list[Target]:
+    """The Targets of the preview settings (see forms.PreviewSettingsForm.settings())."""
+    targets = []
+    for key in settings["columns"]:
+        model = settings.get(f"model_{key}") or ""
+        if key == "gateway":
+            targets.append(Target("chat", model, base_url=settings.get("gateway_url") or None, gateway=True,
+                                  system_role=settings.get("system_role") or "system", api_key_env=KEY_ENVS["gateway"],
+                                  clamp_temperature=bool(settings.get("clamp_temperature"))))
+        elif key == "chat":
+            targets.append(Target("chat", model, system_role=settings.get("system_role") or "system",
+                                  clamp_temperature=bool(settings.get("clamp_temperature"))))
+        elif key == "messages":
+            targets.append(Target("messages", model, api_version=settings.get("anthropic_version") or None,
+                                  clamp_temperature=bool(settings.get("clamp_temperature"))))
+        else:
+            targets.append(Target(key, model, clamp_temperature=bool(settings.get("clamp_temperature"))))
+    return targets
+
+
+# --- what is said about one place of the prompt ------------------------------------------------------
+
+# Where a remark belongs in the editor: ("part", mi, pi), ("system", pi), ("message", mi),
+# ("variable", name), ("options",) or ("prompt",).
+Place = tuple
+
+_WHERE = re.compile(r"^(?:message (\d+)(?: \([a-z]+\))?|system)(?:, part (\d+))?$")
+_SETTING_WHERES = {"temperature", "max_tokens", "response format", "request size", "images", "target"}
+
+
+def place_of(where: str, mi: int | None = None, pi: int | None = None, variable: str | None = None) -> Place:
+    if variable and not variable.startswith(_UNRESOLVED):
+        return ("variable", variable)
+    if mi is None and pi is None:
+        m = _WHERE.match(where or "")
+        if m:
+            mi = int(m.group(1)) - 1 if m.group(1) else None
+            pi = int(m.group(2)) - 1 if m.group(2) else None
+            if mi is None:
+                return ("system", pi or 0)
+        elif where in _SETTING_WHERES:
+            return ("options",)
+        else:
+            return ("prompt",)
+    if mi is None:
+        return ("system", pi or 0)
+    if pi is None:
+        return ("message", mi)
+    return ("part", mi, pi)
+
+
+def fallback_action(fallback: Fallback | None, place: Place, media_places=()) -> str | None:
+    """The editor action (editor.apply_action) that applies a fallback, if the editor can."""
+    if fallback is None:
+        return None
+    if fallback.kind == "option" and fallback.spec:
+        return f"option:{fallback.spec}"
+    if place[0] == "part" and (place[1], place[2]) in media_places:
+        return f"fallback:{place[1]}:{place[2]}:{fallback.kind}:{fallback.spec or ''}"
+    return None
+
+
+@dataclass
+class Remark:
+    """One thing a column says (a refusal, a problem, a note, an unresolved media issue)."""
+
+    kind: str  # "refusal" | "problem" | "note" | "issue"
+    level: str  # "error" | "warning" | "info"
+    message: str
+    where: str
+    place: Place
+    fallback: Fallback | None = None
+    action: str | None = None  # applies the fallback in the editor
+
+
+@dataclass
+class PlaceRemark:
+    """A remark as the editor shows it on a part: the same words from several columns once."""
+
+    kind: str
+    level: str
+    message: str
+    fallback: Fallback | None
+    columns: list[str] = field(default_factory=list)
+    action: str | None = None
+
+
+@dataclass
+class Column:
+    key: str
+    target: Target
+    rendered: RenderedRequest
+    tokens: TokenEstimate
+    issues: list[PartIssue]
+    media_places: frozenset = frozenset()  # (mi, pi) of the document's library media parts
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.key]
+
+    @property
+    def short_label(self) -> str:
+        return SHORT_LABELS[self.key]
+
+    @property
+    def model(self) -> str:
+        return self.target.model
+
+    @property
+    def ok(self) -> bool:
+        """Sendable: no refusal, no error, every media part resolved."""
+        return self.rendered.ok and not self.issues
+
+    @cached_property
+    def display(self) -> str:
+        return self.rendered.display()
+
+    @cached_property
+    def display_html(self) -> str:
+        from playground.prompts.highlight import highlight_json
+
+        return highlight_json(self.display)
+
+    @cached_property
+    def remarks(self) -> list[Remark]:
+        r = self.rendered
+        out = [Remark("issue", "error", i.message, i.where,
+                      ("part", i.message_index, i.part_index) if i.part_index is not None else ("variable", _issue_var(i)))
+               for i in self.issues]
+        for x in r.refusals:
+            place = ("options",) if x.modality == "setting" else place_of(x.where, x.message_index, x.part_index)
+            out.append(Remark("refusal", "error", x.reason, x.where, place, x.fallback,
+                              fallback_action(x.fallback, place, self.media_places)))
+        out += [Remark("problem", p.level, p.message, p.where, place_of(p.where, variable=p.variable))
+                for p in r.problems if not (p.variable or "").startswith(_UNRESOLVED)]
+        out += [Remark("note", n.level, n.message, n.where, place_of(n.where, n.message_index, n.part_index))
+                for n in r.notes]
+        return out
+
+    @property
+    def refusals(self) -> list[Remark]:
+        return [x for x in self.remarks if x.kind in ("refusal", "issue") or (x.kind == "problem" and x.level == "error")]
+
+    @property
+    def warnings(self) -> list[Remark]:
+        return [x for x in self.remarks if x.level == "warning"]
+
+    @property
+    def infos(self) -> list[Remark]:
+        return [x for x in self.remarks if x.level == "info"]
+
+    @property
+    def warning_count(self) -> int:
+        """Everything that is not plain information: refusals, errors, warnings."""
+        return sum(1 for x in self.remarks if x.level != "info")
+
+    @property
+    def body_size(self) -> int | None:
+        return self.rendered.body_size() if self.ok else None
+
+    def filename(self, prompt_name: str) -> str:
+        return body_filename(prompt_name, self.key)
+
+    def curl(self, prompt_name: str) -> str:
+        return curl_snippet(self.rendered, self.filename(prompt_name))
+
+    def httpx(self, prompt_name: str) -> str:
+        return httpx_snippet(self.rendered, self.filename(prompt_name))
+
+
+def _issue_var(issue: PartIssue) -> str:
+    m = re.search(r"\{\{(.+?)\}\}", issue.where)
+    return m.group(1) if m else issue.where
+
+
+@dataclass
+class PreviewSet:
+    columns: list[Column]
+    built: Built
+    seconds: float = 0.0
+
+    @property
+    def issues(self) -> list[PartIssue]:
+        return self.built.issues
+
+    @cached_property
+    def by_place(self) -> dict[Place, list[PlaceRemark]]:
+        """Every column's remarks grouped by where they belong in the editor; the same words
+        from several columns are listed once, with the columns that said them."""
+        out: dict[Place, list[PlaceRemark]] = {}
+        for column in self.columns:
+            for x in column.remarks:
+                bucket = out.setdefault(x.place, [])
+                for seen in bucket:
+                    if (seen.kind, seen.level, seen.message, seen.fallback) == (x.kind, x.level, x.message, x.fallback):
+                        if column.short_label not in seen.columns:
+                            seen.columns.append(column.short_label)
+                        break
+                else:
+                    bucket.append(PlaceRemark(x.kind, x.level, x.message, x.fallback, [column.short_label], x.action))
+        for bucket in out.values():
+            bucket.sort(key=lambda r: {"error": 0, "warning": 1}.get(r.level, 2))
+        return out
+
+    def column(self, key: str) -> Column | None:
+        return next((c for c in self.columns if c.key == key), None)
+
+
+# --- the one function to time -------------------------------------------------------------------------
+
+
+def render_previews(*, doc: dict, values: dict | None, source: MediaSource, targets: list[Target]) -> PreviewSet:
+    """Build the document once, render it for every target, and estimate each one's tokens.
+
+    ``doc`` is a normalized prompt document; ``values`` override its variables. Unresolvable
+    media and user mistakes are remarks in the columns, never exceptions.
+    """
+    start = time.perf_counter()
+    if hasattr(source, "prefetch"):
+        source.prefetch(_item_ids(doc))
+    built = build_prompt(doc, source, values)
+    prompt = _keep_part_positions(built, doc)
+    media_places = frozenset((mi, pi) for mi, m in enumerate(doc["messages"]) for pi, p in enumerate(m["parts"]) if "media" in p)
+    columns = []
+    for target in targets:
+        rendered = render(prompt, built.values, target)
+        columns.append(Column(column_key(target), target, rendered, estimate_tokens(rendered), list(built.issues), media_places))
+    return PreviewSet(columns, built, time.perf_counter() - start)
+
+
+def _item_ids(doc: dict) -> list[int]:
+    from playground.prompts.library_source import item_id_of
+
+    refs = [p["media"] for m in doc["messages"] for p in m["parts"] if "media" in p]
+    refs += [v["media"] for v in doc["variables"].values() if isinstance(v, dict)]
+    return [i for i in (item_id_of(r) for r in refs) if i is not None]
+
+
+def _keep_part_positions(built: Built, doc: dict):
+    """build_prompt leaves an unresolvable media part out of its message; put an unfilled slot in
+    its place so every later part keeps its document index."""
+    missing = {(i.message_index, i.part_index) for i in built.issues if i.part_index is not None}
+    if not missing:
+        return built.prompt
+    messages = []
+    for mi, message in enumerate(built.prompt.messages):
+        parts = list(message.parts)
+        for pi, p in enumerate(doc["messages"][mi]["parts"]):
+            if (mi, pi) in missing:
+                kind = p.get("kind") if p.get("kind") in ("image", "audio", "video", "pdf") else "image"
+                parts.insert(pi, MediaPart(kind=kind, variable=f"{_UNRESOLVED}-{mi}-{pi}"))
+        messages.append(Message(message.role, tuple(parts)))
+    return dataclasses.replace(built.prompt, messages=tuple(messages))
+
+
+# --- files and snippets ----------------------------------------------------------------------------
+
+
+def body_filename(prompt_name: str, key: str) -> str:
+    from django.utils.text import slugify
+
+    base = slugify(prompt_name)[:60] or "prompt"
+    return f"{base}-{key}.json"
+
+
+def _curl_header(name: str, value: str) -> str:
+    # Double quotes so the shell expands $OPENAI_API_KEY; nothing else in our headers needs quoting.
+    return '"' + f"{name}: {value}".replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def curl_snippet(rendered: RenderedRequest, filename: str) -> str:
+    """curl posting the downloaded body file; the key comes from the environment, never the page."""
+    lines = [f"curl {shlex.quote(rendered.url)}"]
+    lines += [f"  -H {_curl_header(k, v)}" for k, v in rendered.headers.items()]
+    lines.append(f"  --data-binary @{shlex.quote(filename)}")
+    return " \\\n".join(lines)
+
+
+def httpx_snippet(rendered: RenderedRequest, filename: str) -> str:
+    """Python (httpx) posting the downloaded body file; the key read from the environment."""
+    auth = rendered.auth
+    headers = []
+    for name, value in rendered.headers.items():
+        if name == auth.header:
+            template = auth.template.replace("{key}", "{key}")
+            headers.append(f'        {name!r}: {template!r}.format(key=os.environ[{auth.env!r}]),')
+        else:
+            headers.append(f"        {name!r}: {value!r},")
+    return "\n".join([
+        "import os",
+        "",
+        "import httpx",
+        "",
+        f"with open({filename!r}, \"rb\") as f:",
+        "    body = f.read()",
+        "response = httpx.post(",
+        f"    {rendered.url!r},",
+        "    headers={",
+        *headers,
+        "    },",
+        "    content=body,",
+        "    timeout=120,",
+        ")",
+        "print(response.status_code)",
+        "print(response.json())",
+    ])
+
+
+def describe_settings(settings: dict[str, Any]) -> str:
+    return ", ".join(f"{LABELS[k]} ({settings.get(f'model_{k}')})" for k in settings.get("columns", []))
