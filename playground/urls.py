@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="uploads:library", permanent=False)),
     path("library/", include("playground.uploads.urls")),
+    path("prompts/", include("playground.prompts.urls")),
     path("accounts/", include("playground.accounts.urls")),
     path("admin/", admin.site.urls),
 ]
