@@ -141,7 +141,7 @@
       if (!response.ok) { say(current, "Cannot copy"); return; }
       const text = await response.text();
       window.prismLastCopied = text;
-      say(current, (await copyText(text)) ? `Copied ${text.length.toLocaleString()} bytes` : "Copy failed");
+      say(current, (await copyText(text)) ? "Copied ✓" : "Copy failed");
       return;
     }
     const download = e.target.closest && e.target.closest("a.download-body");
