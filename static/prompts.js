@@ -78,6 +78,16 @@
     if (target.scrollIntoView) target.scrollIntoView({ block: "nearest" });
   });
 
+  // Times the server writes in its own zone, shown in the reader's.
+  function localTimes(root) {
+    root.querySelectorAll("time.local-time[datetime]").forEach((el) => {
+      const when = new Date(el.getAttribute("datetime"));
+      if (!isNaN(when)) el.textContent = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", () => localTimes(document));
+  document.addEventListener("htmx:load", (e) => localTimes(e.target.parentNode || document));
+
   // --- the media picker --------------------------------------------------------------------------
   document.addEventListener("htmx:afterSwap", (e) => {
     if (!e.detail.target || e.detail.target.id !== "picker-body") return;

@@ -97,7 +97,7 @@ class PartForm(forms.Form):
     )
     send = forms.ChoiceField(choices=[("inline", "inline base64"), ("url", "by URL")], required=False)
     max_edge = forms.IntegerField(required=False, min_value=16, max_value=16384,
-                                  widget=forms.NumberInput(attrs={"placeholder": "original", "step": "1"}))
+                                  widget=forms.NumberInput(attrs={"placeholder": "full", "step": "1"}))
     image_format = forms.ChoiceField(
         choices=[("", "original format"), ("png", "PNG copy"), ("jpeg", "JPEG copy"), ("webp", "WebP copy")], required=False
     )

@@ -109,6 +109,7 @@ def test_a_new_user_builds_a_prompt_with_a_variable_an_image_and_a_wav_and_downl
 
     # The unsaved bar shows the draft; the server has it.
     expect(page.locator("#draft-bar")).to_have_attribute("data-dirty", "true")
+    _screenshot(page, tmp_path)
 
     # Download the Chat Completions body: exactly what the server renders for this prompt.
     with page.expect_download() as download_info:
@@ -136,8 +137,6 @@ def test_a_new_user_builds_a_prompt_with_a_variable_an_image_and_a_wav_and_downl
     expect(page.locator("#draft-bar")).to_contain_text("Saved as v2.")
     expect(page.locator("#draft-bar")).to_have_attribute("data-dirty", "false")
     expect(page.locator("#prompt-head .chip")).to_have_text("v2")
-
-    _screenshot(page, tmp_path)
 
 
 def test_parts_move_with_the_keyboard_and_the_focus_follows(page, editor):
