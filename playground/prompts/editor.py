@@ -60,7 +60,9 @@ def parse_editor(data) -> Parsed:
     and is left out of the document (the preview shows the rest)."""
     prompt_form = PromptForm(data)
     prompt_form.is_valid()
-    settings = PreviewSettingsForm(data, prefix="pv").settings()
+    # A post without the preview settings (not from the editor page) keeps the defaults.
+    posted_settings = any(key.startswith("pv-") for key in data)
+    settings = PreviewSettingsForm(data, prefix="pv").settings() if posted_settings else PreviewSettingsForm.defaults()
     parsed = Parsed(doc={}, prompt_form=prompt_form, settings=settings)
     for name, errors in prompt_form.errors.items():
         label = prompt_form.fields[name].label or name.replace("_", " ").capitalize() if name in prompt_form.fields else ""

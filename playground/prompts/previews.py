@@ -18,7 +18,6 @@ import shlex
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
 
 from playground.prompts.document import Built, MediaSource, PartIssue, build_prompt
 from playground.protocols import Fallback, MediaPart, Message, RenderedRequest, Target, TokenEstimate, estimate_tokens, render
@@ -353,6 +352,3 @@ def httpx_snippet(rendered: RenderedRequest, filename: str) -> str:
         "print(response.json())",
     ])
 
-
-def describe_settings(settings: dict[str, Any]) -> str:
-    return ", ".join(f"{LABELS[k]} ({settings.get(f'model_{k}')})" for k in settings.get("columns", []))

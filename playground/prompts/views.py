@@ -14,7 +14,7 @@ import json
 
 from django.contrib import messages
 from django.db import IntegrityError
-from django.db.models import Exists, Max, OuterRef
+from django.db.models import Max
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -138,10 +138,7 @@ def prompt_list(request):
 def _list_page(request, team, can_edit, *, new_form=None, import_form=None, status=200):
     prompts = (
         Prompt.objects.filter(team=team)
-        .annotate(
-            latest_number=Max("versions__number"),
-            has_draft=Exists(PromptDraft.objects.filter(prompt=OuterRef("pk"), user=request.user)),
-        )
+        .annotate(latest_number=Max("versions__number"))
         .select_related("created_by")
     )
     return render(
@@ -545,5 +542,4 @@ def _workspace(request, prompt, membership, state: _State, *, doc, settings, pro
         "remark_slots": slots,
         "media_parts": media_parts,
         "varsig": editor.variable_signature(doc),
-        "item_count": MediaItem.objects.for_team(prompt.team).count(),
     }

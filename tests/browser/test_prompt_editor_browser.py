@@ -6,6 +6,7 @@ Responses' columns say why the audio cannot be sent (and so does the audio part)
 Completions body downloaded from the page is byte for byte what the server renders, and parses
 as JSON with the typed text and a data-URL image.
 
+Each test takes a few seconds (a real browser, and typing that waits for the debounced previews).
 Set PRISM_UPDATE_SCREENSHOTS=1 to also write docs/screenshot-editor.png (1400×900) from the
 finished editor; otherwise the screenshot goes to the test's tmp_path only.
 """
