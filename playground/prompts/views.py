@@ -72,7 +72,12 @@ class _State:
         if self.draft is None:
             return
         self.settings = {**self.settings, **(self.draft.preview or {})}
-        self.doc = self.draft.document
+        try:
+            self.doc = normalize(self.draft.document)
+        except DocumentError:  # written by an older Prism that no longer reads: start from the saved version
+            self.doc = self.saved_doc
+            return
+        self.draft.document = self.doc
         base = self.draft.base_number
         if self.latest and base and base < self.latest.number and not self._edited_since(base):
             # A newer version was saved and this draft changed nothing: it follows the newest.

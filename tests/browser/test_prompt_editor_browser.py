@@ -119,6 +119,7 @@ def test_a_new_user_builds_a_prompt_with_a_variable_an_image_and_a_wav_and_downl
     assert download.suggested_filename == "scene-and-sound-chat.json"
     downloaded = Path(download.path()).read_bytes()
     draft = PromptDraft.objects.get(prompt__team=team, user=editor)
+    assert draft.stamp > 1_600_000_000_000  # ordered by the page's clock (ms), not left at 0
     built = build_prompt(draft.document, LibrarySource(team))
     assert downloaded == render(built.prompt, built.values, Target("chat", "gpt-4o")).body_bytes()
     body = json.loads(downloaded)
