@@ -1368,20 +1368,24 @@ class ProviderServer:
             self.requests_total += 1
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            if model:
-                self.in_flight_by_model[model] += 1
-                self.max_in_flight_by_model[model] = max(self.max_in_flight_by_model.get(model, 0), self.in_flight_by_model[model])
             self.received.append(record)
+        counted: list[str] = []
         try:
-            reply = await self._answer(record, method, protocol, headers, query, body, reader)
+            reply = await self._answer(record, method, protocol, headers, query, body, reader, counted)
             if isinstance(reply, Reply):
                 record.status = reply.status
             return reply
         finally:
             with self._lock:
                 self.in_flight -= 1
-                if model:
-                    self.in_flight_by_model[model] -= 1
+                for m in counted:
+                    self.in_flight_by_model[m] -= 1
+
+    def _count_model(self, model: str, counted: list[str]) -> None:
+        with self._lock:
+            self.in_flight_by_model[model] += 1
+            self.max_in_flight_by_model[model] = max(self.max_in_flight_by_model.get(model, 0), self.in_flight_by_model[model])
+        counted.append(model)
 
     def _route(self, path: str) -> tuple[str | None, str | None]:
         if path == "/v1/chat/completions":
@@ -1413,7 +1417,7 @@ class ProviderServer:
             key_ok = ok if key_ok is None else key_ok or ok
         return shown, key_ok
 
-    async def _answer(self, record: Received, method, protocol, headers, query, body, reader):
+    async def _answer(self, record: Received, method, protocol, headers, query, body, reader, counted):
         record.headers, key_ok = self._mask(headers, query)
         if protocol is None:
             return error_reply("chat", 404, f"Unknown path {record.path}.")
@@ -1473,6 +1477,8 @@ class ProviderServer:
             record.problems.extend(m for m, _ in c.problems)
             message, param = c.problems[0]
             return error_reply(protocol, 400, message, param=param, gateway=self.gateway)
+        if record.model:
+            self._count_model(record.model, counted)
         behaviour = self._next_behaviour(record.model, headers)
         record.behaviour = behaviour.spec
         delay = behaviour.get("delay")
