@@ -37,6 +37,16 @@ KINDS = ("image", "audio", "video", "pdf")
 OPTION_KEYS = ("max_tokens", "temperature", "json_schema", "schema_name", "strict")
 
 
+# Variable names of the placeholders build_prompt puts where media could not be resolved. They
+# keep every later part at its document index; the renderer's "no media given" problem for them
+# repeats the PartIssue, so callers drop it (is_placeholder_problem).
+UNRESOLVED = "\x00unresolved"
+
+
+def is_placeholder_problem(problem) -> bool:
+    return (getattr(problem, "variable", None) or "").startswith(UNRESOLVED)
+
+
 class DocumentError(ValueError):
     """The document's shape is wrong; str(exc) says where and how."""
 
@@ -171,8 +181,9 @@ def media_refs(doc: dict) -> list[Any]:
 def build_prompt(doc: dict, source: MediaSource, values: dict[str, Any] | None = None) -> Built:
     """Turn a normalized document (plus value overrides) into a protocols.Prompt and its values.
 
-    A media reference that cannot be resolved becomes a PartIssue on that part (the part is left
-    out of the prompt, and the issue blocks sending), never an exception.
+    A media reference that cannot be resolved becomes a PartIssue on that part, never an exception;
+    an unfilled placeholder slot stands in its place (so part numbers stay the document's) and
+    keeps the prompt unsendable.
     """
     issues: list[PartIssue] = []
     media: dict[tuple[int | None, int], MediaPart] = {}
@@ -191,6 +202,8 @@ def build_prompt(doc: dict, source: MediaSource, values: dict[str, Any] | None =
                                              variant=p.get("variant"))
                 except MediaProblem as exc:
                     issues.append(PartIssue(mi, pi, where, str(exc)))
+                    kind = p.get("kind") if p.get("kind") in KINDS else "image"
+                    parts.append(MediaPart(kind=kind, variable=f"{UNRESOLVED}-{mi}-{pi}"))
                     continue
                 media[(mi, pi)] = part
                 parts.append(part)

@@ -12,15 +12,16 @@ and the display form elides them.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import shlex
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from playground.prompts.document import Built, MediaSource, PartIssue, build_prompt
-from playground.protocols import Fallback, MediaPart, Message, RenderedRequest, Target, TokenEstimate, estimate_tokens, render
+from playground.prompts.document import (
+    UNRESOLVED, Built, MediaSource, PartIssue, build_prompt, is_placeholder_problem, media_refs,
+)
+from playground.protocols import Fallback, RenderedRequest, Target, TokenEstimate, estimate_tokens, render
 
 LABELS = {
     "chat": "OpenAI Chat Completions",
@@ -38,7 +39,6 @@ COLUMN_KEYS = tuple(LABELS)
 # slot with this variable name, so the parts after it keep their index: the protocols' notes and
 # refusals then point at the right part of the document. Its "no media" problem is replaced by
 # the issue itself.
-_UNRESOLVED = "\x00unresolved"
 
 
 def column_key(target: Target) -> str:
@@ -76,7 +76,7 @@ _SETTING_WHERES = {"temperature", "max_tokens", "response format", "request size
 
 
 def place_of(where: str, mi: int | None = None, pi: int | None = None, variable: str | None = None) -> Place:
-    if variable and not variable.startswith(_UNRESOLVED):
+    if variable and not variable.startswith(UNRESOLVED):
         return ("variable", variable)
     if mi is None and pi is None:
         m = _WHERE.match(where or "")
@@ -179,7 +179,7 @@ class Column:
             out.append(Remark("refusal", "error", x.reason, x.where, place, x.fallback,
                               fallback_action(x.fallback, place, self.media_places)))
         out += [Remark("problem", p.level, p.message, p.where, place_of(p.where, variable=p.variable))
-                for p in r.problems if not (p.variable or "").startswith(_UNRESOLVED)]
+                for p in r.problems if not is_placeholder_problem(p)]
         out += [Remark("note", n.level, n.message, n.where, place_of(n.where, n.message_index, n.part_index))
                 for n in r.notes]
         return out
@@ -266,7 +266,7 @@ def render_previews(*, doc: dict, values: dict | None, source: MediaSource, targ
     if hasattr(source, "prefetch"):
         source.prefetch(_item_ids(doc))
     built = build_prompt(doc, source, values)
-    prompt = _keep_part_positions(built, doc)
+    prompt = built.prompt
     media_places = frozenset((mi, pi) for mi, m in enumerate(doc["messages"]) for pi, p in enumerate(m["parts"]) if "media" in p)
     columns = []
     for target in targets:
@@ -278,26 +278,7 @@ def render_previews(*, doc: dict, values: dict | None, source: MediaSource, targ
 def _item_ids(doc: dict) -> list[int]:
     from playground.prompts.library_source import item_id_of
 
-    refs = [p["media"] for m in doc["messages"] for p in m["parts"] if "media" in p]
-    refs += [v["media"] for v in doc["variables"].values() if isinstance(v, dict)]
-    return [i for i in (item_id_of(r) for r in refs) if i is not None]
-
-
-def _keep_part_positions(built: Built, doc: dict):
-    """build_prompt leaves an unresolvable media part out of its message; put an unfilled slot in
-    its place so every later part keeps its document index."""
-    missing = {(i.message_index, i.part_index) for i in built.issues if i.part_index is not None}
-    if not missing:
-        return built.prompt
-    messages = []
-    for mi, message in enumerate(built.prompt.messages):
-        parts = list(message.parts)
-        for pi, p in enumerate(doc["messages"][mi]["parts"]):
-            if (mi, pi) in missing:
-                kind = p.get("kind") if p.get("kind") in ("image", "audio", "video", "pdf") else "image"
-                parts.insert(pi, MediaPart(kind=kind, variable=f"{_UNRESOLVED}-{mi}-{pi}"))
-        messages.append(Message(message.role, tuple(parts)))
-    return dataclasses.replace(built.prompt, messages=tuple(messages))
+    return [i for i in (item_id_of(r) for r in media_refs(doc)) if i is not None]
 
 
 # --- files and snippets ----------------------------------------------------------------------------

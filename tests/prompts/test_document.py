@@ -114,3 +114,16 @@ def test_a_fallback_spec_becomes_document_variant_options():
     assert variant_options("image:format=png") == {"format": "png"}
     assert variant_options("keyframes:count=8;format=jpeg;quality=85") == {"frames": 8}
     assert variant_options("audio:bitrate=128000;format=mp3")["format"] == "mp3"
+
+
+def test_parts_after_an_unresolved_one_keep_their_document_numbers(folder):
+    doc = normalize({"messages": [{"role": "user", "parts": [
+        {"text": "hi"}, {"media": "gone.png"}, {"media": "clip.wav"},
+    ]}]})
+
+    built = build_prompt(doc, FileSource(folder))
+    request = render(built.prompt, built.values, Target("messages", "claude-sonnet-4-5"))
+
+    assert [(i.message_index, i.part_index) for i in built.issues] == [(0, 1)]
+    assert [(r.message_index, r.part_index, r.modality) for r in request.refusals] == [(0, 2, "audio")]
+    assert not request.ok

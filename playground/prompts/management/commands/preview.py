@@ -27,6 +27,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from playground.prompts.document import is_placeholder_problem
+
 DEFAULT_MODELS = {
     "chat": "gpt-4o",
     "responses": "gpt-4.1",
@@ -51,39 +53,6 @@ class _Sources:
     def media_part(self, ref: Any, **kwargs):
         source = self.cli_source if isinstance(ref, CliPath) else self.document_source
         return source.media_part(str(ref) if isinstance(ref, CliPath) else ref, **kwargs)
-
-
-class PartMap:
-    """Part numbers in the rendered prompt back to the document's.
-
-    build_prompt leaves a part whose media cannot be resolved out of the prompt (it is reported as
-    a PartIssue with the document's numbering), so in that message later parts move up by one in
-    what render reports. Reasons and fallbacks must name the document's parts.
-    """
-
-    _WHERE = re.compile(r"\bmessage (\d+)((?: \((?:user|assistant)\))?), part (\d+)")
-
-    def __init__(self, built):
-        self.missing: dict[int, list[int]] = {}
-        for issue in built.issues:
-            if issue.message_index is not None and issue.part_index is not None:
-                self.missing.setdefault(issue.message_index, []).append(issue.part_index)
-
-    def document_index(self, mi: int, pi: int) -> int:
-        for gap in sorted(self.missing.get(mi, ())):
-            if gap <= pi:
-                pi += 1
-        return pi
-
-    def where(self, text: str) -> str:
-        if not self.missing:
-            return text
-
-        def sub(m: re.Match) -> str:
-            mi, pi = int(m.group(1)) - 1, int(m.group(3)) - 1
-            return f"message {mi + 1}{m.group(2)}, part {self.document_index(mi, pi) + 1}"
-
-        return self._WHERE.sub(sub, text)
 
 
 class Command(BaseCommand):
@@ -196,16 +165,16 @@ class Command(BaseCommand):
                 size = rendered.body_size()
                 if size is not None and built.ok and rendered.ok:
                     self.say(f"Content-Length: {size}")
-            at = PartMap(built)
             for note in rendered.notes:
-                self.say(f"{'warning' if note.level == 'warning' else 'note'}: {at.where(note.where)}: {note.message}")
+                self.say(f"{'warning' if note.level == 'warning' else 'note'}: {note.where}: {note.message}")
             for problem in rendered.problems:
                 if problem.level != "error":
-                    self.say(f"warning: {at.where(problem.where)}: {problem.message}")
+                    self.say(f"warning: {problem.where}: {problem.message}")
 
             reasons = [f"error: {issue.where}: {issue.message}" for issue in built.issues]
-            reasons += [f"error: {at.where(p.where)}: {p.message}" for p in rendered.problems if p.level == "error"]
-            reasons += [self.refusal_line(r, at, options["apply_fallbacks"]) for r in rendered.refusals]
+            reasons += [f"error: {p.where}: {p.message}" for p in rendered.problems
+                        if p.level == "error" and not is_placeholder_problem(p)]
+            reasons += [self.refusal_line(r, options["apply_fallbacks"]) for r in rendered.refusals]
             if options["display"]:
                 self.write_body(rendered.display().encode("utf-8") + b"\n")
             if reasons:
@@ -254,14 +223,13 @@ class Command(BaseCommand):
                 if (fallback is None or fallback.kind not in ("variant", "keyframes") or not fallback.spec
                         or refusal.message_index is None or refusal.part_index is None):
                     continue
-                at = PartMap(built)
-                mi, pi = refusal.message_index, at.document_index(refusal.message_index, refusal.part_index)
+                mi, pi = refusal.message_index, refusal.part_index
                 key = (mi, pi, fallback.spec)
                 if key in applied:
                     continue
                 applied.add(key)
                 part = doc["messages"][mi]["parts"][pi]
-                where = at.where(refusal.where)
+                where = refusal.where
                 if "media" not in part:
                     self.say(f"note: {where}: “{fallback.label}” not applied: the part is a media slot; "
                              "give its variable a file that the target takes.")
@@ -275,8 +243,8 @@ class Command(BaseCommand):
         return built, rendered
 
     @staticmethod
-    def refusal_line(refusal, at: PartMap, applying: bool) -> str:
-        line = f"refused: {at.where(refusal.where)}: {refusal.reason}"
+    def refusal_line(refusal, applying: bool) -> str:
+        line = f"refused: {refusal.where}: {refusal.reason}"
         fallback = refusal.fallback
         if fallback is not None:
             hint = " (--apply-fallbacks does this)" if fallback.kind in ("variant", "keyframes") and fallback.spec and not applying else ""
