@@ -105,7 +105,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = DATA_DIR / "staticfiles"
+STATIC_ROOT = DATA_DIR / "staticfiles"  # filled by collectstatic (bin/run)
 STORAGES = {
     # There is no public media URL: every stored file is served by a view that checks the team.
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",

@@ -37,6 +37,7 @@ def _use_private_data_dir() -> None:
     os.environ["PRISM_DATA_DIR"] = str(data)  # the worker subprocess computes the same paths
     settings.DATA_DIR = data
     settings.STATIC_ROOT = data / "staticfiles"
+    settings.STATIC_ROOT.mkdir()  # whitenoise warns about a missing folder on every request
     settings.MEDIA_ROOT = data / "media"
     settings.STORAGES = {
         **settings.STORAGES,
@@ -59,6 +60,7 @@ def _use_private_data_dir() -> None:
 
 
 _use_private_data_dir()
+Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 # WhiteNoise warns on every request when STATIC_ROOT is missing; tests serve no collected files.
 Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
