@@ -31,9 +31,8 @@ from playground.prompts.forms import DiffForm, ImportForm, NewPromptForm, Previe
 from playground.prompts.library_source import LibrarySource
 from playground.prompts.models import Prompt, PromptDraft, PromptVersion
 from playground.prompts.previews import COLUMN_KEYS, LABELS, SHORT_LABELS, PlaceRemark, body_filename, render_previews, targets_for
-from playground.uploads import services as upload_services
-from playground.uploads.inspect import MediaRejected
 from playground.uploads.models import MediaItem
+from playground.uploads.views import upload_cards
 
 
 def _get_prompt(request, prompt_id: int, *, edit: bool = False):
@@ -335,16 +334,7 @@ def media_upload(request, prompt_id: int):
     if not files:
         return HttpResponse(render_to_string("uploads/_refused_card.html",
                                              {"name": "", "reason": "No file was received. Choose a file to upload."}))
-    cards, added_items = [], []
-    for uploaded in files:
-        try:
-            added = upload_services.add_upload(team=prompt.team, user=request.user, uploaded_file=uploaded)
-        except MediaRejected as exc:
-            cards.append(render_to_string("uploads/_refused_card.html", {"name": uploaded.name, "reason": exc}))
-            continue
-        added_items.append(added.item)
-        notice = None if added.created else "Already in your library"
-        cards.append(render_to_string("uploads/_media_card.html", {"item": added.item, "notice": notice}, request=request))
+    cards, added_items = upload_cards(request, team=prompt.team, files=files)
     target = request.POST.get("target", "")
     if target and len(added_items) == 1:
         # Put the new item where the picker was opened for, as a click on it in the grid would.

@@ -19,7 +19,6 @@ from .inspect import (
     MediaInfo,
     container_for,
     MediaRejected,
-    first_frame,
     frame_to_image,
     open_container,
     pick_streams,

@@ -70,21 +70,23 @@ def upload(request):
     files = request.FILES.getlist("file")
     if not files:
         return _refused_card("", "No file was received. Choose or drop a file to upload.")
-    cards = []
+    cards, _ = upload_cards(request, team=membership.team, files=files)
+    return HttpResponse("".join(cards))
+
+
+def upload_cards(request, *, team, files) -> tuple[list[str], list[MediaItem]]:
+    """Add each uploaded file to team's library: a media card per file (or its refusal), and the items."""
+    cards, items = [], []
     for uploaded in files:
         try:
-            added = services.add_upload(team=membership.team, user=request.user, uploaded_file=uploaded)
+            added = services.add_upload(team=team, user=request.user, uploaded_file=uploaded)
         except MediaRejected as exc:
             cards.append(render_to_string("uploads/_refused_card.html", {"name": uploaded.name, "reason": exc}))
             continue
-        cards.append(
-            render_to_string(
-                "uploads/_media_card.html",
-                {"item": added.item, "notice": None if added.created else "Already in your library"},
-                request=request,
-            )
-        )
-    return HttpResponse("".join(cards))
+        items.append(added.item)
+        notice = None if added.created else "Already in your library"
+        cards.append(render_to_string("uploads/_media_card.html", {"item": added.item, "notice": notice}, request=request))
+    return cards, items
 
 
 @require_POST
