@@ -123,7 +123,7 @@ class ShardedTransport(httpx.AsyncBaseTransport):
                 http2=http2,
                 trust_env=False,
             )
-            for size, k in zip(sizes, keep)
+            for size, k in zip(sizes, keep, strict=True)
         ]
         self._busy = [0] * count
 

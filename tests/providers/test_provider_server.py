@@ -17,7 +17,7 @@ import pytest
 
 from playground.providers import parse_error
 from tests.media_samples import jpeg_bytes, png_bytes, wav_bytes
-from tests.provider_server import Behaviour, ProviderServer, provider_server  # noqa: F401 - fixture
+from tests.provider_server import Behaviour, ProviderServer
 
 from . import KEY
 
