@@ -242,8 +242,13 @@ class SendOutcome:
 # --- sending ---------------------------------------------------------------------------------------
 
 
+def _redactable(key: str | None) -> bool:
+    # A real key is long; redacting a 3-letter test value would mangle unrelated text.
+    return bool(key) and len(key) >= 8
+
+
 def _redact(text: str, key: str | None) -> str:
-    return text.replace(key, REDACTED) if key and key in text else text
+    return text.replace(key, REDACTED) if _redactable(key) and key in text else text
 
 
 async def _stream_body(rendered) -> AsyncIterator[bytes]:
@@ -268,7 +273,8 @@ def _transport_error(exc: Exception, url: str, timeouts: Timeouts) -> ProviderEr
     if isinstance(exc, httpx.WriteTimeout):
         return ProviderError(f"Sending the request to {where} stalled for {timeouts.write:g} s (write timeout).", kind="timeout", retryable=True)
     if isinstance(exc, (TimeoutError, httpx.TimeoutException)):
-        return ProviderError(f"No complete answer from {where} within {timeouts.total:g} s (total timeout).", kind="timeout", retryable=True)
+        within = f" within {timeouts.total:g} s (total timeout)" if timeouts.total is not None else " in time"
+        return ProviderError(f"No complete answer from {where}{within}.", kind="timeout", retryable=True)
     if isinstance(exc, httpx.ConnectError):
         return ProviderError(f"Could not connect to {where}: {exc or type(exc).__name__}.", kind="connection", retryable=True)
     if isinstance(exc, httpx.RemoteProtocolError):
@@ -364,7 +370,7 @@ async def send(
         if response is not None:
             attempt.status = response.status_code
             attempt.request_id = request_id_from(response.headers)
-            if api_key and api_key.encode() in body:  # never keep a key a server echoed back
+            if _redactable(api_key) and api_key.encode() in body:  # never keep a key a server echoed back
                 body = body.replace(api_key.encode(), REDACTED.encode())
             if 200 <= response.status_code < 300:
                 try:
