@@ -9,7 +9,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from playground.lib.env import env_bool, env_int, env_list, env_secret, env_str, persistent_secret_key
+from playground.lib.env import ConfigError, env_bool, env_int, env_list, env_secret, env_str, persistent_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("PRISM_DATA_DIR", str(BASE_DIR / "var"))).resolve()
@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "playground.accounts",
     "playground.uploads",
     "playground.prompts",
+    "playground.catalog",
+    "playground.runs",
 ]
 
 MIDDLEWARE = [
@@ -134,6 +136,12 @@ URL_FETCH_TIMEOUT_S = env_int("URL_FETCH_TIMEOUT_S", 20)
 URL_FETCH_MAX_REDIRECTS = env_int("URL_FETCH_MAX_REDIRECTS", 5)
 # Only for tests and local development against a server on this machine; never in production.
 URL_FETCH_ALLOW_LOOPBACK = env_bool("URL_FETCH_ALLOW_LOOPBACK", False)
+
+# API keys at rest are encrypted with this Fernet key (comma-separated list to rotate, newest
+# first). Empty: derived from SECRET_KEY, fine for the embedded default; set it in production.
+PRISM_ENCRYPTION_KEY = env_secret("PRISM_ENCRYPTION_KEY")
+if PRODUCTION and not PRISM_ENCRYPTION_KEY:
+    raise ConfigError("PRISM_ENCRYPTION_KEY must be set when PRISM_PRODUCTION=True (see README)")
 
 # Celery. The embedded default is kombu's filesystem transport: no server, one machine.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")

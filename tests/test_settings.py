@@ -138,7 +138,12 @@ def test_production_requires_a_secret_key(tmp_path):
     assert "SECRET_KEY (or SECRET_KEY_FILE) must be set" in refused.stderr
     key_file = tmp_path / "key"
     key_file.write_text("k" * 60)
-    assert settings_with(tmp_path, PRISM_PRODUCTION="True", SECRET_KEY_FILE=str(key_file))["secret_key"] == "k" * 60
+    no_encryption_key = settings_with(tmp_path, PRISM_PRODUCTION="True", SECRET_KEY_FILE=str(key_file))
+    assert "PRISM_ENCRYPTION_KEY must be set" in no_encryption_key.stderr
+    fernet_key = "x" * 43 + "="
+    production = settings_with(tmp_path, PRISM_PRODUCTION="True", SECRET_KEY_FILE=str(key_file),
+                               PRISM_ENCRYPTION_KEY=fernet_key)
+    assert production["secret_key"] == "k" * 60
 
 
 def test_a_typo_in_a_boolean_stops_the_server_from_starting(tmp_path):

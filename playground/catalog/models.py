@@ -1,0 +1,134 @@
+"""Providers (an endpoint with a key) and the models offered there, per team.
+
+A key is write-only: it is stored encrypted (secrets.py) or named as an environment variable,
+and no page, log, export or error message ever shows it.
+"""
+
+import os
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+
+from playground.accounts.models import Team
+from playground.catalog import secrets
+
+
+class Provider(models.Model):
+    class Protocol(models.TextChoices):
+        CHAT = "chat", "OpenAI Chat Completions"
+        RESPONSES = "responses", "OpenAI Responses"
+        MESSAGES = "messages", "Anthropic Messages"
+        GEMINI = "gemini", "Google Gemini generateContent"
+        COMPATIBLE = "compatible", "OpenAI-compatible (Ollama, vLLM, OpenRouter, LM Studio)"
+
+    class KeySource(models.TextChoices):
+        STORED = "stored", "Stored in Prism (encrypted)"
+        ENV = "env", "Read from an environment variable"
+        NONE = "none", "No key (local server)"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="providers")
+    name = models.CharField(max_length=100)
+    protocol = models.CharField(max_length=20, choices=Protocol.choices)
+    base_url = models.URLField(max_length=500)
+    api_version = models.CharField(max_length=40, blank=True)  # Anthropic: the anthropic-version header
+    # OpenAI-compatible gateways accept extensions (video_url, PDF URLs, more audio formats).
+    gateway_extensions = models.BooleanField(default=False)
+    key_source = models.CharField(max_length=10, choices=KeySource.choices, default=KeySource.STORED)
+    api_key_encrypted = models.TextField(blank=True)
+    api_key_env = models.CharField(max_length=100, blank=True)
+    key_updated_at = models.DateTimeField(null=True, blank=True)
+    max_concurrency = models.PositiveIntegerField(default=8)  # requests in flight to this provider
+    timeout_s = models.PositiveIntegerField(default=120)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["team", "name"], name="one_provider_name_per_team")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:  # never the key
+        return f"<Provider {self.pk} {self.name!r} {self.protocol}>"
+
+    def set_api_key(self, plaintext: str) -> None:
+        from django.utils import timezone
+
+        self.api_key_encrypted = secrets.encrypt(plaintext) if plaintext else ""
+        self.key_updated_at = timezone.now()
+
+    def api_key(self) -> str:
+        """The key to send, or KeyUnavailable with what is missing. Only the sender calls this."""
+        if self.key_source == self.KeySource.NONE:
+            return ""
+        if self.key_source == self.KeySource.ENV:
+            value = os.environ.get(self.api_key_env, "") if self.api_key_env else ""
+            if not value:
+                raise secrets.KeyUnavailable(f"The environment variable {self.api_key_env or '(none named)'} is not set.")
+            return value
+        if not self.api_key_encrypted:
+            raise secrets.KeyUnavailable(f"No API key is stored for {self.name}.")
+        return secrets.decrypt(self.api_key_encrypted)
+
+    @property
+    def has_key(self) -> bool:
+        if self.key_source == self.KeySource.NONE:
+            return True
+        if self.key_source == self.KeySource.ENV:
+            return bool(self.api_key_env and os.environ.get(self.api_key_env))
+        return bool(self.api_key_encrypted)
+
+    @property
+    def render_protocol(self) -> str:
+        """The request format: an OpenAI-compatible server speaks Chat Completions."""
+        return "chat" if self.protocol == self.Protocol.COMPATIBLE else self.protocol
+
+
+class ProviderModel(models.Model):
+    """A model offered by a provider: what it takes and what it costs."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="models")
+    name = models.CharField(max_length=200)  # the API's model id
+    label = models.CharField(max_length=200, blank=True)
+    # Capabilities: media kinds it takes (image, audio, video, pdf) and limits (null: no limit known).
+    inputs = models.JSONField(default=list, blank=True)
+    image_formats = models.JSONField(default=list, blank=True)  # mime types; empty: the protocol's own list
+    max_image_edge = models.PositiveIntegerField(null=True, blank=True)
+    max_images = models.PositiveIntegerField(null=True, blank=True)
+    accepts_urls = models.BooleanField(default=True)
+    # Prices in USD (null: unknown, so the cost is unknown rather than 0).
+    price_input_per_mtok = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    price_cached_input_per_mtok = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    price_output_per_mtok = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    price_per_image = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    price_per_audio_second = models.DecimalField(max_digits=12, decimal_places=8, null=True, blank=True)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["provider__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["provider", "name"], name="one_model_name_per_provider")]
+
+    def __str__(self) -> str:
+        return f"{self.provider.name} / {self.label or self.name}"
+
+    def cost(self, *, input_tokens=None, cached_input_tokens=None, output_tokens=None, images=0,
+             audio_seconds=0.0) -> Decimal | None:
+        """USD for one request from its usage; None when a needed price or count is unknown."""
+        if input_tokens is None or output_tokens is None:
+            return None
+        if self.price_input_per_mtok is None or self.price_output_per_mtok is None:
+            return None
+        million = Decimal(1_000_000)
+        cached = cached_input_tokens or 0
+        cached_price = self.price_cached_input_per_mtok
+        if cached_price is None:
+            cached_price = self.price_input_per_mtok
+        total = (Decimal(input_tokens - cached) * self.price_input_per_mtok + Decimal(cached) * cached_price
+                 + Decimal(output_tokens) * self.price_output_per_mtok) / million
+        if images and self.price_per_image is not None:
+            total += self.price_per_image * images
+        if audio_seconds and self.price_per_audio_second is not None:
+            total += self.price_per_audio_second * Decimal(str(audio_seconds))
+        return total.quantize(Decimal("0.00000001"))
