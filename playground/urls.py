@@ -7,5 +7,6 @@ urlpatterns = [
     path("library/", include("playground.uploads.urls")),
     path("prompts/", include("playground.prompts.urls")),
     path("accounts/", include("playground.accounts.urls")),
+    path("providers/", include("playground.catalog.urls")),
     path("admin/", admin.site.urls),
 ]

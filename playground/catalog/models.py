@@ -40,6 +40,8 @@ class Provider(models.Model):
     key_updated_at = models.DateTimeField(null=True, blank=True)
     max_concurrency = models.PositiveIntegerField(default=8)  # requests in flight to this provider
     timeout_s = models.PositiveIntegerField(default=120)
+    preset = models.CharField(max_length=40, blank=True)  # the presets.PRESETS key it was made from, if any
+    notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -104,6 +106,9 @@ class ProviderModel(models.Model):
     price_per_image = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
     price_per_audio_second = models.DecimalField(max_digits=12, decimal_places=8, null=True, blank=True)
     enabled = models.BooleanField(default=True)
+    # Where the prices come from ("List prices 2026-07 (preset)", "Edited 2026-11-22 by maya").
+    price_source = models.CharField(max_length=200, blank=True)
+    notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,0 +1,318 @@
+"""Providers and models, per team: owners manage them, editors and viewers read them.
+
+Another team's provider is a 404, a member without the owner role gets a 403 on any change.
+The views that receive a key are wrapped in sensitive_post_parameters and sensitive_variables,
+so Django's error reports (DEBUG off) show stars where the key was; the key is never put into
+a page, a message or a log line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.core.exceptions import FieldError, PermissionDenied
+from django.db.models import Count
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
+
+from playground.accounts.models import Membership
+from playground.accounts.teams import current_membership, current_team, require_membership
+from playground.catalog import presets, services
+from playground.catalog.forms import (API_VERSION_SUGGESTIONS, PRICE_FIELDS, PresetModelsForm, ProviderForm,
+                                      ProviderModelForm, plain_decimal)
+from playground.catalog.models import Provider, ProviderModel
+
+OWNERS_ONLY = "Only team owners add, change or remove providers and models."
+
+
+def _get_provider(request, provider_id: int, *, manage: bool = False) -> tuple[Provider, Membership]:
+    """The provider and the user's membership of its team; 404 for another team's provider,
+    403 for a change by someone who is not an owner."""
+    provider = get_object_or_404(Provider, pk=provider_id)
+    membership = require_membership(request, provider.team_id)
+    if manage and membership.role != Membership.Role.OWNER:
+        raise PermissionDenied(OWNERS_ONLY)
+    return provider, membership
+
+
+def _get_model(request, model_id: int, *, manage: bool = False) -> tuple[ProviderModel, Membership]:
+    model = get_object_or_404(ProviderModel.objects.select_related("provider"), pk=model_id)
+    membership = require_membership(request, model.provider.team_id)
+    if manage and membership.role != Membership.Role.OWNER:
+        raise PermissionDenied(OWNERS_ONLY)
+    return model, membership
+
+
+def _require_owner_of_current_team(request):
+    team = current_team(request)
+    membership = current_membership(request)
+    if membership.role != Membership.Role.OWNER:
+        raise PermissionDenied(OWNERS_ONLY)
+    return team, membership
+
+
+def _is_owner(membership) -> bool:
+    return bool(membership) and membership.role == Membership.Role.OWNER
+
+
+# --- display helpers ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ModelRow:
+    """A ProviderModel as its table row shows it."""
+
+    m: ProviderModel
+    kinds: list[tuple[str, bool]]  # (kind, carried by the provider's protocol)
+    formats: str
+    limits: list[str]
+    prices: list[str]
+    priced: bool
+
+    @classmethod
+    def of(cls, model: ProviderModel, provider: Provider) -> "ModelRow":
+        carried = presets.kinds_for(provider.protocol, provider.gateway_extensions)
+        kinds = [(kind, kind in carried) for kind in ("image", "audio", "video", "pdf") if kind in model.inputs]
+        formats = ", ".join(f.split("/")[1].upper() for f in model.image_formats) if "image" in model.inputs else ""
+        limits = []
+        if model.max_image_edge:
+            limits.append(f"≤ {model.max_image_edge} px")
+        if model.max_images:
+            limits.append(f"≤ {model.max_images} image{'s' if model.max_images != 1 else ''}")
+        limits.append("URLs" if model.accepts_urls else "inline only")
+        prices = []
+        for field, suffix in (("price_input_per_mtok", "in"), ("price_cached_input_per_mtok", "cached"),
+                              ("price_output_per_mtok", "out")):
+            if (value := getattr(model, field)) is not None:
+                prices.append(f"${plain_decimal(value)} {suffix}")
+        if model.price_per_image is not None:
+            prices.append(f"${plain_decimal(model.price_per_image)}/image")
+        if model.price_per_audio_second is not None:
+            prices.append(f"${plain_decimal(model.price_per_audio_second)}/audio s")
+        priced = model.price_input_per_mtok is not None and model.price_output_per_mtok is not None
+        return cls(model, kinds, formats, limits, prices, priced)
+
+
+def _rows(provider: Provider) -> list[ModelRow]:
+    return [ModelRow.of(m, provider) for m in provider.models.order_by("name")]
+
+
+def _result_count(provider: Provider) -> int | None:
+    """How many run results point at this provider's models (they keep their snapshots)."""
+    try:
+        return ProviderModel.objects.filter(provider=provider).aggregate(n=Count("result"))["n"]
+    except FieldError:  # no runs app, or its relation was renamed
+        return None
+
+
+# --- providers -----------------------------------------------------------------------------------------
+
+
+@require_GET
+@never_cache
+def provider_list(request):
+    team = current_team(request)
+    membership = current_membership(request)
+    providers = list(Provider.objects.filter(team=team).annotate(model_count=Count("models")).order_by("name"))
+    for provider in providers:
+        provider.key_status = services.key_status(provider)
+    return render(request, "catalog/list.html", {
+        "providers": providers,
+        "can_manage": _is_owner(membership),
+        "presets": presets.PRESETS.values(),
+        "prices_as_of": presets.PRICES_AS_OF,
+    })
+
+
+@sensitive_post_parameters("api_key")
+@sensitive_variables()
+@require_http_methods(["GET", "POST"])
+@never_cache
+def provider_create(request):
+    team, membership = _require_owner_of_current_team(request)
+    preset_key = request.POST.get("preset", "") if request.method == "POST" else request.GET.get("preset", "")
+    preset = presets.PRESETS.get(preset_key)
+    if preset_key and preset is None:
+        raise Http404("No such preset")
+    if request.method == "POST":
+        form = ProviderForm(request.POST, team=team)
+        models_form = PresetModelsForm(request.POST, preset=preset) if preset else None
+        if form.is_valid() and (models_form is None or models_form.is_valid()):
+            provider = form.save(commit=False)
+            provider.preset = preset.key if preset else ""
+            provider.save()
+            added = []
+            if preset:
+                added = services.add_preset_models(provider, preset, models_form.cleaned_data["models"])
+            messages.success(request, f"Added {provider.name}" + (f" with {len(added)} model{'s' if len(added) != 1 else ''}." if preset else ". Add its models below."))
+            return redirect("catalog:detail", provider.pk)
+    else:
+        initial = preset.provider_fields() if preset else {"key_source": Provider.KeySource.STORED}
+        if preset and Provider.objects.filter(team=team, name__iexact=preset.name).exists():
+            initial["name"] = f"{preset.name} 2"
+        form = ProviderForm(initial=initial, team=team)
+        models_form = PresetModelsForm(preset=preset) if preset else None
+    return render(request, "catalog/provider_form.html", {
+        "form": form,
+        "models_form": models_form,
+        "preset": preset,
+        "presets": presets.PRESETS.values(),
+        "provider": None,
+        "api_versions": API_VERSION_SUGGESTIONS,
+        "prices_as_of": presets.PRICES_AS_OF,
+    })
+
+
+@require_GET
+@never_cache
+def provider_detail(request, provider_id: int):
+    provider, membership = _get_provider(request, provider_id)
+    can_manage = _is_owner(membership)
+    template = "catalog/detail.html"
+    if request.htmx and request.htmx.target == "model-section":
+        template += "#model-section"
+    return render(request, template, _detail_context(provider, can_manage, ProviderModelForm(provider=provider)
+                                                      if can_manage else None))
+
+
+def _detail_context(provider: Provider, can_manage: bool, add_form) -> dict:
+    preset = presets.PRESETS.get(provider.preset)
+    missing = []
+    if preset and can_manage:
+        have = set(provider.models.values_list("name", flat=True))
+        missing = [m for m in preset.models if m.name not in have]
+    return {
+        "provider": provider,
+        "key_status": services.key_status(provider),
+        "rows": _rows(provider),
+        "can_manage": can_manage,
+        "add_form": add_form,
+        "preset": preset,
+        "missing_preset_models": missing,
+        "carried_kinds": sorted(presets.kinds_for(provider.protocol, provider.gateway_extensions)),
+        "prices_as_of": presets.PRICES_AS_OF,
+    }
+
+
+@sensitive_post_parameters("api_key")
+@sensitive_variables()
+@require_http_methods(["GET", "POST"])
+@never_cache
+def provider_edit(request, provider_id: int):
+    provider, _ = _get_provider(request, provider_id, manage=True)
+    if request.method == "POST":
+        form = ProviderForm(request.POST, instance=provider, team=provider.team)
+        if form.is_valid():
+            form.save()
+            messages.success(request, f"Saved {provider.name}.")
+            return redirect("catalog:detail", provider.pk)
+    else:
+        form = ProviderForm(instance=provider, team=provider.team)
+    return render(request, "catalog/provider_form.html", {
+        "form": form,
+        "provider": provider,
+        "key_status": services.key_status(provider),
+        "api_versions": API_VERSION_SUGGESTIONS,
+    })
+
+
+@require_http_methods(["GET", "POST"])
+def provider_delete(request, provider_id: int):
+    provider, _ = _get_provider(request, provider_id, manage=True)
+    if request.method == "POST":
+        name = provider.name
+        provider.delete()
+        messages.success(request, f"Deleted {name}. Past runs keep what they sent and received.")
+        return redirect("catalog:list")
+    return render(request, "catalog/provider_delete.html", {
+        "provider": provider,
+        "model_count": provider.models.count(),
+        "result_count": _result_count(provider),
+    })
+
+
+# --- models ---------------------------------------------------------------------------------------------
+
+
+@require_POST
+def model_add(request, provider_id: int):
+    provider, _ = _get_provider(request, provider_id, manage=True)
+    form = ProviderModelForm(request.POST, provider=provider, user=request.user)
+    if form.is_valid():
+        model = form.save()
+        if not request.htmx:
+            messages.success(request, f"Added {model.name}.")
+            return redirect("catalog:detail", provider.pk)
+        form = ProviderModelForm(provider=provider)  # a fresh form for the next one
+        response = render(request, "catalog/detail.html#model-section", _detail_context(provider, True, form))
+        return trigger_client_event(response, "models-changed")
+    template = "catalog/detail.html#model-section" if request.htmx else "catalog/detail.html"
+    return render(request, template, _detail_context(provider, True, form))
+
+
+@require_POST
+def preset_models_add(request, provider_id: int):
+    """Add the models of the provider's preset that it does not have (e.g. after deleting some)."""
+    provider, _ = _get_provider(request, provider_id, manage=True)
+    preset = presets.PRESETS.get(provider.preset)
+    if preset is None:
+        raise Http404("This provider was not made from a preset")
+    names = request.POST.getlist("models") or None
+    added = services.add_preset_models(provider, preset, names)
+    messages.success(request, f"Added {len(added)} model{'s' if len(added) != 1 else ''} from the {preset.name} preset.")
+    return redirect("catalog:detail", provider.pk)
+
+
+@require_GET
+def model_row(request, model_id: int):
+    model, membership = _get_model(request, model_id)
+    return render(request, "catalog/_model_row.html",
+                  {"row": ModelRow.of(model, model.provider), "can_manage": _is_owner(membership)})
+
+
+@require_http_methods(["GET", "POST"])
+@never_cache
+def model_edit(request, model_id: int):
+    model, _ = _get_model(request, model_id, manage=True)
+    provider = model.provider
+    if request.method == "POST":
+        form = ProviderModelForm(request.POST, instance=model, provider=provider, user=request.user)
+        if form.is_valid():
+            model = form.save()
+            if not request.htmx:
+                messages.success(request, f"Saved {model.name}.")
+                return redirect("catalog:detail", provider.pk)
+            response = render(request, "catalog/_model_row.html",
+                              {"row": ModelRow.of(model, provider), "can_manage": True})
+            return trigger_client_event(response, "models-changed")
+    else:
+        form = ProviderModelForm(instance=model, provider=provider)
+    template = "catalog/_model_edit_row.html" if request.htmx else "catalog/model_edit.html"
+    return render(request, template, {"form": form, "model": model, "provider": provider})
+
+
+@require_POST
+def model_toggle(request, model_id: int):
+    model, _ = _get_model(request, model_id, manage=True)
+    model.enabled = not model.enabled
+    model.save(update_fields=["enabled"])
+    if not request.htmx:
+        return redirect("catalog:detail", model.provider_id)
+    response = render(request, "catalog/_model_row.html", {"row": ModelRow.of(model, model.provider), "can_manage": True})
+    return trigger_client_event(response, "models-changed")
+
+
+@require_POST
+def model_delete(request, model_id: int):
+    model, _ = _get_model(request, model_id, manage=True)
+    provider_id = model.provider_id
+    model.delete()
+    if not request.htmx:
+        messages.success(request, f"Removed {model.name}.")
+        return redirect("catalog:detail", provider_id)
+    return trigger_client_event(HttpResponse(""), "models-changed")  # the row swaps itself out
