@@ -262,7 +262,10 @@ def preset_models_add(request, provider_id: int):
     preset = presets.PRESETS.get(provider.preset)
     if preset is None:
         raise Http404("This provider was not made from a preset")
-    names = request.POST.getlist("models") or None
+    names = request.POST.getlist("models")
+    if not names:
+        messages.error(request, "Tick the models to add.")
+        return redirect("catalog:detail", provider.pk)
     added = services.add_preset_models(provider, preset, names)
     messages.success(request, f"Added {len(added)} model{'s' if len(added) != 1 else ''} from the {preset.name} preset.")
     return redirect("catalog:detail", provider.pk)
