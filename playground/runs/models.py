@@ -25,6 +25,23 @@ class RequestBody(models.Model):
     size = models.BigIntegerField()
     skeleton = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # The exact bytes as a list: strings of JSON text, and {"$b64": sha256, "size": n} where a
+    # stored file's base64 text goes. A list because PostgreSQL's jsonb keeps neither key order
+    # nor formatting of an object, and the bytes must come back exactly (bodies.py).
+    pieces = models.JSONField(default=list)
+    # The stored files spliced in; PROTECT keeps a logged request rebuildable.
+    files = models.ManyToManyField("uploads.StoredFile", through="RequestBodyFile", related_name="request_bodies")
+
+    def __str__(self) -> str:
+        return f"body {self.sha256[:12]} ({self.size} B)"
+
+
+class RequestBodyFile(models.Model):
+    body = models.ForeignKey(RequestBody, on_delete=models.CASCADE)
+    file = models.ForeignKey("uploads.StoredFile", on_delete=models.PROTECT)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["body", "file"], name="one_use_per_body_file")]
 
 
 class Run(models.Model):
@@ -94,15 +111,26 @@ class Result(models.Model):
     error_status = models.PositiveIntegerField(null=True, blank=True)
     error_type = models.CharField(max_length=100, blank=True)
     error_message = models.TextField(blank=True)
+    # "http", "timeout", "connection", "malformed", "response" (a failure sent as 200), "key",
+    # "config", "refused" (preflight) or "lost" (see engine.py); blank when it succeeded.
+    error_kind = models.CharField(max_length=20, blank=True)
+    request_id = models.CharField(max_length=200, blank=True)  # the provider's, for support tickets
+    elapsed_ms = models.PositiveIntegerField(null=True, blank=True)  # all attempts and waits
+    sent_media = models.JSONField(default=dict, blank=True)  # {"images": n, "audio_s": x}: for per-item prices
     # Claiming: a worker owns the result while claimed_until is in the future.
     claim_token = models.CharField(max_length=64, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
+    claims = models.PositiveIntegerField(default=0)  # more than 1: taken over from a lost worker
+    enqueued_at = models.DateTimeField(null=True, blank=True)  # last time a task was sent for it
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["run", "position"]
-        indexes = [models.Index(fields=["run", "status"])]
+        indexes = [
+            models.Index(fields=["run", "status"]),
+            models.Index(fields=["status", "claimed_until"], name="runs_result_stale"),  # the sweeper's query
+        ]
 
     def __str__(self) -> str:
         return f"{self.model_name} in run {self.run_id}: {self.status}"
