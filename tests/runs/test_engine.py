@@ -1,0 +1,337 @@
+"""Sending and recording results in this process (no worker): engine.execute against the fake
+provider, one protocol at a time, with its failures, retries, timeouts, cancellation and
+idempotency; and the stored bodies (bodies.py) rebuilt byte for byte."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from playground.catalog.models import Provider
+from playground.providers import RetryPolicy
+from playground.runs import bodies, engine, services
+from playground.runs.models import RequestBody, Result, Run
+from tests import media_samples as samples
+from tests.factories import make_item
+from tests.provider_server import DEFAULT_KEY, refused_port
+from tests.runs.conftest import doc_with, make_model, make_provider, make_version, model_for
+
+FAST = RetryPolicy(max_retries=3, base_delay_s=0.01, max_delay_s=0.05)
+
+
+def start(version, models, user, team, values=None) -> Run:
+    return services.start_run(version=version, values=values or {}, provider_models=models, user=user, team=team)
+
+
+def only_result(run) -> Result:
+    [result] = run.results.all()
+    return result
+
+
+def send(result, **kw) -> Result:
+    kw.setdefault("retry_policy_", FAST)
+    engine.execute(result.pk, **kw)
+    result.refresh_from_db()
+    return result
+
+
+@pytest.fixture(autouse=True)
+def short_lease(settings):
+    settings.PRISM_RESULT_LEASE_S = 3
+
+
+# --- one request per protocol ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", ["chat", "responses", "messages", "gemini", "compatible"])
+def test_it_sends_and_records_an_answer_per_protocol(protocol, team, user, text_version, provider_server):
+    pm = model_for(team, provider_server, protocol)
+    run = start(text_version, [pm], user, team)
+    result = only_result(run)
+    assert result.status == Result.Status.QUEUED and result.request_body is not None
+
+    assert engine.execute(result.pk) == "recorded"
+
+    result.refresh_from_db()
+    assert result.status == Result.Status.SUCCEEDED, result.error_message
+    assert "[fake]" in result.output_text and "Describe a cat in one line." in result.output_text
+    assert result.finish_reason == "stop" and result.finish_raw
+    assert result.input_tokens and result.output_tokens and result.total_tokens == result.input_tokens + result.output_tokens
+    assert result.usage["reasoning"] == 8 or protocol == "messages"  # Anthropic does not split out thinking
+    assert result.usage_raw and result.response_json
+    assert result.latency_first_byte_ms is not None and result.latency_total_ms >= result.latency_first_byte_ms
+    assert len(result.attempts) == 1 and result.attempts[0]["status"] == 200
+    expected = (Decimal(result.input_tokens) * Decimal("2.5") + Decimal(result.output_tokens) * 10) / 1_000_000
+    assert result.cost_usd == expected.quantize(Decimal("0.00000001"))
+    assert result.error_message == "" and result.error_kind == ""
+    assert result.claims == 1 and result.claimed_until is None and result.finished_at
+    run.refresh_from_db()
+    assert run.status == Run.Status.DONE and run.finished_at
+    # What arrived is the stored body, byte for byte.
+    [received] = list(provider_server.received)
+    assert json.loads(b"".join(services.result_body_iter(result))) == received.body
+
+
+def test_cached_tokens_are_priced_at_the_cached_rate(team, user, text_version, provider_server):
+    pm = model_for(team, provider_server, "messages", "fake-ok:cached=5")
+    result = only_result(start(text_version, [pm], user, team))
+
+    result = send(result)
+
+    assert result.usage["cached_input"] == 5
+    cost = (Decimal(result.input_tokens - 5) * Decimal("2.5") + 5 * Decimal("1.25")
+            + Decimal(result.output_tokens) * 10) / 1_000_000
+    assert result.cost_usd == cost.quantize(Decimal("0.00000001"))
+
+
+def test_unknown_prices_give_an_unknown_cost(team, user, text_version, provider_server):
+    pm = model_for(team, provider_server, "chat", prices=False)
+    result = send(only_result(start(text_version, [pm], user, team)))
+    assert result.status == Result.Status.SUCCEEDED and result.cost_usd is None
+
+
+# --- failures ----------------------------------------------------------------------------------------
+
+
+def test_a_429_with_retry_after_is_retried_and_the_wait_honoured(team, user, text_version, provider_server):
+    pm = model_for(team, provider_server, "chat")
+    provider_server.script(["429:retry-after=1", "ok"])
+    result = send(only_result(start(text_version, [pm], user, team)))
+
+    assert result.status == Result.Status.SUCCEEDED
+    assert [a["status"] for a in result.attempts] == [429, 200]
+    assert result.attempts[0]["wait_s"] == 1.0
+    assert result.elapsed_ms >= 1000
+
+
+def test_anthropic_529_and_connection_drops_are_retried(team, user, text_version, provider_server):
+    pm = model_for(team, provider_server, "messages")
+    provider_server.script(["529", "close", "ok"])
+    result = send(only_result(start(text_version, [pm], user, team)))
+
+    assert result.status == Result.Status.SUCCEEDED
+    assert [a["status"] for a in result.attempts] == [529, None, 200]
+    assert result.attempts[1]["error"]["kind"] == "connection"
+
+
+def test_retries_stop_at_the_cap(team, user, text_version, provider_server):
+    pm = model_for(team, provider_server, "gemini")
+    provider_server.script(["503"] * 5)
+    result = send(only_result(start(text_version, [pm], user, team)), retry_policy_=RetryPolicy(max_retries=2, base_delay_s=0.01))
+
+    assert result.status == Result.Status.FAILED
+    assert len(result.attempts) == 3 and result.error_status == 503
+    assert result.error_type == "UNAVAILABLE" and "gave up after 3 attempts" in result.error_message
+
+
+@pytest.mark.parametrize("protocol, status, error_type", [
+    ("chat", 400, "invalid_request_error"),
+    ("messages", 401, "authentication_error"),
+    ("gemini", 400, "INVALID_ARGUMENT"),
+    ("responses", 401, "invalid_request_error"),
+])
+def test_client_errors_are_recorded_with_the_providers_type_and_message(protocol, status, error_type, team, user,
+                                                                        text_version, provider_server):
+    pm = model_for(team, provider_server, protocol)
+    provider_server.script([f"{status}:message=Bad thing here"])
+    result = send(only_result(start(text_version, [pm], user, team)))
+
+    assert result.status == Result.Status.FAILED and result.error_kind == "http"
+    assert result.error_status == status and result.error_type == error_type
+    assert "Bad thing here" in result.error_message
+    assert len(result.attempts) == 1  # not retried
+    assert result.response_json  # the provider's error body, kept
+
+
+def test_a_wrong_key_is_a_401_and_the_key_is_not_kept(team, user, text_version, provider_server):
+    provider = make_provider(team, provider_server, "chat", key="sk-wrong-key-0000000000")
+    pm = make_model(provider, "gpt-4o")
+    result = send(only_result(start(text_version, [pm], user, team)))
+
+    assert result.status == Result.Status.FAILED and result.error_status == 401
+    assert "sk-wrong-key-0000000000" not in json.dumps([result.response_json, result.attempts, result.error_message])
+
+
+def test_a_provider_that_hangs_is_a_timeout(team, user, text_version, provider_server):
+    pm = model_for(team, provider_server, "chat", provider_kw={"timeout_s": 1})
+    provider_server.script(["hang"])
+    result = send(only_result(start(text_version, [pm], user, team)), retry_policy_=RetryPolicy(max_retries=0))
+
+    assert result.status == Result.Status.FAILED and result.error_kind == "timeout"
+    assert "1 s" in result.error_message and result.error_status is None
+
+
+def test_a_refused_connection_is_recorded(team, user, text_version, provider_server):
+    with refused_port() as port:
+        provider = make_provider(team, provider_server, "messages")
+        Provider.objects.filter(pk=provider.pk).update(base_url=f"http://127.0.0.1:{port}")
+        pm = make_model(provider, "claude-sonnet-4-5")
+        result = send(only_result(start(text_version, [pm], user, team)), retry_policy_=RetryPolicy(max_retries=1, base_delay_s=0.01))
+
+    assert result.status == Result.Status.FAILED and result.error_kind == "connection"
+    assert "Could not connect to 127.0.0.1" in result.error_message and len(result.attempts) == 2
+
+
+def test_malformed_json_is_a_failure_with_an_excerpt(team, user, text_version, provider_server):
+    pm = model_for(team, provider_server, "chat")
+    provider_server.script(["malformed"])
+    result = send(only_result(start(text_version, [pm], user, team)))
+
+    assert result.status == Result.Status.FAILED and result.error_kind == "malformed"
+    assert "not valid JSON" in result.error_message and "chatcmpl-1" in result.error_message
+
+
+def test_a_failure_sent_as_200_keeps_its_usage(team, user, text_version, provider_server):
+    pm = model_for(team, provider_server, "gemini")
+    provider_server.script(["safety"])
+    result = send(only_result(start(text_version, [pm], user, team)))
+
+    assert result.status == Result.Status.FAILED and result.error_kind == "response"
+    assert result.finish_reason == "content_filter" and result.finish_raw == "SAFETY"
+    assert result.input_tokens and result.cost_usd is not None
+
+
+def test_a_missing_key_at_send_time_fails_without_sending(team, user, text_version, provider_server, monkeypatch):
+    monkeypatch.setenv("PRISM_TEST_RUN_KEY", DEFAULT_KEY)
+    provider = make_provider(team, provider_server, "chat", key_source=Provider.KeySource.ENV, api_key_env="PRISM_TEST_RUN_KEY")
+    pm = make_model(provider, "gpt-4o")
+    result = only_result(start(text_version, [pm], user, team))
+    monkeypatch.delenv("PRISM_TEST_RUN_KEY")
+
+    result = send(result)
+
+    assert result.status == Result.Status.FAILED and result.error_kind == "key"
+    assert "PRISM_TEST_RUN_KEY is not set" in result.error_message
+    assert len(provider_server.received) == 0
+
+
+# --- exactly once --------------------------------------------------------------------------------------
+
+
+def test_a_cancelled_result_is_not_sent(team, user, text_version, provider_server):
+    pm = model_for(team, provider_server, "chat")
+    run = start(text_version, [pm], user, team)
+
+    assert services.cancel_run(run) == 1
+    assert engine.execute(only_result(run).pk) == "skipped"
+
+    assert len(provider_server.received) == 0
+    assert only_result(run).status == Result.Status.CANCELLED
+    run.refresh_from_db()
+    assert run.status == Run.Status.CANCELLED
+
+
+def test_sending_twice_records_once(team, user, text_version, provider_server):
+    pm = model_for(team, provider_server, "messages")
+    result = only_result(start(text_version, [pm], user, team))
+
+    assert engine.execute(result.pk) == "recorded"
+    recorded = Result.objects.get(pk=result.pk)
+    assert engine.execute(result.pk) == "skipped"
+
+    again = Result.objects.get(pk=result.pk)
+    assert len(provider_server.received) == 1
+    assert (again.finished_at, again.output_text, again.claims) == (recorded.finished_at, recorded.output_text, 1)
+
+
+def test_a_late_answer_after_a_takeover_is_dropped(team, user, text_version, provider_server):
+    """Worker A stalls past its lease; B takes the result over and records it; A's answer, when
+    it comes, finds the claim gone and writes nothing."""
+    pm = model_for(team, provider_server, "chat")
+    result = only_result(start(text_version, [pm], user, team))
+    assert engine.claim(result.pk, "worker-a")
+    Result.objects.filter(pk=result.pk).update(claimed_until=engine.timezone.now() - engine.timedelta(seconds=1))
+
+    assert engine.execute(result.pk) == "recorded"  # B
+    before = Result.objects.get(pk=result.pk)
+    assert before.claims == 2
+
+    assert not engine._write(result.pk, "worker-a", {"output_text": "late"})
+    assert Result.objects.get(pk=result.pk).output_text == before.output_text
+
+
+def test_the_sweeper_requeues_results_of_a_lost_worker(team, user, text_version, provider_server, django_capture_on_commit_callbacks, monkeypatch):
+    pm = model_for(team, provider_server, "chat")
+    run = start(text_version, [pm, pm], user, team)
+    first, second = run.results.order_by("position")
+    assert engine.claim(first.pk, "dead-worker")
+    Result.objects.filter(pk=first.pk).update(claimed_until=engine.timezone.now() - engine.timedelta(seconds=1))
+    sent = []
+    monkeypatch.setattr("playground.runs.tasks.send_result.delay", sent.append)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert engine.reclaim_stale() == [first.pk]  # the second one was queued just now: its task is coming
+    assert sent == [first.pk]
+    first.refresh_from_db()
+    assert first.status == Result.Status.QUEUED and first.claim_token == ""
+    with django_capture_on_commit_callbacks(execute=True):
+        assert engine.reclaim_stale() == []  # once only
+
+
+def test_start_run_enqueues_on_commit_in_order(team, user, text_version, four_models, django_capture_on_commit_callbacks, monkeypatch):
+    sent = []
+    monkeypatch.setattr("playground.runs.tasks.send_result.delay", sent.append)
+    with django_capture_on_commit_callbacks() as callbacks:
+        run = start(text_version, four_models, user, team)
+        assert sent == []  # not before the commit
+    for callback in callbacks:
+        callback()
+    assert sent == list(run.results.order_by("position").values_list("pk", flat=True))
+    assert [r.model_name for r in run.results.order_by("position")] == [pm.name for pm in four_models]
+
+
+# --- the key ----------------------------------------------------------------------------------------
+
+
+def test_the_key_is_stored_nowhere(team, user, text_version, four_models, provider_server):
+    provider_server.script(["401", "429:retry-after-ms=10", "ok", "ok", "ok"])
+    run = start(text_version, four_models, user, team)
+    for result in run.results.all():
+        send(result)
+
+    tables = [Result._meta.db_table, RequestBody._meta.db_table, Run._meta.db_table]
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"SELECT * FROM {table}")
+            dump = repr(cursor.fetchall())
+            assert DEFAULT_KEY not in dump, table
+    headers = Result.objects.filter(protocol="chat").get().request_headers
+    assert headers["Authorization"] == "Bearer $OPENAI_API_KEY"
+
+
+# --- stored bodies --------------------------------------------------------------------------------
+
+
+def test_a_body_with_media_is_stored_by_reference_and_rebuilt_exactly(team, user, provider_server):
+    png = make_item(team, samples.png_bytes(64, 48), "photo.png")
+    wav = make_item(team, samples.wav_bytes(seconds=1.0), "tone.wav")
+    version = make_version(team, doc_with({"text": "Describe “this” \u00e9\u4e2d \\ \"q\"."}, {"media": {"item": png.pk}},
+                                          {"media": {"item": wav.pk}}, {"media": {"item": png.pk}, "detail": "low"}), user)
+    for protocol in ("chat", "gemini"):
+        pm = model_for(team, provider_server, protocol, provider_kw={"name": f"p-{protocol}"})
+        [check] = services.preflight(version=version, values={}, provider_models=[pm], team=team)
+        assert check.ok, check.reasons
+
+        stored = bodies.store_body(check.rendered.body)
+
+        exact = check.rendered.body_bytes()
+        assert bodies.body_bytes(stored) == exact
+        assert stored.size == len(exact) and len(json.dumps(stored.pieces)) < 2000  # media by reference
+        assert {f.sha256 for f in stored.files.all()} == {png.file_id, wav.file_id}
+        assert bodies.store_body(check.rendered.body).pk == stored.pk  # once by content
+        request = bodies.StoredRequest(protocol, check.rendered.url, check.rendered.headers, check.rendered.auth,
+                                       stored.pieces, bodies._Model(pm.name))
+        assert request.body_size() == len(exact) and b"".join(request.iter_body(1000)) == exact
+    assert "$b64" in json.dumps(stored.skeleton)
+
+
+def test_a_body_survives_the_databases_json(team, user, text_version, provider_server):
+    """Key order and escapes come back exactly, PostgreSQL's jsonb included."""
+    pm = model_for(team, provider_server, "messages")
+    [check] = services.preflight(version=text_version, values={"subject": "z\u00e9 \"quoted\" \\ \u2028"},
+                                 provider_models=[pm], team=team)
+    sha = bodies.store_body(check.rendered.body).pk
+
+    again = RequestBody.objects.get(pk=sha)
+    assert bodies.body_bytes(again) == check.rendered.body_bytes()
