@@ -171,7 +171,6 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # worker (bin/run) that keeps many model calls in flight; variants stay on the default queue.
 PRISM_RUNS_QUEUE = "runs"
 CELERY_TASK_ROUTES = {"playground.runs.tasks.send_result": {"queue": PRISM_RUNS_QUEUE}}
-PRISM_RUNS_WORKER_CONCURRENCY = env_int("PRISM_RUNS_WORKER_CONCURRENCY", 64)  # task threads per runs worker
 PRISM_RESULT_LEASE_S = env_int("PRISM_RESULT_LEASE_S", 30)  # a lost worker's results are sent again after this
 PRISM_RESULT_REQUEUE_S = env_int("PRISM_RESULT_REQUEUE_S", 600)  # a queued result whose task never came
 PRISM_RUN_MAX_RETRIES = env_int("PRISM_RUN_MAX_RETRIES", 3)  # on 408/409/429/5xx/529/connection errors

@@ -68,6 +68,8 @@ __all__ = [
 ]  # fmt: skip
 
 log = logging.getLogger("playground.runs")
+# httpx logs every request at INFO; the line per result below says more, once.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def lease_s() -> float:

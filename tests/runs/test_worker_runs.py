@@ -1,0 +1,100 @@
+"""Runs sent by a real Celery worker process (threads pool, the runs queue), through the broker
+of the pass: bin/test runs this on the embedded default (filesystem broker, SQLite) and at team
+scale (Redis, PostgreSQL). Each test starts its own worker (about 2 s): the SIGKILL test must own
+the only worker on the queue, and a fresh one keeps the others independent of it."""
+
+import collections
+import re
+import time
+
+import pytest
+
+from playground.runs import services
+from playground.runs.models import Result, Run
+from tests.provider_server import DEFAULT_KEY
+from tests.runs.conftest import make_model, make_provider
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+RECORDED = re.compile(r"result (\d+) \([^)]*\): recorded (\w+)")
+
+
+def wait_for(predicate, timeout: float, worker, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"{what} not within {timeout} s; runs worker log:\n{worker.log()[-6000:]}")
+
+
+def runs_done(runs) -> bool:
+    return all(Run.objects.get(pk=r.pk).status == Run.Status.DONE for r in runs)
+
+
+def recorded_counts(worker) -> collections.Counter:
+    return collections.Counter(int(m.group(1)) for m in RECORDED.finditer(worker.log()))
+
+
+def test_a_worker_completes_a_run_across_four_protocols(runs_worker, team, user, text_version, four_models, provider_server):
+    runs_worker.start()
+
+    run = services.start_run(version=text_version, values={"subject": "a heron"}, provider_models=four_models,
+                             user=user, team=team)
+    wait_for(lambda: runs_done([run]), 30, runs_worker, "the run")
+
+    results = list(run.results.order_by("position"))
+    assert [r.protocol for r in results] == ["chat", "responses", "messages", "gemini"]
+    for r in results:
+        assert r.status == Result.Status.SUCCEEDED, (r.protocol, r.error_message)
+        assert "Describe a heron in one line." in r.output_text
+        assert r.input_tokens and r.cost_usd is not None and r.latency_total_ms is not None
+    assert services.run_progress(run)["done"]
+    assert sorted(recorded_counts(runs_worker).items()) == [(r.pk, 1) for r in results]
+    assert DEFAULT_KEY not in runs_worker.log()
+
+
+def test_the_provider_limit_holds_across_the_tasks_of_a_worker(runs_worker, team, user, text_version, provider_server):
+    provider = make_provider(team, provider_server, "chat", max_concurrency=2)
+    pm = make_model(provider, "fake-slow=400")
+    runs_worker.start()  # 16 threads: the limit, not the threads, must hold the calls back
+
+    run = services.start_run(version=text_version, values={}, provider_models=[pm] * 8, user=user, team=team)
+    wait_for(lambda: runs_done([run]), 30, runs_worker, "the run")
+
+    assert run.results.filter(status=Result.Status.SUCCEEDED).count() == 8
+    assert provider_server.max_in_flight_by_model["fake-slow=400"] == 2
+
+
+def test_a_worker_killed_mid_run_leaves_every_result_recorded_exactly_once(runs_worker, team, user, text_version,
+                                                                          four_models, provider_server):
+    """SIGKILL while requests are in flight: nothing is acknowledged or restored. The next worker's
+    sweeper takes over the results whose lease expired (the filesystem broker has lost their
+    messages; Redis would return them only after its visibility timeout), the rest are still in
+    the broker's queue. The provider may see a killed request twice; the result is recorded once."""
+    provider_server.delay_s = 3.0  # requests in flight when the worker dies
+    runs_worker.concurrency = 4
+    runs_worker.start()
+    runs = [services.start_run(version=text_version, values={"subject": f"case {i}"}, provider_models=four_models,
+                               user=user, team=team) for i in range(3)]  # fmt: skip
+    ids = [r.pk for run in runs for r in run.results.all()]
+    wait_for(lambda: provider_server.in_flight >= 4, 20, runs_worker, "four requests in flight")
+
+    runs_worker.kill()
+    in_flight = set(Result.objects.filter(pk__in=ids, status=Result.Status.RUNNING).values_list("pk", flat=True))
+    assert len(in_flight) == 4 and not recorded_counts(runs_worker)
+    provider_server.delay_s = 0.2
+    started = time.monotonic()
+    runs_worker.start()
+    wait_for(lambda: runs_done(runs), 60, runs_worker, "every run after the restart")
+
+    results = Result.objects.filter(pk__in=ids)
+    assert all(r.status == Result.Status.SUCCEEDED for r in results), [(r.pk, r.status, r.error_message) for r in results]
+    assert recorded_counts(runs_worker) == collections.Counter({pk: 1 for pk in ids})  # each written once
+    assert {r.pk for r in results if r.claims == 2} == in_flight  # taken over from the dead worker
+    assert {r.pk for r in results if r.claims == 1} == set(ids) - in_flight
+    assert "re-queued" in runs_worker.log(-1)
+    seen = collections.Counter(rec.model for rec in provider_server.received)
+    assert sum(seen.values()) == len(ids) + len(in_flight)  # killed requests were sent twice
+    assert time.monotonic() - started < 45
+    assert DEFAULT_KEY not in runs_worker.log()
