@@ -72,7 +72,7 @@ class ProviderForm(forms.ModelForm):
         widgets = {
             "key_source": forms.RadioSelect,
             "notes": forms.Textarea(attrs={"rows": 3}),
-            "api_version": forms.TextInput(attrs={"list": "api-versions", "placeholder": "2023-06-01"}),
+            "api_version": forms.TextInput(attrs={"list": "api-versions"}),
             "api_key_env": forms.TextInput(attrs={"placeholder": "OPENAI_API_KEY", "spellcheck": "false",
                                                   "autocomplete": "off"}),
             "base_url": forms.URLInput(attrs={"placeholder": "https://api.openai.com/v1"}),

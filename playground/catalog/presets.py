@@ -231,13 +231,16 @@ GEMINI = ProviderPreset(
                     notes="Prices for prompts up to 200k tokens; longer prompts cost more."),
         ModelPreset("gemini-3-flash-preview", "Gemini 3 Flash (preview)", _GEMINI_KINDS, input="0.50",
                     cached_input="0.05", output="3.00", per_audio_second=_gemini_audio_per_second("1.00", "0.50"),
-                    **_GEMINI_LIMITS, notes="Audio input costs $1.00 per million tokens (text $0.50)."),
+                    **_GEMINI_LIMITS, notes="Audio input tokens cost $1.00 per million (text $0.50): the difference is the price "
+                          "per audio second, at 32 tokens a second."),
         ModelPreset("gemini-2.5-flash", "Gemini 2.5 Flash", _GEMINI_KINDS, input="0.30", cached_input="0.03",
                     output="2.50", per_audio_second=_gemini_audio_per_second("1.00", "0.30"), **_GEMINI_LIMITS,
-                    notes="Audio input costs $1.00 per million tokens (text $0.30)."),
+                    notes="Audio input tokens cost $1.00 per million (text $0.30): the difference is the price "
+                          "per audio second, at 32 tokens a second."),
         ModelPreset("gemini-2.5-flash-lite", "Gemini 2.5 Flash-Lite", _GEMINI_KINDS, input="0.10",
                     cached_input="0.01", output="0.40", per_audio_second=_gemini_audio_per_second("0.30", "0.10"),
-                    **_GEMINI_LIMITS, notes="Audio input costs $0.30 per million tokens (text $0.10)."),
+                    **_GEMINI_LIMITS, notes="Audio input tokens cost $0.30 per million (text $0.10): the difference is the price "
+                          "per audio second, at 32 tokens a second."),
     ),
 )
 

@@ -28,6 +28,9 @@ from playground.catalog.forms import (API_VERSION_SUGGESTIONS, PRICE_FIELDS, Pre
 from playground.catalog.models import Provider, ProviderModel
 
 OWNERS_ONLY = "Only team owners add, change or remove providers and models."
+# The protocols' full names are long for a table column.
+SHORT_PROTOCOL = {"chat": "Chat Completions", "responses": "Responses", "messages": "Anthropic Messages",
+                  "gemini": "Gemini", "compatible": "OpenAI-compatible"}
 
 
 def _get_provider(request, provider_id: int, *, manage: bool = False) -> tuple[Provider, Membership]:
@@ -63,6 +66,12 @@ def _is_owner(membership) -> bool:
 # --- display helpers ---------------------------------------------------------------------------------
 
 
+def usd(value) -> str:
+    """$2.50, $0.075, $0.0000224: cents always, more digits only where the price has them."""
+    plain = plain_decimal(value)
+    return f"${plain:.2f}" if plain.as_tuple().exponent >= -2 else f"${plain}"
+
+
 @dataclass
 class ModelRow:
     """A ProviderModel as its table row shows it."""
@@ -89,11 +98,11 @@ class ModelRow:
         for field, suffix in (("price_input_per_mtok", "in"), ("price_cached_input_per_mtok", "cached"),
                               ("price_output_per_mtok", "out")):
             if (value := getattr(model, field)) is not None:
-                prices.append(f"${plain_decimal(value)} {suffix}")
+                prices.append(f"{usd(value)} {suffix}")
         if model.price_per_image is not None:
-            prices.append(f"${plain_decimal(model.price_per_image)}/image")
+            prices.append(f"{usd(model.price_per_image)}/image")
         if model.price_per_audio_second is not None:
-            prices.append(f"${plain_decimal(model.price_per_audio_second)}/audio s")
+            prices.append(f"{usd(model.price_per_audio_second)}/audio s")
         priced = model.price_input_per_mtok is not None and model.price_output_per_mtok is not None
         return cls(model, kinds, formats, limits, prices, priced)
 
@@ -121,6 +130,7 @@ def provider_list(request):
     providers = list(Provider.objects.filter(team=team).annotate(model_count=Count("models")).order_by("name"))
     for provider in providers:
         provider.key_status = services.key_status(provider)
+        provider.protocol_label = SHORT_PROTOCOL.get(provider.protocol, provider.get_protocol_display())
     return render(request, "catalog/list.html", {
         "providers": providers,
         "can_manage": _is_owner(membership),
@@ -194,7 +204,8 @@ def _detail_context(provider: Provider, can_manage: bool, add_form) -> dict:
         "add_form": add_form,
         "preset": preset,
         "missing_preset_models": missing,
-        "carried_kinds": sorted(presets.kinds_for(provider.protocol, provider.gateway_extensions)),
+        "carried_kinds": [k for k in ("image", "audio", "video", "pdf")
+                          if k in presets.kinds_for(provider.protocol, provider.gateway_extensions)],
         "prices_as_of": presets.PRICES_AS_OF,
     }
 

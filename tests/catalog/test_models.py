@@ -49,7 +49,7 @@ def test_an_owner_adds_a_model_with_htmx_and_gets_the_section_back(owner_client,
     page = response.content.decode()
     assert response.status_code == 200
     assert "<html" not in page and 'id="model-section"' in page
-    assert "Vision One" in page and "$1.25 in · $0.125 cached · $10 out" in page
+    assert "Vision One" in page and "$1.25 in · $0.125 cached · $10.00 out" in page
     assert "models-changed" in response.headers["HX-Trigger"]
     model = provider.models.get()
     assert model.inputs == ["image", "pdf"] and model.image_formats == ["image/png", "image/jpeg"]

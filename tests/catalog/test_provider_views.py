@@ -214,7 +214,7 @@ def test_the_detail_page_shows_settings_and_models(client, user, provider):
     client.force_login(user)  # an editor may look
     page = client.get(reverse("catalog:detail", args=[provider.pk])).content.decode()
     assert "gpt-5.4-mini" in page and "gpt-4o-audio-preview" in page
-    assert "$0.75 in · $0.075 cached · $4.5 out" in page
+    assert "$0.75 in · $0.075 cached · $4.50 out" in page
     assert "check them before billing" in page
     assert "Add a model" not in page and "Edit provider" not in page
 
