@@ -148,12 +148,22 @@ class ProviderForm(forms.ModelForm):
         if source == Provider.KeySource.STORED:
             if key and data.get("remove_key"):
                 self.add_error("remove_key", "Either type a new key or remove the stored one, not both.")
+            elif self.has_stored_key and not key and not data.get("remove_key") and self._moves_to_another_origin(data):
+                # A stored key goes only where it was entered for: a new address needs it typed again.
+                self.add_error("api_key", "The base URL now points to another server: type the key again for it, "
+                                          "or remove the stored key.")
         elif source == Provider.KeySource.ENV:
             if not data.get("api_key_env") and "api_key_env" not in self.errors:
                 self.add_error("api_key_env", "Name the environment variable that holds the key.")
         if key and source in (Provider.KeySource.ENV, Provider.KeySource.NONE):
             self.add_error("api_key", "A key is typed here only with “Stored in Prism”: leave it empty or switch.")
         return data
+
+    def _moves_to_another_origin(self, data) -> bool:
+        if not data.get("base_url"):
+            return False
+        before, after = urlsplit(self.initial.get("base_url") or ""), urlsplit(data["base_url"])
+        return (before.scheme, before.hostname, before.port) != (after.scheme, after.hostname, after.port)
 
     def save(self, commit=True):
         provider = super().save(commit=False)

@@ -308,3 +308,23 @@ def test_the_admin_shows_neither_the_key_nor_its_ciphertext(client, owner_client
     page = client.get(reverse("admin:catalog_provider_change", args=[provider.pk])).content.decode()
     assert "stored, set" in page
     assert KEY not in page and provider.api_key_encrypted not in page
+
+
+def test_a_stored_key_is_not_carried_to_another_server(owner_client):
+    provider = create(owner_client)
+    url = reverse("catalog:edit", args=[provider.pk])
+    moved = owner_client.post(url, form_data(api_key="", base_url="https://collector.example/v1"))
+    assert "points to another server: type the key again" in moved.content.decode()
+    provider.refresh_from_db()
+    assert provider.base_url == "https://api.openai.com/v1" and provider.api_key() == KEY
+
+    # Another path on the same server keeps the key; a new key or no key at all may go anywhere.
+    owner_client.post(url, form_data(api_key="", base_url="https://api.openai.com/v2"))
+    provider.refresh_from_db()
+    assert provider.base_url == "https://api.openai.com/v2" and provider.api_key() == KEY
+    owner_client.post(url, form_data(api_key=OTHER_KEY, base_url="https://eu.api.openai.com/v1"))
+    provider.refresh_from_db()
+    assert provider.base_url == "https://eu.api.openai.com/v1" and provider.api_key() == OTHER_KEY
+    owner_client.post(url, form_data(api_key="", remove_key="on", base_url="http://localhost:8000/v1"))
+    provider.refresh_from_db()
+    assert provider.base_url == "http://localhost:8000/v1" and provider.api_key_encrypted == ""

@@ -204,10 +204,12 @@ def test_gemini_and_anthropic_versions_are_accepted(owner_client, team):
 
 def test_an_owner_edits_a_provider(owner_client, provider):
     response = owner_client.post(reverse("catalog:edit", args=[provider.pk]),
-                                 blank_post(name="OpenAI EU", protocol="chat", base_url="https://eu.api.openai.com/v1"))
+                                 blank_post(name="OpenAI EU", protocol="chat", base_url="https://eu.api.openai.com/v1",
+                                            api_key="sk-key-for-the-eu-endpoint"))
     assert response.status_code == 302
     provider.refresh_from_db()
     assert provider.name == "OpenAI EU" and provider.base_url == "https://eu.api.openai.com/v1"
+    assert provider.api_key() == "sk-key-for-the-eu-endpoint"
 
 
 def test_the_detail_page_shows_settings_and_models(client, user, provider):
