@@ -8,5 +8,6 @@ urlpatterns = [
     path("prompts/", include("playground.prompts.urls")),
     path("accounts/", include("playground.accounts.urls")),
     path("providers/", include("playground.catalog.urls")),
+    path("runs/", include("playground.runs.urls")),
     path("admin/", admin.site.urls),
 ]
