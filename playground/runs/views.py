@@ -283,6 +283,7 @@ def _run_context(run: Run, membership, results=None) -> dict:
         "diff_form": DiffForm(initial={"a": with_output[0].pk if with_output else None,
                                        "b": with_output[1].pk if len(with_output) > 1 else None}),
         "known": _known(results),
+        "duration_s": (run.finished_at - run.created_at).total_seconds() if run.finished_at else None,
     }
 
 
