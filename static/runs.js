@@ -9,7 +9,7 @@
   const PALETTE = ["#6246ea", "#17b3a3", "#e4572e", "#f2a541", "#2e86ab", "#a23b72", "#3bb273", "#7768ae", "#c0392b", "#5d6d7e"];
   const METRICS = {
     tokens: { index: 3, unit: "", format: (v) => Math.round(v).toLocaleString() },
-    cost: { index: 4, unit: "$", format: (v) => "$" + (v < 0.01 ? v.toPrecision(3) : v.toFixed(4)) },
+    cost: { index: 4, unit: "$", format: (v) => (v === 0 ? "$0" : "$" + (v < 0.01 ? +v.toPrecision(2) : v.toFixed(3))) },
     latency: { index: 5, unit: "ms", format: (v) => Math.round(v).toLocaleString() + " ms" },
   };
   const charts = [];
@@ -50,10 +50,13 @@
     const text = cssVar("--muted", "#5b6472");
     const line = cssVar("--line", "#e2e5ea");
     const fmt = METRICS[metric].format;
+    const xs = values[0];
+    const pad = Math.max(60, (xs[xs.length - 1] - xs[0]) * 0.05);
     const opts = {
       width: Math.max(240, box.clientWidth),
       height: 200,
-      scales: { x: { time: true } },
+      // One run (or several in one second) would stretch the time axis over years: pad it.
+      scales: { x: { time: true, auto: false, range: [xs[0] - pad, xs[xs.length - 1] + pad] } },
       legend: { show: true, live: true },
       cursor: { points: { size: 7 } },
       series: [
@@ -69,8 +72,10 @@
       ],
       axes: [
         { stroke: text, grid: { stroke: line, width: 1 }, ticks: { stroke: line } },
-        { stroke: text, grid: { stroke: line, width: 1 }, ticks: { stroke: line }, size: 64,
-          values: (u, splits) => splits.map((v) => (v === null ? "" : fmt(v))) },
+        { stroke: text, grid: { stroke: line, width: 1 }, ticks: { stroke: line },
+          values: (u, splits) => splits.map((v) => (v === null ? "" : fmt(v))),
+          // Wide enough for the longest label ("$0.000075", "12,000 ms").
+          size: (u, values) => 18 + 7 * Math.max(3, ...(values || []).map((v) => String(v).length)) },
       ],
     };
     charts.push({ figure, plot: new uPlot(opts, values, box) });

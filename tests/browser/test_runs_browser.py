@@ -13,6 +13,7 @@ PRISM_UPDATE_SCREENSHOTS=1 to also write docs/screenshot-run.png (1400×900).
 """
 
 import os
+import re
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -180,6 +181,18 @@ def test_pick_three_models_run_watch_the_progress_and_compare_the_results(page, 
     slow_card.locator(".rreq summary").click()  # closed again for the picture
     page.evaluate("window.scrollTo(0, 0)")
     _shot(page, tmp_path, "screenshot-run.png", docs=True)
+
+    # The prompt's run history: the run, a table per model and the charts (uPlot, from static/).
+    page.click("text=← Runs of Shapes")
+    page.wait_for_url(f"**/runs/prompt/{prompt.pk}/")
+    expect(page.locator(f"#run-row-{run.pk}")).to_be_visible()
+    expect(page.locator("#model-summary tbody tr")).to_have_count(3)
+    expect(page.locator(".chart canvas")).to_have_count(3)
+    page.select_option("#id_model", "Google (fake) / fake-slow=2000")
+    expect(page.locator("#model-summary tbody tr")).to_have_count(1)
+    expect(page.locator("#export-csv")).to_have_attribute("href", re.compile(r"export\.csv\?model=Google"))
+    expect(page.locator(".chart canvas")).to_have_count(3)
+    _shot(page, tmp_path, "screenshot-history.png", docs=False)
 
 
 def _watch_progress(page, *, timeout_s: float) -> list[int]:
