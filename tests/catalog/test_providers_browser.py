@@ -93,6 +93,7 @@ def test_a_model_row_is_edited_in_place(site, owner):
     in_browser(site, owner, f"/providers/{provider.pk}/", lambda page: edit_a_row(page, haiku.pk))
     haiku.refresh_from_db()
     assert str(haiku.price_output_per_mtok.normalize()) == "4" and not haiku.enabled
+    assert not provider.models.filter(name="claude-opus-4-7").exists()
 
 
 def edit_a_row(page, pk: int) -> None:
@@ -114,6 +115,13 @@ def edit_a_row(page, pk: int) -> None:
 
     row.get_by_role("button", name="Disable").click()
     expect(row).to_have_class("off")
+
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+    opus = page.locator("#model-section tbody tr").filter(has_text="claude-opus-4-7")
+    opus.get_by_role("button", name="Remove").click()
+    expect(opus).to_have_count(0)
+    assert dialogs == ["Remove claude-opus-4-7? Past runs keep what they sent and received."]  # asked once
     assert page.evaluate("performance.getEntriesByType('navigation').length") == 1  # no reload happened
 
 
