@@ -169,12 +169,13 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Runs (playground/runs/engine.py). Run tasks go to their own queue, served by a threads-pool
 # worker (bin/run) that keeps many model calls in flight; variants stay on the default queue.
-PRISM_RUNS_QUEUE = "runs"
+PRISM_RUNS_QUEUE = env_str("PRISM_RUNS_QUEUE", "runs")  # the runs worker consumes it (bin/run: -Q runs)
 CELERY_TASK_ROUTES = {"playground.runs.tasks.send_result": {"queue": PRISM_RUNS_QUEUE}}
 PRISM_RESULT_LEASE_S = env_int("PRISM_RESULT_LEASE_S", 30)  # a lost worker's results are sent again after this
 PRISM_RESULT_REQUEUE_S = env_int("PRISM_RESULT_REQUEUE_S", 600)  # a queued result whose task never came
 PRISM_RUN_MAX_RETRIES = env_int("PRISM_RUN_MAX_RETRIES", 3)  # on 408/409/429/5xx/529/connection errors
 PRISM_DISPATCH_MAX_CONNECTIONS = env_int("PRISM_DISPATCH_MAX_CONNECTIONS", 256)  # per worker process
+PRISM_RUNS_DB_THREADS = env_int("PRISM_RUNS_DB_THREADS", 4)  # database connections per runs worker process
 
 # Security headers; the HTTPS ones switch on in production behind TLS.
 SECURE_CONTENT_TYPE_NOSNIFF = True

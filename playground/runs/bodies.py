@@ -30,9 +30,9 @@ import hashlib
 import json
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from django.db import IntegrityError, transaction
 
@@ -41,7 +41,7 @@ from playground.protocols.render import DIALECTS
 from playground.runs.models import RequestBody, RequestBodyFile, Result
 from playground.uploads.models import StoredFile
 
-__all__ = ["store_body", "iter_bytes", "body_bytes", "display_tree", "StoredRequest", "BodyError"]
+__all__ = ["BodyError", "StoredRequest", "body_bytes", "display_tree", "iter_bytes", "store_body"]
 
 CHUNK = 1 << 20
 _SHA = re.compile(r"^[0-9a-f]{64}$")

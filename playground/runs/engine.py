@@ -53,18 +53,25 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from playground.catalog import secrets
-from playground.catalog.models import ProviderModel
+from playground.catalog.models import Provider, ProviderModel
 from playground.providers import Dispatcher, RetryPolicy, SendOutcome, Timeouts
 from playground.runs.bodies import BodyError, StoredRequest
-from playground.runs.models import Result, Run
+from playground.runs.models import RequestBody, Result, Run
 
 __all__ = [
-    "RunDispatcher", "get_dispatcher", "execute", "claim", "enqueue", "reclaim_stale", "start_sweeper",
-    "price_snapshot", "cost_from_snapshot",
+    "RunDispatcher",
+    "claim",
+    "cost_from_snapshot",
+    "enqueue",
+    "execute",
+    "get_dispatcher",
+    "price_snapshot",
+    "reclaim_stale",
+    "start_sweeper",
 ]  # fmt: skip
 
 log = logging.getLogger("playground.runs")
@@ -170,13 +177,9 @@ def new_token() -> str:
 def claim(result_id: int, token: str) -> bool:
     """Take the result for this worker: one atomic UPDATE, true for exactly one caller."""
     now = timezone.now()
-    taken = (
-        Result.objects.filter(pk=result_id)
-        .filter(Q(status=Result.Status.QUEUED) | Q(status=Result.Status.RUNNING, claimed_until__lt=now))
-        .update(status=Result.Status.RUNNING, claim_token=token, claimed_until=now + timedelta(seconds=lease_s()),
-                claims=F("claims") + 1, started_at=now)
-    )  # fmt: skip
-    return taken == 1
+    R = Result.Status
+    return _execute(_sql("claim"), [R.RUNNING, token, _dt(now + timedelta(seconds=lease_s())), _dt(now), result_id,
+                                    R.QUEUED, R.RUNNING, _dt(now)]) == 1  # fmt: skip
 
 
 def renew(result_id: int, token: str) -> bool:
@@ -190,26 +193,116 @@ def _ms(seconds: float | None) -> int | None:
 
 
 def _finish_run(run_id: int) -> None:
-    if Result.objects.filter(run_id=run_id).exclude(status__in=Result.FINISHED).exists():
-        return
+    with connection.cursor() as cursor:
+        cursor.execute(_sql("unfinished"), [run_id, *Result.FINISHED])
+        if cursor.fetchone() is not None:
+            return
     Run.objects.filter(pk=run_id).exclude(status__in=(Run.Status.DONE, Run.Status.CANCELLED)).update(
         status=Run.Status.DONE, finished_at=timezone.now()
     )
 
 
 def _write(result_id: int, token: str, fields: dict) -> bool:
+    """The outcome, written only while the claim is ours (one UPDATE matching the token)."""
     fields.update(finished_at=timezone.now(), claimed_until=None)
-    written = Result.objects.filter(pk=result_id, claim_token=token, status=Result.Status.RUNNING).update(**fields)
-    return written == 1
+    names = sorted(fields)
+    get = Result._meta.get_field
+    params = [get(name).get_db_prep_save(fields[name], connection) for name in names]
+    return _execute(_sql("write", tuple(names)), [*params, result_id, token, Result.Status.RUNNING]) == 1
 
 
-def _fail(result: Result, token: str, kind: str, message: str) -> str:
-    if _write(result.pk, token, {"status": Result.Status.FAILED, "error_kind": kind, "error_message": message,
-                                 "finish_reason": "error"}):  # fmt: skip
-        log.info("run %s result %s (%s): failed before sending: %s", result.run_id, result.pk, result.model_name, message)
-        _finish_run(result.run_id)
-        return "recorded"
-    return "discarded"
+# --- the hot statements, in SQL ----------------------------------------------------------------------
+# Claiming, loading and recording run for every request; the ORM's query compiler took about as
+# much CPU as the rest of a request together, so these few statements are written once per
+# process. Values are adapted by the fields themselves (get_db_prep_save), as the ORM would.
+
+_SQL_CACHE: dict = {}
+
+
+def _dt(value):
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _execute(sql: str, params) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _sql(name: str, extra=None) -> str:
+    key = (connection.vendor, name, extra)
+    if key in _SQL_CACHE:
+        return _SQL_CACHE[key]
+    qn = connection.ops.quote_name
+    col = lambda model, field: qn(model._meta.get_field(field).column)
+    table = qn(Result._meta.db_table)
+    if name == "claim":
+        sql = (f"UPDATE {table} SET {col(Result, 'status')} = %s, {col(Result, 'claim_token')} = %s, "
+               f"{col(Result, 'claimed_until')} = %s, {col(Result, 'claims')} = {col(Result, 'claims')} + 1, "
+               f"{col(Result, 'started_at')} = %s WHERE {col(Result, 'id')} = %s AND ({col(Result, 'status')} = %s "
+               f"OR ({col(Result, 'status')} = %s AND {col(Result, 'claimed_until')} < %s))")  # fmt: skip
+    elif name == "write":
+        sets = ", ".join(f"{col(Result, n)} = %s" for n in extra)
+        sql = (f"UPDATE {table} SET {sets} WHERE {col(Result, 'id')} = %s AND {col(Result, 'claim_token')} = %s "
+               f"AND {col(Result, 'status')} = %s")  # fmt: skip
+    elif name == "unfinished":
+        marks = ", ".join(["%s"] * len(Result.FINISHED))
+        sql = (f"SELECT 1 FROM {table} WHERE {col(Result, 'run')} = %s AND {col(Result, 'status')} NOT IN ({marks}) "
+               f"LIMIT 1")  # fmt: skip
+    elif name == "load":
+        run, body = qn(Run._meta.db_table), qn(RequestBody._meta.db_table)
+        pm, prov = qn(ProviderModel._meta.db_table), qn(Provider._meta.db_table)
+        cols = [f"r.{col(Result, f)}" for f in _LOAD_RESULT] + [f"u.{col(Run, 'status')}"]
+        cols += [f"m.{col(ProviderModel, f)}" for f in _LOAD_MODEL] + [f"p.{col(Provider, f)}" for f in _LOAD_PROVIDER]
+        cols += [f"b.{col(RequestBody, f)}" for f in _LOAD_BODY]
+        sql = (f"SELECT {', '.join(cols)} FROM {table} r JOIN {run} u ON u.{col(Run, 'id')} = r.{col(Result, 'run')} "
+               f"LEFT JOIN {pm} m ON m.{col(ProviderModel, 'id')} = r.{col(Result, 'provider_model')} "
+               f"LEFT JOIN {prov} p ON p.{col(Provider, 'id')} = m.{col(ProviderModel, 'provider')} "
+               f"LEFT JOIN {body} b ON b.{col(RequestBody, 'sha256')} = r.{col(Result, 'request_body')} "
+               f"WHERE r.{col(Result, 'id')} = %s")  # fmt: skip
+    else:
+        raise KeyError(name)
+    _SQL_CACHE[key] = sql
+    return sql
+
+
+# What sending needs, and no more: the answer columns are empty yet, the skeleton is for display.
+_LOAD_RESULT = ("id", "run_id", "protocol", "model_name", "url", "request_headers", "prices", "sent_media", "claims",
+                "provider_model_id", "request_body_id")  # fmt: skip
+_LOAD_MODEL = ("id", "name", "provider_id")
+_LOAD_PROVIDER = ("id", "name", "key_source", "api_key_encrypted", "api_key_env", "max_concurrency", "timeout_s")
+_LOAD_BODY = ("sha256", "pieces")
+
+
+def _from_db(model, name: str, value):
+    field = model._meta.get_field(name)
+    return field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+
+
+def load(result_id: int) -> Result | None:
+    """The Result with its run's status, model, provider and body: one SELECT, unsaved instances."""
+    with connection.cursor() as cursor:
+        cursor.execute(_sql("load"), [result_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    row = list(row)
+
+    def take(model, names):
+        values = {n: _from_db(model, n, row.pop(0)) for n in names}
+        return values
+
+    result = Result(**take(Result, _LOAD_RESULT))
+    result.run = Run(id=result.run_id, status=row.pop(0))
+    model = take(ProviderModel, _LOAD_MODEL)
+    provider = take(Provider, _LOAD_PROVIDER)
+    body = take(RequestBody, _LOAD_BODY)
+    if model["id"] is not None:
+        result.provider_model = ProviderModel(**model)
+        result.provider_model.provider = Provider(**provider)
+    if body["sha256"] is not None:
+        result.request_body = RequestBody(sha256=body["sha256"], pieces=body["pieces"], size=0, skeleton={})
+    return result
 
 
 def outcome_fields(result: Result, outcome: SendOutcome) -> dict:
@@ -228,8 +321,9 @@ def outcome_fields(result: Result, outcome: SendOutcome) -> dict:
         "input_tokens": usage.input if usage is not None else None,
         "output_tokens": usage.output if usage is not None else None,
         "total_tokens": usage.total if usage is not None else None,
-        "cost_usd": cost_from_snapshot(result.prices or {}, usage, images=int(media.get("images") or 0),
-                                       audio_s=float(media.get("audio_s") or 0.0)),  # fmt: skip
+        "cost_usd": cost_from_snapshot(
+            result.prices or {}, usage, images=int(media.get("images") or 0), audio_s=float(media.get("audio_s") or 0.0)
+        ),
         "latency_first_byte_ms": _ms(outcome.ttfb_s),
         "latency_total_ms": _ms(outcome.latency_s),
         "elapsed_ms": _ms(outcome.elapsed_s),
@@ -243,64 +337,181 @@ def outcome_fields(result: Result, outcome: SendOutcome) -> dict:
     return fields
 
 
+# --- database work, optionally on a few dedicated threads ----------------------------------------
+
+
+class DBThreads:
+    """A few threads that do every query of the tasks of a worker process, each keeping its
+    connection. Why: the runs worker has 64 task threads; if each queried the database itself,
+    Celery's Django fixup would open and close a connection per task (0.5 ms of CPU on SQLite, a
+    PostgreSQL backend process per task), 64 threads would hold connections, and SQLite writers
+    would collide. Through here, a worker uses ``PRISM_RUNS_DB_THREADS`` connections at most."""
+
+    def __init__(self, size: int):
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=size, thread_name_prefix="prism-db")
+
+    def submit(self, fn, *args) -> concurrent.futures.Future:
+        return self._pool.submit(self._run, fn, *args)
+
+    def call(self, fn, *args):
+        return self.submit(fn, *args).result()
+
+    @staticmethod
+    def _run(fn, *args):
+        try:
+            return fn(*args)
+        except Exception:
+            connection.close()  # a broken connection must not stay with the thread
+            raise
+
+
+_db_threads: DBThreads | None = None
+_db_threads_pid: int | None = None
+
+
+def db_threads() -> DBThreads:
+    global _db_threads, _db_threads_pid
+    with _dispatcher_lock:
+        if _db_threads is None or _db_threads_pid != os.getpid():
+            _db_threads = DBThreads(int(getattr(settings, "PRISM_RUNS_DB_THREADS", 4)))
+            _db_threads_pid = os.getpid()
+        return _db_threads
+
+
+def _inline(fn, *args):
+    return fn(*args)
+
+
 # --- sending one result ----------------------------------------------------------------------------
 
 
-def execute(result_id: int, *, dispatcher: RunDispatcher | None = None, retry_policy_: RetryPolicy | None = None) -> str:
-    """Claim, send and record one result. Returns "recorded", "skipped" (not ours to send:
-    finished, cancelled, or claimed by a live worker) or "discarded" (sent, but by the time the
-    answer came the result was cancelled or taken over)."""
-    token = new_token()
+def _claim_and_load(result_id: int, token: str) -> Result | None:
     if not claim(result_id, token):
-        log.info("result %s: already finished, cancelled or being sent; nothing to do", result_id)
-        return "skipped"
-    result = Result.objects.select_related("provider_model__provider", "request_body").get(pk=result_id)
-    Run.objects.filter(pk=result.run_id, status=Run.Status.QUEUED).update(status=Run.Status.RUNNING)
-    if result.claims > 1:
-        log.warning("run %s result %s: sending again; the worker that had it was lost", result.run_id, result_id)
+        return None
+    result = load(result_id)
+    if result is None:
+        return None
+    if result.run.status == Run.Status.QUEUED:
+        Run.objects.filter(pk=result.run_id, status=Run.Status.QUEUED).update(status=Run.Status.RUNNING)
+    return result
+
+
+def _record(result_id: int, run_id: int, token: str, fields: dict) -> bool:
+    if not _write(result_id, token, fields):
+        return False
+    _finish_run(run_id)
+    return True
+
+
+def _fail(result: Result, token: str, kind: str, message: str) -> str:
+    fields = {"status": Result.Status.FAILED, "error_kind": kind, "error_message": message, "finish_reason": "error"}
+    if _record(result.pk, result.run_id, token, fields):
+        log.info("run %s result %s (%s): failed: %s", result.run_id, result.pk, result.model_name, message)
+        return "recorded"
+    return "discarded"
+
+
+def _start(result_id: int, token: str, dispatcher, policy):
+    """Claim and load the result, and hand its request to the dispatcher: (result, future), or
+    (result, "recorded"/"discarded") when it failed before sending, or (None, None) when it is
+    not ours. Runs where the queries run (a database thread in a worker), so that one hop takes
+    the request from the queue to the provider."""
+    result = _claim_and_load(result_id, token)
+    if result is None:
+        return None, None
     pm = result.provider_model
     if pm is None:
-        return _fail(result, token, "config", "The model was removed from the catalog before this request was sent.")
+        return result, _fail(result, token, "config", "The model was removed from the catalog before this request was sent.")
     provider = pm.provider
     try:
         key = provider.api_key()
     except secrets.KeyUnavailable as exc:
-        return _fail(result, token, "key", str(exc))
+        return result, _fail(result, token, "key", str(exc))
     try:
         request = StoredRequest.for_result(result)
     except BodyError as exc:
-        return _fail(result, token, "config", str(exc))
-
-    dispatcher = dispatcher or get_dispatcher()
-    future = dispatcher.submit(
+        return result, _fail(result, token, "config", str(exc))
+    future = (dispatcher or get_dispatcher()).submit(
         request,
         api_key=key,
         provider=(f"provider-{provider.pk}", provider.max_concurrency),
         timeouts=timeouts_for(provider),
-        retry_policy=retry_policy_ or retry_policy(),
+        retry_policy=policy or retry_policy(),
     )
-    del key
+    return result, future
+
+
+def _fields_for(result: Result, future: concurrent.futures.Future) -> tuple[dict, SendOutcome | None]:
+    try:
+        outcome = future.result()
+    except Exception as exc:  # a bug, not the provider: record it rather than retry it forever
+        log.exception("result %s: sending failed unexpectedly", result.pk)
+        return {"status": Result.Status.FAILED, "error_kind": "internal", "finish_reason": "error",
+                "error_message": f"Prism failed while sending this request ({type(exc).__name__}); the error was logged."}, None  # fmt: skip
+    return outcome_fields(result, outcome), outcome
+
+
+def execute(result_id: int, *, dispatcher: RunDispatcher | None = None, retry_policy_: RetryPolicy | None = None,
+            db: DBThreads | None = None) -> str:
+    """Claim, send and record one result. Returns "recorded", "skipped" (not ours to send:
+    finished, cancelled, or claimed by a live worker) or "discarded" (sent, but by the time the
+    answer came the result was cancelled or taken over).
+
+    ``db``: the worker's :class:`DBThreads`, to run the queries there (and record the answer
+    straight from the dispatcher's callback, without waking this thread first); None to run
+    them in this thread (tests, eager mode: they see this thread's transaction)."""
+    token = new_token()
+    start = db.call if db is not None else _inline
+    result, future = start(_start, result_id, token, dispatcher, retry_policy_)
+    if result is None:
+        log.info("result %s: already finished, cancelled or being sent; nothing to do", result_id)
+        return "skipped"
+    if result.claims > 1:
+        log.warning("run %s result %s: sent again; the worker that had it was lost", result.run_id, result_id)
+    if isinstance(future, str):
+        return future
+
+    recorded: concurrent.futures.Future = concurrent.futures.Future()
+    got: dict = {}
+    if db is not None:
+        def on_answer(done):  # in the dispatcher's loop thread: hand the answer to a database thread
+            if done.cancelled():
+                recorded.set_result(False)
+                return
+            fields, got["outcome"] = _fields_for(result, done)
+            db.submit(_record, result_id, result.run_id, token, fields).add_done_callback(
+                lambda r: recorded.set_exception(r.exception()) if r.exception() else recorded.set_result(r.result())
+            )
+
+        future.add_done_callback(on_answer)
     every = max(0.2, lease_s() / 3)
     while True:
         try:
-            outcome = future.result(timeout=every)
+            concurrent.futures.wait([future], timeout=every)
+            if future.done():
+                break
+        except concurrent.futures.CancelledError:
             break
-        except concurrent.futures.TimeoutError:
-            if not renew(result_id, token):
-                future.cancel()  # cancelled by the user, or taken over after a stall: stop the call
-                log.info("run %s result %s: no longer ours (cancelled or taken over); call abandoned", result.run_id, result_id)
-                return "discarded"
-
-    if not _write(result_id, token, outcome_fields(result, outcome)):
+        if not (db.call if db is not None else _inline)(renew, result_id, token):
+            future.cancel()  # cancelled by the user, or taken over after a stall: stop the call
+            log.info("run %s result %s: no longer ours (cancelled or taken over); call abandoned", result.run_id, result_id)
+            return "discarded"
+    if db is not None:
+        written = recorded.result()
+    else:
+        fields, got["outcome"] = _fields_for(result, future)
+        written = _record(result_id, result.run_id, token, fields)
+    if not written:
         log.info("run %s result %s: answer dropped; the result was cancelled or taken over meanwhile", result.run_id, result_id)
         return "discarded"
-    e = outcome.error
-    log.info(
-        "run %s result %s (%s %s): recorded %s, HTTP %s in %d ms, %d attempt(s)%s",
-        result.run_id, result_id, result.protocol, result.model_name, "succeeded" if outcome.ok else "failed",
-        outcome.status, _ms(outcome.elapsed_s) or 0, len(outcome.attempts), f": {e.kind}: {e.message}" if e else "",
-    )  # fmt: skip
-    _finish_run(result.run_id)
+    outcome = got.get("outcome")
+    if outcome is not None:
+        e = outcome.error
+        log.info(
+            "run %s result %s (%s %s): recorded %s, HTTP %s in %d ms, %d attempt(s)%s",
+            result.run_id, result_id, result.protocol, result.model_name, "succeeded" if outcome.ok else "failed",
+            outcome.status, _ms(outcome.elapsed_s) or 0, len(outcome.attempts), f": {e.kind}: {e.message}" if e else "",
+        )  # fmt: skip
     return "recorded"
 
 

@@ -23,13 +23,24 @@ from typing import Any
 
 from playground.catalog import secrets
 from playground.catalog.models import Provider, ProviderModel
-from playground.prompts.document import MediaProblem, build_prompt, is_placeholder_problem, normalize
+from playground.prompts.document import (
+    MediaProblem,
+    build_prompt,
+    is_placeholder_problem,
+    normalize,
+)
 from playground.prompts.library_source import LibrarySource
 from playground.prompts.sources import variant_options
-from playground.protocols import RenderedRequest, Target, TokenEstimate, estimate_tokens, render
+from playground.protocols import (
+    RenderedRequest,
+    Target,
+    TokenEstimate,
+    estimate_tokens,
+    render,
+)
 from playground.protocols._common import canonical_mime
 
-__all__ = ["Preflight", "preflight", "target_for", "key_problem", "check_one"]
+__all__ = ["Preflight", "check_one", "key_problem", "preflight", "target_for"]
 
 MAX_ROUNDS = 4  # fallbacks applied, then checked again (a variant may need another: HEIC too big)
 FORMAT_NAMES = {"png": "PNG", "jpeg": "JPEG", "webp": "WebP"}

@@ -13,7 +13,7 @@ Sending and recording are in engine.py; bodies (stored once by content) in bodie
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from django.db import transaction
 from django.db.models import Count, Q
@@ -25,7 +25,14 @@ from playground.runs.models import Result, Run
 from playground.runs.preflight import Preflight, key_problem, preflight
 
 __all__ = [
-    "Preflight", "preflight", "start_run", "cancel_run", "rerun", "resend_result", "result_body_iter", "run_progress",
+    "Preflight",
+    "cancel_run",
+    "preflight",
+    "rerun",
+    "resend_result",
+    "result_body_iter",
+    "run_progress",
+    "start_run",
 ]  # fmt: skip
 
 

@@ -15,10 +15,11 @@ from playground.runs import engine
 RUNS_QUEUE = getattr(settings, "PRISM_RUNS_QUEUE", "runs")
 
 
-@shared_task(acks_late=True, ignore_result=True)  # routed to the runs queue (CELERY_TASK_ROUTES)
-def send_result(result_id: int) -> None:
-    # Thin: the engine claims the row atomically, sends, and records once (see engine.py).
-    engine.execute(result_id)
+@shared_task(bind=True, acks_late=True, ignore_result=True)  # routed to the runs queue (CELERY_TASK_ROUTES)
+def send_result(self, result_id: int) -> None:
+    # Thin: the engine claims the row atomically, sends, and records once (see engine.py). In a
+    # worker its queries run on the process's few database threads; eagerly, in this thread.
+    engine.execute(result_id, db=None if self.request.is_eager else engine.db_threads())
 
 
 @worker_ready.connect

@@ -58,7 +58,7 @@ def text_version(team, user):
 
 
 @pytest.fixture
-def four_models(team, provider_server):
+def four_models(team, provider_server):  # noqa: F811 - the fixture imported above
     """One model per protocol, each behind its own provider (all on the fake server)."""
     return [model_for(team, provider_server, p) for p in ("chat", "responses", "messages", "gemini")]
 

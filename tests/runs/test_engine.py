@@ -15,7 +15,13 @@ from playground.runs.models import RequestBody, Result, Run
 from tests import media_samples as samples
 from tests.factories import make_item
 from tests.provider_server import DEFAULT_KEY, refused_port
-from tests.runs.conftest import doc_with, make_model, make_provider, make_version, model_for
+from tests.runs.conftest import (
+    doc_with,
+    make_model,
+    make_provider,
+    make_version,
+    model_for,
+)
 
 FAST = RetryPolicy(max_retries=3, base_delay_s=0.01, max_delay_s=0.05)
 
@@ -254,7 +260,7 @@ def test_a_late_answer_after_a_takeover_is_dropped(team, user, text_version, pro
 def test_the_sweeper_requeues_results_of_a_lost_worker(team, user, text_version, provider_server, django_capture_on_commit_callbacks, monkeypatch):
     pm = model_for(team, provider_server, "chat")
     run = start(text_version, [pm, pm], user, team)
-    first, second = run.results.order_by("position")
+    first, _second = run.results.order_by("position")
     assert engine.claim(first.pk, "dead-worker")
     Result.objects.filter(pk=first.pk).update(claimed_until=engine.timezone.now() - engine.timedelta(seconds=1))
     sent = []

@@ -9,7 +9,13 @@ from playground.runs import services
 from playground.runs.models import Result, Run
 from tests import media_samples as samples
 from tests.factories import make_item
-from tests.runs.conftest import doc_with, make_model, make_provider, make_version, model_for
+from tests.runs.conftest import (
+    doc_with,
+    make_model,
+    make_provider,
+    make_version,
+    model_for,
+)
 
 
 def check(version, pm, team, values=None):
