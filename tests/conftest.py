@@ -283,3 +283,10 @@ def chromium_executable() -> str:
 def pytest_runtest_setup(item):
     if item.get_closest_marker("browser") and (reason := chromium_missing_reason()):
         pytest.skip(reason)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests last: Playwright's sync API keeps an event loop running in the main thread
+    for the whole session once it starts, and asyncio.run() (the provider client's sync path)
+    refuses to run inside it."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
