@@ -34,7 +34,14 @@ Design (issue 4):
   one pooled httpx client, and one ``asyncio.Semaphore`` per provider sized by
   ``Provider.max_concurrency``, so the per-provider limit holds across every task of the
   process. The limit is per worker process: with several runs worker processes, each allows
-  ``max_concurrency`` (a Redis-backed semaphore would make it global; not done, noted in README).
+  ``max_concurrency`` (a Redis-backed semaphore would make it global across machines; not done).
+* **Few database connections, little CPU.** In a worker, the queries run on
+  ``PRISM_RUNS_DB_THREADS`` (4) threads of the process, each keeping its connection, rather than
+  on 64 task threads opening one per task; claim, load, record and the run's completion are
+  single SQL statements written once per process (the ORM's compiler cost as much CPU as all
+  the rest); the database thread that claims a result hands its request to the dispatcher, and
+  the dispatcher's callback hands the answer to a database thread, so the task thread only
+  waits (and renews the lease). bench/dispatch.py measures it.
 * **The key** is read from the provider (``Provider.api_key()``) at send time and only handed to
   ``providers.send``, which puts it in the outgoing headers; what is stored (headers as rendered,
   with ``$ENV`` in place of the key, errors redacted by providers) never holds it.

@@ -341,3 +341,48 @@ def test_a_body_survives_the_databases_json(team, user, text_version, provider_s
 
     again = RequestBody.objects.get(pk=sha)
     assert bodies.body_bytes(again) == check.rendered.body_bytes()
+
+
+# --- as in a worker: queries on the database threads, answers recorded from the dispatcher -------------
+
+
+@pytest.mark.django_db(transaction=True)  # the database threads must see committed rows
+def test_database_threads_send_and_record(team, user, text_version, four_models, provider_server):
+    run = start(text_version, four_models, user, team)
+    db = engine.DBThreads(2)
+
+    outcomes = [engine.execute(r.pk, db=db, retry_policy_=FAST) for r in run.results.order_by("position")]
+
+    assert outcomes == ["recorded"] * 4
+    assert run.results.filter(status=Result.Status.SUCCEEDED).count() == 4
+    run.refresh_from_db()
+    assert run.status == Run.Status.DONE
+    assert engine.execute(run.results.first().pk, db=db) == "skipped"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancelling_a_run_stops_a_request_in_flight(team, user, text_version, provider_server, settings):
+    settings.PRISM_RESULT_LEASE_S = 1  # the lease is renewed, and cancellation noticed, every ~0.33 s
+    pm = model_for(team, provider_server, "chat", "fake-slow=5000")
+    run = start(text_version, [pm], user, team)
+    result = only_result(run)
+    db = engine.DBThreads(1)
+    import threading
+    import time
+
+    def cancel_soon():
+        while not provider_server.in_flight:
+            time.sleep(0.02)
+        services.cancel_run(run)
+
+    canceller = threading.Thread(target=cancel_soon)
+    canceller.start()
+    started = time.monotonic()
+    assert engine.execute(result.pk, db=db) == "discarded"
+    canceller.join()
+
+    assert time.monotonic() - started < 2.5  # not the 5 s the provider takes
+    result.refresh_from_db()
+    assert result.status == Result.Status.CANCELLED and result.output_text == "" and result.attempts == []
+    run.refresh_from_db()
+    assert run.status == Run.Status.CANCELLED
