@@ -287,6 +287,57 @@ def test_start_run_enqueues_on_commit_in_order(team, user, text_version, four_mo
     assert [r.model_name for r in run.results.order_by("position")] == [pm.name for pm in four_models]
 
 
+# --- re-running and re-sending ------------------------------------------------------------------------
+
+
+def test_rerun_uses_the_same_version_values_and_models(team, user, text_version, four_models, provider_server):
+    run = start(text_version, four_models, user, team, values={"subject": "an owl"})
+    four_models[1].delete()  # gone from the catalog: left out of the re-run
+
+    again = services.rerun(run, user=user)
+
+    assert again.rerun_of == run and again.prompt_version == text_version and again.values == {"subject": "an owl"}
+    assert [r.model_name for r in again.results.order_by("position")] == [four_models[i].name for i in (0, 2, 3)]
+    assert all(r.status == Result.Status.QUEUED for r in again.results.all())
+
+
+def test_resend_sends_the_same_stored_body_byte_for_byte(team, user, text_version, provider_server):
+    pm = model_for(team, provider_server, "gemini")
+    first = send(only_result(start(text_version, [pm], user, team, values={"subject": "a fox"})))
+    sent_first = provider_server.received[-1].body
+
+    again = services.resend_result(first, user=user)
+    second = send(only_result(again))
+
+    assert again.rerun_of_id == first.run_id
+    assert second.request_body_id == first.request_body_id
+    assert (second.url, second.request_headers) == (first.url, first.request_headers)
+    assert b"".join(services.result_body_iter(second)) == b"".join(services.result_body_iter(first))
+    assert provider_server.received[-1].body == sent_first
+    assert second.status == Result.Status.SUCCEEDED and "re-sent" in second.notes[0]
+
+
+def test_a_refused_result_cannot_be_resent(team, user, provider_server):
+    wav = make_item(team, samples.wav_bytes(seconds=1.0), "tone.wav")
+    version = make_version(team, doc_with({"media": {"item": wav.pk}}), user)
+    refused = only_result(start(version, [model_for(team, provider_server, "messages")], user, team))
+
+    again = only_result(services.resend_result(refused, user=user))
+
+    assert again.status == Result.Status.REFUSED and "never sent" in again.error_message
+
+
+def test_a_model_removed_before_sending_fails_clearly(team, user, text_version, provider_server):
+    pm = model_for(team, provider_server, "chat")
+    result = only_result(start(text_version, [pm], user, team))
+    pm.delete()
+
+    result = send(result)
+
+    assert result.status == Result.Status.FAILED and result.error_kind == "config"
+    assert "removed from the catalog" in result.error_message and not provider_server.received
+
+
 # --- the key ----------------------------------------------------------------------------------------
 
 
