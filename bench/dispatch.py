@@ -9,20 +9,25 @@ DATABASE_URL is set), the fake provider in its own process (``python -m tests.pr
 models each, every provider allowing 10 requests in flight (50 in all), 100 runs of a one-line
 prompt on all 10 models: 1,000 queued results, created before the clock starts.
 
+First a calibration: a bare asyncio httpx client sends the same stored bodies with the same limits,
+the floor for this machine (the 50 answers come back together and the fake provider serves them
+one after another, so even the floor is a little over 10 s and a few ms over 500 ms each).
+
 Modes:
   celery     the production path: one ``send_result`` task per result through the broker (Redis if
              one answers at BENCH_BROKER_URL, default redis://127.0.0.1:6379/13, on a queue of its
              own; else the filesystem broker) to a real worker process started as bin/run starts
              it (``-Q runs --pool threads --concurrency 64``). The clock starts when the first task
              is sent and stops at the last result's ``finished_at``.
-  inprocess  the same engine code (``engine.execute``: claim, load, send through the shared
-             dispatcher, record) called from 64 threads in this process: Celery's share is the
-             difference between the two.
+  inprocess  the same engine code (``engine.execute`` on the database threads: claim, load, send
+             through the shared dispatcher, record) called from 64 threads in this process:
+             Celery's share of the CPU is the difference.
 
-Printed: wall time against the ideal (1,000 × 0.5 s ÷ 50 = 10 s; target ≤ 1.15×), Prism's
-overhead per request (median and p95 of the time a result was claimed minus 500 ms and minus
-the time it waited for its provider's limit; target ≤ 5 ms median), the worker's CPU per request,
-its peak RSS, and the provider's peak number of requests in flight.
+Printed: wall time against the ideal (1,000 × 0.5 s ÷ 50 = 10 s; target ≤ 1.15×) and the floor;
+Prism's overhead per request (median and p95 of claimed → recorded, minus the HTTP call and the
+wait for the provider's limit; target ≤ 5 ms median); the HTTP call's time over 500 ms against
+the bare client's; the sending process's CPU per request and peak RSS; the provider's peak
+number of requests in flight. DATABASE_URL=postgres://... measures team scale.
 """
 
 import argparse
@@ -165,7 +170,7 @@ def report(label: str, ids, t0_wall: float, cpu: float | None, rss: float | None
     if cpu is not None:
         print(f"  worker CPU/req:       {cpu / n * 1000:.2f} ms   ({cpu:.2f} s of CPU for {n} requests; bare client {floor['cpu_req']:.2f} ms)")
     if rss is not None:
-        print(f"  peak worker RSS:      {rss:.0f} MB")
+        print(f"  peak RSS:             {rss:.0f} MB   (of the process that sent: the worker, or this one in process)")
     print(f"  provider in flight:   max {stats.get('max_in_flight')} (limit {IN_FLIGHT}); per model max {max(stats.get('max_in_flight_by_model', {0: 0}).values())}")
     return {"wall": wall, "own": statistics.median(own)}
 
