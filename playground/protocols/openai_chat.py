@@ -75,6 +75,17 @@ def build(ctx: Ctx, resolved: Resolved):
     return url, {a.header: a.placeholder, "Content-Type": "application/json"}, body
 
 
+def refuse_unsupported_image(ctx: Ctx, p: MediaPart, mi, pi, role, label: str):
+    """OpenAI's image rules (Chat and Responses alike): PNG, JPEG, WEBP, non-animated GIF."""
+    mime = canonical_mime(p.mime_type)
+    if mime and mime not in IMAGE_TYPES:
+        return ctx.refuse(mi, pi, "image", f"{label} takes PNG, JPEG, WEBP and GIF images, not {mime}.",
+                          image_fallback(mime), role)
+    if p.animated:
+        return ctx.refuse(mi, pi, "image", f"{label} takes non-animated images only.", TO_PNG, role)
+    return None
+
+
 def _text(text: str) -> dict:
     return {"type": "text", "text": text}
 
@@ -87,12 +98,8 @@ def _media(ctx: Ctx, p: MediaPart, mi, pi, role):
         return ctx.refuse(mi, pi, p.kind, f"{LABEL} takes media only in user messages, not in assistant turns.", role=role)
 
     if p.kind == "image":
-        if mime and mime not in IMAGE_TYPES:
-            return ctx.refuse(
-                mi, pi, "image", f"{LABEL} takes PNG, JPEG, WEBP and GIF images, not {mime}.", image_fallback(mime), role
-            )
-        if p.animated:
-            return ctx.refuse(mi, pi, "image", f"{LABEL} takes non-animated images only.", TO_PNG, role)
+        if (refused := refuse_unsupported_image(ctx, p, mi, pi, role, LABEL)) is not None:
+            return refused
         image_url = {"url": p.url if p.delivery == "url" else data_url(p)}
         if p.detail == "original":
             ctx.note(w, "Chat Completions has no “original” detail (protocols.md §1): sent “high”.", "warning", mi, pi)

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from ._common import (
-    TO_PNG,
     Ctx,
     Resolved,
     canonical_mime,
     check_temperature,
     data_url,
-    image_fallback,
     keyframes_fallback,
     schema_name,
     system_texts,
     walk,
     where,
 )
-from .openai_chat import DEFAULT_BASE, IMAGE_TYPES, auth
+from .openai_chat import DEFAULT_BASE, auth, refuse_unsupported_image
 from .types import MediaPart
 
 LABEL = "OpenAI Responses"
@@ -75,12 +73,8 @@ def _media(ctx: Ctx, p: MediaPart, mi, pi, role):
     if role == "assistant":
         return ctx.refuse(mi, pi, p.kind, f"{LABEL} takes media only in user messages, not in assistant turns.", role=role)
     if p.kind == "image":
-        if mime and mime not in IMAGE_TYPES:
-            return ctx.refuse(
-                mi, pi, "image", f"{LABEL} takes PNG, JPEG, WEBP and GIF images, not {mime}.", image_fallback(mime), role
-            )
-        if p.animated:
-            return ctx.refuse(mi, pi, "image", f"{LABEL} takes non-animated images only.", TO_PNG, role)
+        if (refused := refuse_unsupported_image(ctx, p, mi, pi, role, LABEL)) is not None:
+            return refused
         if not p.detail:
             ctx.note(w, "No detail set: “auto” sent (Responses requires the field; auto is its default).", mi=mi, pi=pi)
         return {
