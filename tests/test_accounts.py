@@ -144,3 +144,12 @@ def test_seed_demo_creates_a_team_user_and_media_and_can_run_again(client, db, m
     # The printed login works.
     assert client.login(username="demo", password="prism-demo")
     assert client.get(LIBRARY).status_code == 200
+    # A demo prompt using the demo picture and sound, saved once, whose previews render.
+    from playground.prompts.models import Prompt
+
+    prompt = Prompt.objects.get(team=team)
+    assert prompt.versions.count() == 1
+    assert {i.name for i in prompt.versions.get().media_items.all()} == {"three-shapes.jpg", "c-major-arpeggio.wav"}
+    editor = client.get(f"/prompts/{prompt.pk}/")
+    assert editor.status_code == 200
+    assert "Anthropic Messages has no audio block" in editor.content.decode()

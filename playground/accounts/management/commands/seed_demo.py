@@ -17,6 +17,7 @@ from playground.lib.demo_media import DEMO_FILES
 
 DEMO_USERNAME = "demo"
 DEFAULT_PASSWORD = "prism-demo"
+DEMO_PROMPT = "Demo: shapes and a chord"
 
 
 class Command(BaseCommand):
@@ -49,8 +50,33 @@ class Command(BaseCommand):
                     result = services.add_path(team=team, user=user, path=Path(tmp.name), name=name)
                     added += result.created
 
+            self.seed_prompt(team, user)
+
         self.stdout.write(self.style.SUCCESS(f"Demo team ready ({added} media items added)."))
         if created:
             self.stdout.write(f"Log in as  user: {DEMO_USERNAME}   password: {password}")
         else:
             self.stdout.write(f"Log in as  user: {DEMO_USERNAME}   (password unchanged since it was first set)")
+
+    def seed_prompt(self, team, user) -> None:
+        """A prompt using the demo picture and sound, so Prompts and its previews show something."""
+        from playground.prompts.models import Prompt
+
+        if Prompt.objects.filter(team=team, name=DEMO_PROMPT).exists():
+            return
+        items = {item.name: item for item in team.media_items.filter(name__in=["three-shapes.jpg", "c-major-arpeggio.wav"])}
+        if len(items) < 2:
+            return  # the user removed a demo file; don't bring a half prompt back
+        image, sound = items["three-shapes.jpg"], items["c-major-arpeggio.wav"]
+        content = {
+            "system": "You are a careful visual and audio analyst. Answer in two short sentences.",
+            "messages": [{"role": "user", "parts": [
+                {"text": "Describe {{subject}} in this picture, then name the chord you hear."},
+                {"media": {"item": image.pk}, "detail": "high"},
+                {"media": {"item": sound.pk}},
+            ]}],
+            "variables": {"subject": "the red shape"},
+            "options": {"max_tokens": 300, "temperature": 0.2},
+        }
+        prompt = Prompt.objects.create(team=team, name=DEMO_PROMPT, created_by=user)
+        prompt.save_version(content, media_items=[image, sound], user=user)
