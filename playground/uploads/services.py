@@ -298,3 +298,42 @@ def delete_item(item: MediaItem) -> None:
         users = sorted({str(obj) for obj in exc.protected_objects})
         listed = ", ".join(users[:5]) + (f" and {len(users) - 5} more" if len(users) > 5 else "")
         raise ItemInUse(f"“{item.name}” is used by saved prompt versions and cannot be deleted: {listed}.", users)
+
+
+# --- pruning -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Pruned:
+    variants: int
+    files: int
+    bytes: int
+
+
+def prune_unused_files(*, before, dry_run: bool = False) -> Pruned:
+    """Delete variants of bytes no item holds, then stored files nothing uses (see prune_media)."""
+    from playground.runs.models import RequestBodyFile  # runs depend on uploads, not the other way
+
+    held = MediaItem.objects.filter(file__isnull=False).values("file_id")
+    orphan_variants = MediaVariant.objects.exclude(source_id__in=held).filter(created_at__lt=before)
+    variant_count = orphan_variants.count()
+    in_use = (
+        set(MediaItem.objects.filter(file__isnull=False).values_list("file_id", flat=True))
+        | set(MediaItem.objects.filter(thumbnail__isnull=False).values_list("thumbnail_id", flat=True))
+        | set(RequestBodyFile.objects.values_list("file_id", flat=True))
+        | set(VariantFile.objects.exclude(variant__in=orphan_variants).values_list("file_id", flat=True))
+        | set(MediaVariant.objects.exclude(pk__in=orphan_variants).values_list("source_id", flat=True))
+    )
+    unused = StoredFile.objects.filter(created_at__lt=before).exclude(pk__in=in_use)
+    files = list(unused.values_list("sha256", "size"))
+    if not dry_run:
+        with transaction.atomic():
+            VariantFile.objects.filter(variant__in=orphan_variants).delete()
+            orphan_variants.delete()
+            StoredFile.objects.filter(pk__in=[sha for sha, _ in files]).delete()
+        for sha, _ in files:
+            # After the rows are gone: a crash here leaves stray files, never rows without files.
+            for name in (blob_name(sha), blob_name(sha) + ".b64"):
+                if default_storage.exists(name):
+                    default_storage.delete(name)
+    return Pruned(variants=variant_count, files=len(files), bytes=sum(size for _, size in files))

@@ -1,0 +1,84 @@
+"""prune_media: stored files and variants nothing uses are deleted; everything in use stays."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from playground.runs.models import RequestBody, RequestBodyFile
+from playground.uploads import services
+from playground.uploads.models import MediaItem, MediaVariant, StoredFile
+from playground.uploads.variants import VariantSpec
+from tests import media_samples as samples
+from tests.factories import make_item
+from tests.uploads.test_library import media_dir  # noqa: F401  (fixture reuse: a private media folder)
+
+
+def age_everything():
+    past = timezone.now() - timedelta(hours=2)
+    StoredFile.objects.update(created_at=past)
+    MediaVariant.objects.update(created_at=past)
+
+
+def prune(*args) -> str:
+    out = StringIO()
+    call_command("prune_media", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def deleted_and_kept(team):
+    gone = make_item(team, samples.jpeg_bytes(300, 200), name="gone.jpg")
+    kept = make_item(team, samples.png_bytes(64, 48), name="kept.png")
+    services.get_variant(gone, VariantSpec.image(max_edge=50))
+    services.get_variant(kept, VariantSpec.image(max_edge=32))
+    gone_files = {gone.file_id, gone.thumbnail_id, *(vf.file_id for v in MediaVariant.objects.filter(source=gone.file)
+                                                     for vf in v.variant_files.all())}
+    gone.file.base64_path()
+    gone.delete()
+    return gone_files, kept
+
+
+def test_it_deletes_what_a_deleted_item_left_and_keeps_the_rest(deleted_and_kept, media_dir):
+    gone_files, kept = deleted_and_kept
+    age_everything()
+
+    output = prune()
+
+    assert "Deleted 1 variant(s) and 3 stored file(s)" in output
+    assert not StoredFile.objects.filter(pk__in=gone_files).exists()
+    assert not [p for sha in gone_files for p in (media_dir / "blobs" / sha[:2] / sha[2:4]).glob(sha + "*")]
+    kept.refresh_from_db()
+    assert kept.file.path.exists() and kept.thumbnail.path.exists()
+    assert MediaVariant.objects.filter(source=kept.file).get().ordered_files()[0].file.path.exists()
+
+
+def test_a_dry_run_deletes_nothing(deleted_and_kept):
+    age_everything()
+    before = StoredFile.objects.count()
+
+    assert "Would delete 1 variant(s) and 3 stored file(s)" in prune("--dry-run")
+    assert StoredFile.objects.count() == before
+
+
+def test_recent_files_are_kept_for_uploads_in_progress(deleted_and_kept):
+    before = StoredFile.objects.count()
+
+    assert "Deleted 0 variant(s) and 0 stored file(s)" in prune()
+    assert StoredFile.objects.count() == before
+
+
+def test_a_file_a_logged_request_used_is_kept(team):
+    item = make_item(team, samples.png_bytes(), name="sent.png")
+    body = RequestBody.objects.create(sha256="0" * 64, size=1, skeleton={}, pieces=[])
+    RequestBodyFile.objects.create(body=body, file=item.file)
+    sha = item.file_id
+    item.delete()
+    age_everything()
+
+    prune()
+
+    assert StoredFile.objects.filter(pk=sha).exists()
+    assert not MediaItem.objects.exists()
