@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -30,6 +31,9 @@ def _can_edit(request) -> bool:
 # --- library -------------------------------------------------------------------------------------
 
 
+LIBRARY_PAGE_SIZE = 120  # cards per "Show more"; the grid stays quick to draw with thumbnails
+
+
 @require_GET
 @never_cache  # Back after an upload must show the new cards, not the browser's old copy
 def library(request):
@@ -41,15 +45,23 @@ def library(request):
             items = items.filter(kind=kind)
         if q := form.cleaned_data["q"]:
             items = items.filter(Q(name__icontains=q) | Q(source_url__icontains=q))
+    page = Paginator(items, LIBRARY_PAGE_SIZE).get_page(request.GET.get("page"))
+    next_query = ""
+    if page.has_next():
+        query = request.GET.copy()
+        query["page"] = page.next_page_number()
+        next_query = query.urlencode()
     template = "uploads/library.html"
-    if request.htmx and request.htmx.target == "media-grid":
-        template += "#media-grid"
+    if request.htmx and request.htmx.target in ("media-grid", "more-media"):
+        template += "#media-grid" if request.htmx.target == "media-grid" else "#media-page"
     counts = {row: MediaItem.objects.for_team(team).filter(kind=row).count() for row in MediaItem.Kind.values}
     return render(
         request,
         template,
         {
-            "items": items[:500],
+            "page": page,
+            "next_query": next_query,
+            "remaining": page.paginator.count - page.end_index(),
             "filter_form": form,
             "url_form": UrlAddForm(),
             "kinds": MediaItem.Kind.choices,

@@ -409,3 +409,38 @@ def test_asking_again_requeues_a_failed_or_lost_variant(team, settings, django_c
     with django_capture_on_commit_callbacks() as queued_again:
         services.request_variant(item, spec)
     assert queued_again == []  # pending and recent: not sent twice
+
+
+def test_a_large_library_pages_with_show_more(client_in, team, monkeypatch):
+    monkeypatch.setattr("playground.uploads.views.LIBRARY_PAGE_SIZE", 2)
+    for i in range(5):
+        make_item(team, samples.png_bytes(10 + i, 10), name=f"pic{i}.png")
+
+    first = client_in.get(reverse("uploads:library")).content.decode()
+    assert first.count('class="media-card"') == 2
+    assert "Show 3 more" in first
+
+    more = client_in.get(
+        reverse("uploads:library"), {"page": 2}, headers={"HX-Request": "true", "HX-Target": "more-media"}
+    ).content.decode()
+    assert "<html" not in more and 'id="media-grid"' not in more
+    assert more.count('class="media-card"') == 2 and "Show 1 more" in more
+
+    last = client_in.get(
+        reverse("uploads:library"), {"page": 3}, headers={"HX-Request": "true", "HX-Target": "more-media"}
+    ).content.decode()
+    assert last.count('class="media-card"') == 1 and "more-media" not in last
+    shown = {name for page in (first, more, last) for name in (f"pic{i}.png" for i in range(5)) if name in page}
+    assert shown == {f"pic{i}.png" for i in range(5)}
+
+
+def test_show_more_keeps_the_filter(client_in, team, monkeypatch):
+    monkeypatch.setattr("playground.uploads.views.LIBRARY_PAGE_SIZE", 1)
+    make_item(team, samples.wav_bytes(seconds=0.5), name="a.wav")
+    make_item(team, samples.wav_bytes(seconds=0.7), name="b.wav")
+    make_item(team, samples.png_bytes(), name="c.png")
+
+    page = client_in.get(reverse("uploads:library"), {"kind": "audio"}).content.decode()
+
+    assert "kind=audio" in page and "page=2" in page
+    assert "Show 1 more" in page
