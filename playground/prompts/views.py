@@ -295,6 +295,9 @@ def draft_discard(request, prompt_id: int):
     return redirect("prompts:edit", prompt_id=prompt.pk)
 
 
+PICKER_SIZE = 200  # newest first; search and the kind filter reach the rest
+
+
 @require_GET
 def media_picker(request, prompt_id: int):
     """The team's media as a grid of buttons; picking one sets the part or value named by target."""
@@ -312,7 +315,8 @@ def media_picker(request, prompt_id: int):
         template += "#picker-grid"
     return render(request, template, {
         "prompt": prompt,
-        "items": items[:200],
+        "items": items[:PICKER_SIZE],
+        "total": items.count(),
         "kind": kind if kind in MediaItem.Kind.values else "",
         "kinds": MediaItem.Kind.choices,
         "locked_kind": request.GET.get("lock") == "1",
