@@ -176,6 +176,9 @@ PRISM_RESULT_REQUEUE_S = env_int("PRISM_RESULT_REQUEUE_S", 600)  # a queued resu
 PRISM_RUN_MAX_RETRIES = env_int("PRISM_RUN_MAX_RETRIES", 3)  # on 408/409/429/5xx/529/connection errors
 PRISM_DISPATCH_MAX_CONNECTIONS = env_int("PRISM_DISPATCH_MAX_CONNECTIONS", 256)  # per worker process
 PRISM_RUNS_DB_THREADS = env_int("PRISM_RUNS_DB_THREADS", 4)  # database connections per runs worker process
+# Provider limits across all runs workers: this Redis, else the broker's if it is Redis (else per process).
+PRISM_LIMITS_REDIS_URL = env_str("PRISM_LIMITS_REDIS_URL", "")
+PRISM_LIMITS_LEASE_S = env_int("PRISM_LIMITS_LEASE_S", 15)  # a dead worker's provider slots are free after this
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # The filesystem transport sleeps this long whenever it hands nothing out, including while a
     # worker's prefetch is full: at kombu's default (1 s) a runs worker took ~64 tasks a second.

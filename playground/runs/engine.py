@@ -33,8 +33,10 @@ Design (issue 4):
   of a process share ONE :class:`RunDispatcher` (providers.Dispatcher): one event loop thread,
   one pooled httpx client, and one ``asyncio.Semaphore`` per provider sized by
   ``Provider.max_concurrency``, so the per-provider limit holds across every task of the
-  process. The limit is per worker process: with several runs worker processes, each allows
-  ``max_concurrency`` (a Redis-backed semaphore would make it global across machines; not done).
+  process. At team scale (Redis broker, or ``PRISM_LIMITS_REDIS_URL``) the limit is global:
+  after the process's semaphore, each call takes a slot of a Redis-backed counting semaphore
+  with leases (providers.limits; renewed while held, so a SIGKILLed worker's slots come back
+  after ``PRISM_LIMITS_LEASE_S``). On the embedded default it is per worker process.
 * **Few database connections, little CPU.** In a worker, the queries run on
   ``PRISM_RUNS_DB_THREADS`` (4) threads of the process, each keeping its connection, rather than
   on 64 task threads opening one per task; claim, load, record and the run's completion are
@@ -110,7 +112,18 @@ def timeouts_for(provider) -> Timeouts:
 class RunDispatcher(Dispatcher):
     """A Dispatcher whose limits come with each call: ``provider=(key, limit)``. The limit of a
     provider is read from the database per call, so a changed ``max_concurrency`` applies to the
-    next calls (a new semaphore; calls in flight drain on the old one)."""
+    next calls (a new semaphore; calls in flight drain on the old one).
+
+    With ``redis_url`` (team scale: :func:`limits_redis_url`), the limit holds across every
+    process using that Redis: the process's semaphore is the first gate, then a slot of a
+    Redis-backed semaphore with leases (providers.limits), key ``prism:limit:<key>``."""
+
+    def __init__(self, *, redis_url: str | None = None, lease_s: float = 15.0, **kwargs):
+        self._redis_url = redis_url or None
+        self._lease_s = lease_s
+        self._redis = None
+        self._shared: dict = {}
+        super().__init__(**kwargs)
 
     def _limiter(self, provider):
         if provider is None:
@@ -122,8 +135,44 @@ class RunDispatcher(Dispatcher):
 
             current = asyncio.Semaphore(max(1, int(limit)))
             current._prism_limit = limit
+            if self._redis_url:
+                from playground.providers.limits import SharedLimiter
+
+                current = SharedLimiter(current, self._shared_semaphore(key), limit=limit)
+                current._prism_limit = limit
             self._limiters[key] = current
         return current
+
+    def _shared_semaphore(self, key: str):
+        """One RedisSemaphore per provider key, kept across limit changes (its slots held still
+        count). Called on the dispatcher's loop, where the redis.asyncio client lives."""
+        from playground.providers.limits import RedisSemaphore
+
+        if self._redis is None:
+            import redis.asyncio
+
+            self._redis = redis.asyncio.Redis.from_url(self._redis_url, socket_connect_timeout=5, socket_timeout=10)
+        if key not in self._shared:
+            self._shared[key] = RedisSemaphore(self._redis, f"prism:limit:{key}", lease_s=self._lease_s)
+        return self._shared[key]
+
+    def close(self) -> None:
+        if self._redis is not None and self._loop.is_running():
+            try:
+                self._call(self._redis.aclose())
+            except Exception:  # closing anyway
+                pass
+        super().close()
+
+
+def limits_redis_url() -> str | None:
+    """The Redis that makes provider limits global: PRISM_LIMITS_REDIS_URL, else the broker's when
+    it is Redis; None on the embedded default (filesystem broker): limits are per process."""
+    url = getattr(settings, "PRISM_LIMITS_REDIS_URL", "") or ""
+    if url:
+        return url
+    broker = getattr(settings, "CELERY_BROKER_URL", "") or ""
+    return broker if broker.startswith(("redis://", "rediss://")) else None
 
 
 _dispatcher: RunDispatcher | None = None
@@ -139,6 +188,8 @@ def get_dispatcher() -> RunDispatcher:
             _dispatcher = RunDispatcher(
                 max_connections=int(getattr(settings, "PRISM_DISPATCH_MAX_CONNECTIONS", 256)),
                 retry_policy=retry_policy(),
+                redis_url=limits_redis_url(),
+                lease_s=float(getattr(settings, "PRISM_LIMITS_LEASE_S", 15)),
             )
             _dispatcher_pid = os.getpid()
         return _dispatcher

@@ -1,0 +1,142 @@
+"""The Redis-backed provider limit (playground/providers/limits.py) against a real Redis: the
+team pass's broker (bin/test: TEST_BROKER_URL), under keys of its own."""
+
+import asyncio
+import threading
+import time
+import uuid
+
+import httpx
+import pytest
+from django.conf import settings
+
+from playground.providers import send
+from playground.providers.limits import RedisSemaphore, SharedLimiter
+from playground.providers.retry import NO_RETRY
+
+from . import KEY, rendered_for
+
+REDIS_URL = settings.CELERY_BROKER_URL if settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else None
+needs_redis = pytest.mark.skipif(REDIS_URL is None, reason="needs Redis: runs in bin/test's team pass "
+                                                          "(CELERY_BROKER_URL=redis://...), not on the filesystem broker")
+
+
+def new_key() -> str:
+    return f"prism-test-limits:{uuid.uuid4().hex}"
+
+
+def client():
+    import redis.asyncio
+
+    return redis.asyncio.Redis.from_url(REDIS_URL)
+
+
+def zcard(key: str) -> int:
+    import redis
+
+    return redis.Redis.from_url(REDIS_URL).zcard(key)
+
+
+@needs_redis
+def test_the_limit_holds_across_two_clients_on_two_event_loops_in_two_threads():
+    key = new_key()
+    lock = threading.Lock()
+    state = {"now": 0, "max": 0, "done": 0}
+
+    async def worker():
+        r = client()
+        sem = RedisSemaphore(r, key, lease_s=5)
+
+        async def one():
+            token = await sem.acquire(3)
+            with lock:
+                state["now"] += 1
+                state["max"] = max(state["max"], state["now"])
+            await asyncio.sleep(0.03)
+            with lock:
+                state["now"] -= 1
+                state["done"] += 1
+            await sem.release(token)
+
+        await asyncio.gather(*(one() for _ in range(12)))
+        await r.aclose()
+
+    threads = [threading.Thread(target=asyncio.run, args=(worker(),)) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert state["done"] == 24
+    assert state["max"] == 3
+    assert zcard(key) == 0
+
+
+@needs_redis
+def test_slots_are_renewed_while_held_and_freed_when_their_lease_expires():
+    key = new_key()
+
+    async def main():
+        r = client()
+        holder = RedisSemaphore(r, key, lease_s=0.3)
+        other = RedisSemaphore(r, key, lease_s=0.3)
+        tokens = [await holder.try_acquire(2), await holder.try_acquire(2)]
+        assert all(tokens)
+        await asyncio.sleep(0.8)  # well past the lease: the renewer kept them
+        assert await other.try_acquire(2) is None
+        holder.held.clear()  # the holder dies: nothing renews its slots any more
+        assert await other.try_acquire(2) is None
+        started = time.monotonic()
+        token = await other.acquire(2, timeout=2)
+        assert token and time.monotonic() - started < 0.6
+        await other.release(token)
+        await r.aclose()
+
+    asyncio.run(main())
+
+
+@needs_redis
+def test_a_slot_is_released_when_the_request_fails(provider_server):
+    key = new_key()
+
+    class Broken(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request):
+            raise httpx.ConnectError("refused")
+
+    async def main():
+        r = client()
+        limiter = SharedLimiter(asyncio.Semaphore(2), RedisSemaphore(r, key, lease_s=5), limit=2)
+        await limiter.acquire()
+        try:
+            assert zcard(key) == 1
+            raise ValueError("boom")
+        except ValueError:
+            pass
+        finally:
+            limiter.release()
+        await asyncio.sleep(0.05)
+        assert zcard(key) == 0 and not limiter.locked() and limiter.local._value == 2
+
+        async with httpx.AsyncClient(transport=Broken()) as http:
+            outcome = await send(rendered_for(provider_server, "chat"), api_key=KEY, client=http, limiter=limiter,
+                                 retry_policy=NO_RETRY)
+        assert outcome.error is not None and outcome.error.kind == "connection"
+        await asyncio.sleep(0.05)
+        assert zcard(key) == 0 and limiter.local._value == 2
+        await r.aclose()
+
+    asyncio.run(main())
+
+
+def test_without_redis_the_process_limit_still_holds():
+    import redis.asyncio
+
+    async def main():
+        r = redis.asyncio.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
+        limiter = SharedLimiter(asyncio.Semaphore(1), RedisSemaphore(r, new_key()), limit=1)
+        await limiter.acquire()
+        assert limiter.locked()
+        limiter.release()
+        assert not limiter.locked()
+        await r.aclose()
+
+    asyncio.run(main())
