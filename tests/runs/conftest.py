@@ -70,8 +70,9 @@ class RunsWorker:
     """`celery worker -Q runs --pool threads` on the test database and broker, as bin/run starts
     it, with a short lease so a killed worker's results are taken over within seconds."""
 
-    def __init__(self, log_dir, *, lease_s: int = 2, concurrency: int = 16):
+    def __init__(self, log_dir, *, lease_s: int = 2, concurrency: int = 16, name: str = "runs"):
         self.log_dir = log_dir
+        self.name = name
         self.lease_s = lease_s
         self.concurrency = concurrency
         self.process = None
@@ -84,7 +85,7 @@ class RunsWorker:
         from tests.conftest import ROOT, _worker_environment, _worker_logs
 
         self.starts += 1
-        log_path = self.log_dir / f"runs-worker-{self.starts}.log"
+        log_path = self.log_dir / f"{self.name}-worker-{self.starts}.log"
         self.logs.append(log_path)
         _worker_logs.append(log_path)  # printed by the suite when it fails
         env = _worker_environment()
@@ -95,7 +96,7 @@ class RunsWorker:
         cmd = [sys.executable, "-m", "celery", "-A", "playground", "worker", "-l", "info",
                "-Q", settings.PRISM_RUNS_QUEUE, "--pool", "threads", "--concurrency", str(self.concurrency),
                "--without-heartbeat", "--without-gossip", "--without-mingle",
-               "-n", f"prism-runs-test-{os.getpid()}-{self.starts}@%h"]
+               "-n", f"prism-{self.name}-test-{os.getpid()}-{self.starts}@%h"]
         with open(log_path, "wb") as out:
             self.process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
                                             start_new_session=True)
@@ -122,6 +123,28 @@ class RunsWorker:
 
         if self.process is not None:
             _stop(self.process)
+
+
+@pytest.fixture
+def runs_workers(django_db_setup, tmp_path):
+    """``runs_workers(name)`` makes another runs worker (named, with logs of its own); each is
+    stopped at the end of the test."""
+    from playground.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    made = []
+
+    def make(name: str, **kw) -> RunsWorker:
+        made.append(RunsWorker(tmp_path, name=name, **kw))
+        return made[-1]
+
+    try:
+        yield make
+    finally:
+        for worker in made:
+            worker.stop()
+        app.conf.task_always_eager = eager
 
 
 @pytest.fixture

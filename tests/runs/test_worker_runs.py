@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from playground.runs import services
+from playground.runs import engine, services
 from playground.runs.models import Result, Run
 from tests.provider_server import DEFAULT_KEY
 from tests.runs.conftest import make_model, make_provider
@@ -64,6 +64,22 @@ def test_the_provider_limit_holds_across_the_tasks_of_a_worker(runs_worker, team
 
     assert run.results.filter(status=Result.Status.SUCCEEDED).count() == 8
     assert provider_server.max_in_flight_by_model["fake-slow=400"] == 2
+
+
+@pytest.mark.skipif(not engine.limits_redis_url(), reason="the limit is global only with Redis: runs in bin/test's "
+                                                           "team pass (CELERY_BROKER_URL=redis://...)")
+def test_the_provider_limit_holds_across_two_worker_processes(runs_workers, team, user, text_version, provider_server):
+    provider = make_provider(team, provider_server, "chat", max_concurrency=3)
+    pm = make_model(provider, "fake-slow=300")
+    workers = [runs_workers("alpha").start(), runs_workers("beta").start()]  # 16 threads each
+
+    run = services.start_run(version=text_version, values={}, provider_models=[pm] * 20, user=user, team=team)
+    wait_for(lambda: runs_done([run]), 60, workers[0], "the run")
+
+    assert run.results.filter(status=Result.Status.SUCCEEDED).count() == 20
+    counts = [sum(recorded_counts(w).values()) for w in workers]
+    assert sum(counts) == 20 and all(counts), counts  # both processes sent some
+    assert provider_server.max_in_flight_by_model["fake-slow=300"] == 3
 
 
 def test_a_worker_killed_mid_run_leaves_every_result_recorded_exactly_once(runs_worker, team, user, text_version,
