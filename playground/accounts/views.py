@@ -1,3 +1,5 @@
+import re
+
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -5,6 +7,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from playground.accounts.models import Membership, Team
 from playground.accounts.teams import SESSION_KEY, current_membership
+
+_ID = re.compile(r"[0-9]{1,18}")
 
 
 @require_GET
@@ -22,7 +26,9 @@ def team_overview(request):
 
 @require_POST
 def team_switch(request):
-    team = Team.objects.for_user(request.user).filter(pk=request.POST.get("team")).first()
+    team_id = request.POST.get("team", "")
+    # Not a number (or too long to be an id): no team, the same message as another team's id.
+    team = Team.objects.for_user(request.user).filter(pk=int(team_id)).first() if _ID.fullmatch(team_id) else None
     if team is None:
         messages.error(request, "You are not a member of that team.")
     else:

@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from playground.lib import jsonlimits
 from playground.prompts.document import KINDS, DocumentError, empty_document, normalize
 from playground.prompts.forms import MessageForm, PartForm, PreviewSettingsForm, PromptForm
 from playground.prompts.library_source import item_id_of
@@ -95,7 +96,7 @@ def parse_editor(data) -> Parsed:
         if f"varref-{name}" in data:
             raw = data.get(f"varref-{name}") or ""
             try:
-                ref = json.loads(raw) if raw else None
+                ref = jsonlimits.loads(raw) if raw else None
             except ValueError:
                 parsed.add(("variable", name), "This media value is not valid JSON; pick the media again.")
                 continue

@@ -10,6 +10,7 @@ import json
 from django import forms
 from django.core.validators import RegexValidator
 
+from playground.lib import jsonlimits
 from playground.prompts.document import DETAILS, KINDS, ROLES
 
 VARIABLE_NAME = RegexValidator(
@@ -37,7 +38,9 @@ class JSONRefField(forms.CharField):
         if not value:
             return None
         try:
-            return json.loads(value)
+            return jsonlimits.loads(value)
+        except jsonlimits.TooDeep as exc:
+            raise forms.ValidationError(str(exc)) from None
         except ValueError:
             raise forms.ValidationError("This hidden value is not valid JSON; reload the editor.") from None
 
@@ -69,7 +72,9 @@ class PromptForm(forms.Form):
         if not text:
             return None
         try:
-            schema = json.loads(text)
+            schema = jsonlimits.loads(text)
+        except jsonlimits.TooDeep as exc:
+            raise forms.ValidationError(str(exc)) from None
         except ValueError as exc:
             raise forms.ValidationError(f"Not valid JSON: {exc}.") from None
         if not isinstance(schema, dict):
@@ -177,6 +182,7 @@ class ImportForm(forms.Form):
 
 
 class DiffForm(forms.Form):
-    a = forms.IntegerField(min_value=1, label="From version")
-    b = forms.IntegerField(min_value=1, label="To version")
+    # Bounded so a huge number is a form error, not a database overflow.
+    a = forms.IntegerField(min_value=1, max_value=2**31 - 1, label="From version")
+    b = forms.IntegerField(min_value=1, max_value=2**31 - 1, label="To version")
     view = forms.ChoiceField(choices=[("text", "Readable"), ("json", "JSON")], required=False)

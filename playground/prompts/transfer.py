@@ -41,6 +41,7 @@ from typing import Any, Iterator
 
 from django.conf import settings
 
+from playground.lib import jsonlimits
 from playground.prompts.document import KINDS, DocumentError, MediaProblem, media_refs, normalize
 
 FORMAT = "prism-prompt"
@@ -275,9 +276,11 @@ def unpacked(source, *, max_bytes: int | None = None, temp_dir: Path | None = No
 
 def parse_json(data: bytes, label: str) -> Any:
     try:
-        return json.loads(data.decode("utf-8-sig"))
+        return jsonlimits.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise ImportRefused(f"{label} is not UTF-8 text.") from None
+    except jsonlimits.TooDeep as exc:
+        raise ImportRefused(f"{label}: {exc}") from None
     except json.JSONDecodeError as exc:
         raise ImportRefused(f"{label} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.") from None
 

@@ -68,8 +68,9 @@ class NewRunForm(forms.Form):
 
 
 class DiffForm(forms.Form):
-    a = forms.IntegerField(label="Compare")
-    b = forms.IntegerField(label="with")
+    # Bounded to the ids a database can hold, so a huge number is a form error, not an overflow.
+    a = forms.IntegerField(label="Compare", min_value=1, max_value=2**63 - 1)
+    b = forms.IntegerField(label="with", min_value=1, max_value=2**63 - 1)
 
     def clean(self):
         data = super().clean()
