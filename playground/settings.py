@@ -143,6 +143,14 @@ PRISM_ENCRYPTION_KEY = env_secret("PRISM_ENCRYPTION_KEY")
 if PRODUCTION and not PRISM_ENCRYPTION_KEY:
     raise ConfigError("PRISM_ENCRYPTION_KEY must be set when PRISM_PRODUCTION=True (see README)")
 
+# Environment variables teams may use as provider keys, granted by the operator per team and host:
+# "OPENAI_API_KEY=api.openai.com@*;ANTHROPIC_API_KEY=api.anthropic.com@research,ml". Nothing else
+# in the environment can be read by a team; Prism's own variables can never be granted (checked
+# again once every setting is read: catalog/apps.py).
+from playground.lib.env import env_key_grants  # noqa: E402
+
+PRISM_ENV_KEYS = env_key_grants("PRISM_ENV_KEYS")
+
 # Celery. The embedded default is kombu's filesystem transport: no server, one machine.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_DIR = DATA_DIR / "broker"

@@ -5,3 +5,11 @@ class CatalogConfig(AppConfig):
     name = "playground.catalog"
     label = "catalog"
     verbose_name = "Providers and models"
+
+    def ready(self):
+        from django.conf import settings
+
+        from playground.lib.env import check_env_key_grants
+
+        # settings.py parsed PRISM_ENV_KEYS before reading everything; now every name it reads is known.
+        check_env_key_grants(getattr(settings, "PRISM_ENV_KEYS", ()))

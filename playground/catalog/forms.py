@@ -15,10 +15,9 @@ from django import forms
 from django.core.validators import MinValueValidator, URLValidator
 from django.utils import timezone
 
-from playground.catalog import presets
+from playground.catalog import env_keys, presets
 from playground.catalog.models import Provider, ProviderModel
 
-ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 ANTHROPIC_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 GEMINI_VERSION = re.compile(r"^v\d+(?:alpha|beta)?\d*$")
 KEY_CHARS = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no spaces: what HTTP headers can carry
@@ -66,15 +65,12 @@ class ProviderForm(forms.ModelForm):
                            "temperature). Gemini: v1beta. Other protocols have none.",
             "gateway_extensions": "The server takes OpenAI-compatible extensions: video_url parts, PDF URLs and more "
                                   "audio formats (OpenRouter, vLLM). OpenAI itself rejects them.",
-            "api_key_env": "Read from the server's environment when a request is sent, e.g. OPENAI_API_KEY.",
             "max_concurrency": "At most this many requests to this provider at once.",
         }
         widgets = {
             "key_source": forms.RadioSelect,
             "notes": forms.Textarea(attrs={"rows": 3}),
             "api_version": forms.TextInput(attrs={"list": "api-versions"}),
-            "api_key_env": forms.TextInput(attrs={"placeholder": "OPENAI_API_KEY", "spellcheck": "false",
-                                                  "autocomplete": "off"}),
             "base_url": forms.URLInput(attrs={"placeholder": "https://api.openai.com/v1"}),
         }
 
@@ -87,6 +83,20 @@ class ProviderForm(forms.ModelForm):
             _set_min(self.fields[name], 1)
         if not (self.instance.pk and self.instance.api_key_encrypted):
             del self.fields["remove_key"]
+        # Only what the operator granted this team: a team cannot name any other variable.
+        granted = env_keys.choices(team)
+        if self.is_bound and self.data.get("key_source") != Provider.KeySource.ENV and self.data.get("api_key_env"):
+            # A name matters only with that source (presets suggest one); one not granted is not an error then.
+            self.data = self.data.copy()
+            self.data["api_key_env"] = ""
+        self.fields["api_key_env"] = forms.ChoiceField(
+            label="Environment variable", required=False, choices=[("", "—"), *granted],
+            error_messages={"invalid_choice": "Choose one of the variables the operator granted to this team."},
+            help_text=("Granted to this team by the operator (PRISM_ENV_KEYS), with the hosts each may be sent to; "
+                       "read when a request is sent." if granted else
+                       "The operator has granted no environment variable to this team (PRISM_ENV_KEYS): "
+                       "store the key in Prism instead."),
+        )
 
     @property
     def has_stored_key(self) -> bool:
@@ -115,12 +125,6 @@ class ProviderForm(forms.ModelForm):
         if parts.query or parts.fragment:
             raise forms.ValidationError("The base URL takes no query string or fragment (keys go in the key field).")
         return url.rstrip("/")
-
-    def clean_api_key_env(self):
-        name = self.cleaned_data["api_key_env"].strip()
-        if name and not ENV_NAME.match(name):
-            raise forms.ValidationError("Use capital letters, digits and underscores, e.g. OPENAI_API_KEY.")
-        return name
 
     def clean_api_key(self):
         key = self.cleaned_data["api_key"]
@@ -152,9 +156,16 @@ class ProviderForm(forms.ModelForm):
                 # A stored key goes only where it was entered for: a new address needs it typed again.
                 self.add_error("api_key", "The base URL now points to another server: type the key again for it, "
                                           "or remove the stored key.")
-        elif source == Provider.KeySource.ENV:
-            if not data.get("api_key_env") and "api_key_env" not in self.errors:
-                self.add_error("api_key_env", "Name the environment variable that holds the key.")
+        elif source == Provider.KeySource.ENV and "api_key_env" not in self.errors:
+            name = data.get("api_key_env")
+            if not name:
+                self.add_error("api_key_env", "Choose the environment variable that holds the key."
+                               if env_keys.choices(self.team) else self.fields["api_key_env"].help_text)
+            elif data.get("base_url"):
+                # Bound like a stored key: the grant names the hosts this variable may be sent to.
+                host = urlsplit(data["base_url"]).hostname
+                if env_keys.state(name, self.team, host) in (env_keys.NOT_GRANTED, env_keys.WRONG_HOST):
+                    self.add_error("api_key_env", env_keys.problem(name, self.team, host))
         if key and source in (Provider.KeySource.ENV, Provider.KeySource.NONE):
             self.add_error("api_key", "A key is typed here only with “Stored in Prism”: leave it empty or switch.")
         return data

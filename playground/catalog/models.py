@@ -1,17 +1,19 @@
 """Providers (an endpoint with a key) and the models offered there, per team.
 
-A key is write-only: it is stored encrypted (secrets.py) or named as an environment variable,
-and no page, log, export or error message ever shows it.
+A key is write-only: it is stored encrypted (secrets.py) or read from an environment variable
+the operator granted to the team for the provider's host (env_keys.py), and no page, log, export
+or error message ever shows it. Either kind goes only to the server it is bound to: a stored key
+to its base URL's origin, an environment key to the hosts of its grant, checked when it is sent.
 """
 
-import os
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import models
 
 from playground.accounts.models import Team
-from playground.catalog import secrets
+from playground.catalog import env_keys, secrets
 
 
 class Provider(models.Model):
@@ -60,31 +62,43 @@ class Provider(models.Model):
         self.api_key_encrypted = secrets.encrypt(plaintext) if plaintext else ""
         self.key_updated_at = timezone.now()
 
-    def api_key(self) -> str:
-        """The key to send, or KeyUnavailable with what is missing. Only the sender calls this."""
+    def api_key(self, url: str | None = None) -> str:
+        """The key to send to ``url`` (default: the base URL), or KeyUnavailable saying why not.
+        Only the sender calls this, with the URL it is about to send to (a re-sent request goes
+        to the URL it was made for, which may no longer be the provider's)."""
         if self.key_source == self.KeySource.NONE:
             return ""
+        url = url or self.base_url
         if self.key_source == self.KeySource.ENV:
-            value = os.environ.get(self.api_key_env, "") if self.api_key_env else ""
-            if not value:
-                raise secrets.KeyUnavailable(f"The environment variable {self.api_key_env or '(none named)'} is not set.")
-            return value
+            return env_keys.read(self.api_key_env, self.team, urlsplit(url).hostname)
         if not self.api_key_encrypted:
             raise secrets.KeyUnavailable(f"No API key is stored for {self.name}.")
+        if _origin(url) != _origin(self.base_url):
+            # The stored key was entered for the base URL's server (forms.py), and goes only there.
+            raise secrets.KeyUnavailable(
+                f"This request was made for {urlsplit(url).netloc}, but {self.name} now points to "
+                f"{urlsplit(self.base_url).netloc}: its stored key goes only there. Start a new run instead."
+            )
         return secrets.decrypt(self.api_key_encrypted)
 
     @property
     def has_key(self) -> bool:
+        """A key can be sent to the base URL, as far as Prism can tell without decrypting it."""
         if self.key_source == self.KeySource.NONE:
             return True
         if self.key_source == self.KeySource.ENV:
-            return bool(self.api_key_env and os.environ.get(self.api_key_env))
+            return env_keys.state(self.api_key_env, self.team, urlsplit(self.base_url).hostname) == env_keys.SET
         return bool(self.api_key_encrypted)
 
     @property
     def render_protocol(self) -> str:
         """The request format: an OpenAI-compatible server speaks Chat Completions."""
         return "chat" if self.protocol == self.Protocol.COMPATIBLE else self.protocol
+
+
+def _origin(url: str) -> tuple:
+    parts = urlsplit(url or "")
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
 
 
 class ProviderModel(models.Model):

@@ -12,12 +12,13 @@ reports show stars instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
 from playground.accounts.models import Team
-from playground.catalog import presets, secrets
+from playground.catalog import env_keys, presets, secrets
 from playground.catalog.models import Provider, ProviderModel
 
 
@@ -45,8 +46,11 @@ def key_status(provider: Provider) -> KeyStatus:
     if provider.key_source == Provider.KeySource.NONE:
         return KeyStatus("no key needed", True)
     if provider.key_source == Provider.KeySource.ENV:
-        state = "set" if provider.has_key else "missing"
-        return KeyStatus(f"from ${provider.api_key_env or '?'}: {state}", provider.has_key)
+        # "not granted" whether or not such a variable exists: nothing about the environment shows.
+        state = env_keys.state(provider.api_key_env, provider.team, urlsplit(provider.base_url).hostname)
+        text = {env_keys.NOT_GRANTED: "not granted to your team by the operator",
+                env_keys.WRONG_HOST: "not granted for this host"}.get(state, state)
+        return KeyStatus(f"from ${provider.api_key_env or '?'}: {text}", state == env_keys.SET)
     if not provider.api_key_encrypted:
         return KeyStatus("no key", False)
     when = f", set {provider.key_updated_at:%Y-%m-%d}" if provider.key_updated_at else ""

@@ -4,9 +4,12 @@
     True
 """
 
+import ipaddress
 import os
+import re
 import secrets
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -14,13 +17,26 @@ class ConfigError(RuntimeError):
     pass
 
 
-def env_str(name: str, default: str = "") -> str:
+# Every variable the settings read: none of them may ever be granted to teams as a provider key.
+_READ: set[str] = set()
+
+
+def _get(name: str, default: str = "") -> str:
+    _READ.add(name)
     return os.environ.get(name, default)
+
+
+def names_read() -> frozenset[str]:
+    return frozenset(_READ)
+
+
+def env_str(name: str, default: str = "") -> str:
+    return _get(name, default)
 
 
 def env_bool(name: str, default: bool) -> bool:
     # Only True/False: a typo such as "ture" must fail loudly, not quietly mean False.
-    value = os.environ.get(name, "")
+    value = _get(name, "")
     if value == "":
         return default
     if value in ("True", "true", "1"):
@@ -31,7 +47,7 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "")
+    value = _get(name, "")
     if value == "":
         return default
     try:
@@ -41,7 +57,7 @@ def env_int(name: str, default: int) -> int:
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
-    value = os.environ.get(name, "")
+    value = _get(name, "")
     if value == "":
         return list(default)
     return [item.strip() for item in value.split(",") if item.strip()]
@@ -49,9 +65,9 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 def env_secret(name: str) -> str:
     """The value of NAME, or the contents of the file named by NAME_FILE (Docker secrets)."""
-    if os.environ.get(name):
+    if _get(name):
         return os.environ[name]
-    path = os.environ.get(f"{name}_FILE")
+    path = _get(f"{name}_FILE")
     if path:
         return Path(path).read_text().strip()
     return ""
@@ -78,3 +94,105 @@ def persistent_secret_key(path: Path, *, required: bool) -> str:
     finally:
         os.unlink(tmp)
     return key
+
+
+# --- environment variables granted to teams as provider keys (PRISM_ENV_KEYS) ---------------------
+
+ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_TEAM = re.compile(r"^(\*|#\d+|[-a-zA-Z0-9_]+)$")
+# Prism's own and its tools' variables, whether or not settings.py has read them yet.
+_OWN = re.compile(r"^(PRISM_|CELERY_|DJANGO_|DATABASE_|DB_|SECRET_KEY|AXES_|TEST_|DEMO_)|(DATABASE_URL|BROKER_URL|REDIS_URL)$")
+ENV_KEYS_SYNTAX = "NAME=host[,host...]@team[,team...] separated by ';' (team: a slug, #id or *)"
+
+
+@dataclass(frozen=True)
+class EnvKeyGrant:
+    """One grant: the variable ``name`` may be sent as the key of the ``teams``' providers, to
+    ``hosts`` only. ``teams`` holds slugs, ``#id``s, or ``*`` for every team."""
+
+    name: str
+    hosts: frozenset[str]
+    teams: frozenset[str]
+
+    def allows_team(self, team_id, slug: str | None) -> bool:
+        return "*" in self.teams or f"#{team_id}" in self.teams or (slug is not None and slug in self.teams)
+
+
+def is_prism_setting(name: str) -> bool:
+    """A variable Prism itself (or its tools) reads: never a team's key."""
+    return name in _READ or bool(_OWN.search(name))
+
+
+def normal_host(host: str | None) -> str:
+    """Host names as compared: lower case, no brackets around IPv6, no trailing dot."""
+    return (host or "").strip().lower().strip("[]").rstrip(".")
+
+
+def _host_problem(host: str) -> str | None:
+    if "://" in host:
+        return "is a URL: give only the host name, e.g. api.openai.com"
+    if "*" in host:
+        return "has a wildcard: list every host name exactly"
+    if "/" in host:
+        return "has a path: give only the host name"
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    if ":" in host:
+        return "has a port: give only the host name (any port of it is allowed)"
+    if not all(_HOST_LABEL.match(label) for label in host.split(".")):
+        return "is not a host name"
+    return None
+
+
+def parse_env_keys(value: str, *, setting: str = "PRISM_ENV_KEYS") -> tuple[EnvKeyGrant, ...]:
+    """``OPENAI_API_KEY=api.openai.com@*;ANTHROPIC_API_KEY=api.anthropic.com@research,#4``.
+
+    Refuses (ConfigError) a malformed grant and any of Prism's own variables. Messages name the
+    grant by its position and variable, never quote the rest: a key pasted here by mistake must
+    not end up in a log."""
+    grants = []
+    entries = [e.strip() for e in value.replace("\n", ";").split(";")]
+    for number, entry in enumerate((e for e in entries if e), start=1):
+        name, eq, rest = entry.partition("=")
+        name = name.strip()
+        where = f"{setting}, grant {number}"
+        if not eq or not ENV_NAME.match(name):
+            raise ConfigError(f"{where}: expected {ENV_KEYS_SYNTAX}, with a variable name in capitals, digits "
+                              "and underscores before '='")
+        where += f" ({name})"
+        if is_prism_setting(name):
+            raise ConfigError(f"{where}: {name} is one of Prism's own settings and can never be granted to teams")
+        hosts_part, at, teams_part = rest.rpartition("@")
+        if not at:
+            raise ConfigError(f"{where}: say which teams may use it after '@' (slugs, #ids, or * for all): "
+                              f"{ENV_KEYS_SYNTAX}")
+        hosts = [normal_host(h) for h in hosts_part.split(",") if h.strip()]
+        if not hosts:
+            raise ConfigError(f"{where}: name the host(s) the key may be sent to before '@', e.g. api.openai.com")
+        for i, host in enumerate(hosts, start=1):
+            if problem := _host_problem(host):
+                raise ConfigError(f"{where}: host {i} {problem}")
+        teams = [t.strip() for t in teams_part.split(",") if t.strip()]
+        if not teams:
+            raise ConfigError(f"{where}: name the teams after '@' (slugs, #ids, or * for all)")
+        for i, team in enumerate(teams, start=1):
+            if not _TEAM.match(team):
+                raise ConfigError(f"{where}: team {i} is not a slug, #id or *")
+        grants.append(EnvKeyGrant(name, frozenset(hosts), frozenset(teams)))
+    return tuple(grants)
+
+
+def env_key_grants(name: str = "PRISM_ENV_KEYS") -> tuple[EnvKeyGrant, ...]:
+    return parse_env_keys(_get(name, ""), setting=name)
+
+
+def check_env_key_grants(grants) -> None:
+    """Again once every setting is read (apps ready): a grant of a variable read after it is refused."""
+    for grant in grants:
+        if is_prism_setting(grant.name):
+            raise ConfigError(f"PRISM_ENV_KEYS ({grant.name}): {grant.name} is one of Prism's own settings and can "
+                              "never be granted to teams")

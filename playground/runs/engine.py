@@ -65,6 +65,7 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from playground.accounts.models import Team
 from playground.catalog import secrets
 from playground.catalog.models import Provider, ProviderModel
 from playground.providers import Dispatcher, RetryPolicy, SendOutcome, Timeouts
@@ -309,13 +310,14 @@ def _sql(name: str, extra=None) -> str:
                f"LIMIT 1")  # fmt: skip
     elif name == "load":
         run, body = qn(Run._meta.db_table), qn(RequestBody._meta.db_table)
-        pm, prov = qn(ProviderModel._meta.db_table), qn(Provider._meta.db_table)
+        pm, prov, team = qn(ProviderModel._meta.db_table), qn(Provider._meta.db_table), qn(Team._meta.db_table)
         cols = [f"r.{col(Result, f)}" for f in _LOAD_RESULT] + [f"u.{col(Run, 'status')}"]
         cols += [f"m.{col(ProviderModel, f)}" for f in _LOAD_MODEL] + [f"p.{col(Provider, f)}" for f in _LOAD_PROVIDER]
-        cols += [f"b.{col(RequestBody, f)}" for f in _LOAD_BODY]
+        cols += [f"t.{col(Team, f)}" for f in _LOAD_TEAM] + [f"b.{col(RequestBody, f)}" for f in _LOAD_BODY]
         sql = (f"SELECT {', '.join(cols)} FROM {table} r JOIN {run} u ON u.{col(Run, 'id')} = r.{col(Result, 'run')} "
                f"LEFT JOIN {pm} m ON m.{col(ProviderModel, 'id')} = r.{col(Result, 'provider_model')} "
                f"LEFT JOIN {prov} p ON p.{col(Provider, 'id')} = m.{col(ProviderModel, 'provider')} "
+               f"LEFT JOIN {team} t ON t.{col(Team, 'id')} = p.{col(Provider, 'team')} "
                f"LEFT JOIN {body} b ON b.{col(RequestBody, 'sha256')} = r.{col(Result, 'request_body')} "
                f"WHERE r.{col(Result, 'id')} = %s")  # fmt: skip
     else:
@@ -328,7 +330,10 @@ def _sql(name: str, extra=None) -> str:
 _LOAD_RESULT = ("id", "run_id", "protocol", "model_name", "url", "request_headers", "prices", "sent_media", "claims",
                 "provider_model_id", "request_body_id")  # fmt: skip
 _LOAD_MODEL = ("id", "name", "provider_id")
-_LOAD_PROVIDER = ("id", "name", "key_source", "api_key_encrypted", "api_key_env", "max_concurrency", "timeout_s")
+# The team and base URL bind the key: an environment key to its grant, a stored key to its server.
+_LOAD_PROVIDER = ("id", "name", "team_id", "base_url", "key_source", "api_key_encrypted", "api_key_env",
+                  "max_concurrency", "timeout_s")
+_LOAD_TEAM = ("id", "slug")
 _LOAD_BODY = ("sha256", "pieces")
 
 
@@ -354,10 +359,12 @@ def load(result_id: int) -> Result | None:
     result.run = Run(id=result.run_id, status=row.pop(0))
     model = take(ProviderModel, _LOAD_MODEL)
     provider = take(Provider, _LOAD_PROVIDER)
+    team = take(Team, _LOAD_TEAM)
     body = take(RequestBody, _LOAD_BODY)
     if model["id"] is not None:
         result.provider_model = ProviderModel(**model)
         result.provider_model.provider = Provider(**provider)
+        result.provider_model.provider.team = Team(**team)
     if body["sha256"] is not None:
         result.request_body = RequestBody(sha256=body["sha256"], pieces=body["pieces"], size=0, skeleton={})
     return result
@@ -482,7 +489,7 @@ def _start(result_id: int, token: str, dispatcher, policy):
         return result, _fail(result, token, "config", "The model was removed from the catalog before this request was sent.")
     provider = pm.provider
     try:
-        key = provider.api_key()
+        key = provider.api_key(result.url)  # where this request goes, checked against the key's grant or server
     except secrets.KeyUnavailable as exc:
         return result, _fail(result, token, "key", str(exc))
     try:

@@ -78,17 +78,16 @@ def target_for(pm: ProviderModel) -> Target:
     )
 
 
-def key_problem(provider: Provider) -> str | None:
-    """What stops a call for want of a key, in words (never the key), or None."""
+def key_problem(provider: Provider, url: str | None = None) -> str | None:
+    """What stops a call to ``url`` (default: the base URL) for want of a key, in words (never
+    the key), or None. An environment variable that is not granted reads the same whether it
+    exists or not (env_keys.py)."""
     if provider.key_source == Provider.KeySource.NONE:
         return None
-    if provider.key_source == Provider.KeySource.ENV and not provider.has_key:
-        name = provider.api_key_env or "(no variable named)"
-        return f"The environment variable {name} is not set for Prism: set it where the worker runs, or enter a key for {provider.name}."
-    if not provider.has_key:
+    if provider.key_source == Provider.KeySource.STORED and not provider.api_key_encrypted:
         return f"No API key for {provider.name}: enter a key on the provider's page."
     try:
-        provider.api_key()  # a stored key that cannot be decrypted is a problem too; the value is dropped
+        provider.api_key(url)  # checks the grant or the stored key's server, and decryption; the value is dropped
     except secrets.KeyUnavailable as exc:
         return str(exc)
     return None
@@ -235,7 +234,7 @@ def check_one(pm: ProviderModel, *, content: dict, values: dict, source) -> Pref
         urls = [s.media for s in rendered.sent if s.media is not None and s.media.delivery == "url"]
         if urls:
             reasons.append(f"{pm.name} is set up to take media inline only; {len(urls)} part(s) are sent by URL (send them inline in the editor).")
-    problem = key_problem(pm.provider)
+    problem = key_problem(pm.provider, rendered.url)
     tokens = estimate_tokens(rendered)
     audio_s = sum(s.media.duration_s or 0 for s in rendered.sent if s.media is not None and s.media.kind == "audio")
     sent_media = {"images": len(images), "audio_s": round(audio_s, 3)}

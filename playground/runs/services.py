@@ -139,7 +139,7 @@ def resend_result(result, *, user) -> Run:
         elif pm is None:
             problem = ("config", "The model was removed from the catalog; its request cannot be sent again.")
         else:
-            kp = key_problem(pm.provider)
+            kp = key_problem(pm.provider, old.url)  # the URL it will go to, which the provider may have left
             if kp:
                 problem = ("key", kp)
         if problem:

@@ -15,6 +15,7 @@ from playground.accounts.models import Membership
 from playground.catalog import secrets, services
 from playground.catalog.forms import ProviderForm
 from playground.catalog.models import Provider
+from playground.lib.env import parse_env_keys
 from tests.factories import make_member
 
 KEY = "sk-proj-Zq8xN3vT7cW1rLm5Ks9Hd2Fb6Yp4Jg0A"  # made up; long enough to be unmistakable
@@ -111,7 +112,7 @@ def test_a_form_with_errors_does_not_echo_the_key(owner_client, invalid):
 def test_a_key_pasted_into_the_variable_name_is_not_echoed(owner_client):
     response = owner_client.post(reverse("catalog:create"), form_data(key_source="env", api_key="", api_key_env=KEY))
     page = response.content.decode()
-    assert "capital letters, digits and underscores" in page
+    assert "Choose one of the variables the operator granted" in page
     assert KEY not in page
     assert not Provider.objects.exists()
 
@@ -170,11 +171,12 @@ def test_the_stored_key_can_be_removed(owner_client):
         provider.api_key()
 
 
-def test_switching_to_an_environment_variable_drops_the_stored_key(owner_client, monkeypatch):
+def test_switching_to_an_environment_variable_drops_the_stored_key(owner_client, monkeypatch, settings):
     provider = create(owner_client)
-    monkeypatch.setenv("PRISM_TEST_KEY", OTHER_KEY)
+    settings.PRISM_ENV_KEYS = parse_env_keys("FAKE_TEST_KEY=api.openai.com@*")
+    monkeypatch.setenv("FAKE_TEST_KEY", OTHER_KEY)
     response = owner_client.post(reverse("catalog:edit", args=[provider.pk]),
-                                 form_data(api_key="", key_source="env", api_key_env="PRISM_TEST_KEY"))
+                                 form_data(api_key="", key_source="env", api_key_env="FAKE_TEST_KEY"))
     assert response.status_code == 302
     provider.refresh_from_db()
     assert provider.api_key_encrypted == ""
@@ -192,17 +194,18 @@ def test_switching_to_no_key_drops_the_stored_key(owner_client):
 # --- environment variables -----------------------------------------------------------------------------------
 
 
-def test_an_env_key_is_read_from_the_environment_when_sent(team, monkeypatch):
+def test_an_env_key_is_read_from_the_environment_when_sent(team, monkeypatch, settings):
+    settings.PRISM_ENV_KEYS = parse_env_keys(f"FAKE_TEST_KEY=api.openai.com@{team.slug}")
     provider = Provider.objects.create(team=team, name="Env", protocol="chat", base_url="https://api.openai.com/v1",
-                                       key_source="env", api_key_env="PRISM_TEST_KEY")
-    monkeypatch.delenv("PRISM_TEST_KEY", raising=False)
+                                       key_source="env", api_key_env="FAKE_TEST_KEY")
+    monkeypatch.delenv("FAKE_TEST_KEY", raising=False)
     assert not provider.has_key
-    assert services.key_status(provider).text == "from $PRISM_TEST_KEY: missing"
-    with pytest.raises(secrets.KeyUnavailable, match="PRISM_TEST_KEY is not set"):
+    assert services.key_status(provider).text == "from $FAKE_TEST_KEY: missing"
+    with pytest.raises(secrets.KeyUnavailable, match="FAKE_TEST_KEY is not set"):
         provider.api_key()
-    monkeypatch.setenv("PRISM_TEST_KEY", KEY)
+    monkeypatch.setenv("FAKE_TEST_KEY", KEY)
     assert provider.api_key() == KEY
-    assert services.key_status(provider) == services.KeyStatus("from $PRISM_TEST_KEY: set", True)
+    assert services.key_status(provider) == services.KeyStatus("from $FAKE_TEST_KEY: set", True)
     assert KEY not in all_database_text()
 
 

@@ -6,6 +6,7 @@ from django.urls import reverse
 from playground.accounts.models import Membership
 from playground.catalog import presets, services
 from playground.catalog.models import Provider, ProviderModel
+from playground.lib.env import parse_env_keys
 from tests.factories import make_member
 
 LIST = "/providers/"
@@ -59,14 +60,15 @@ def test_it_lists_the_teams_providers_with_protocol_url_key_status_and_model_cou
     assert "Start from a preset" in page  # owners see the presets
 
 
-def test_it_reports_env_keys_as_set_or_missing(owner_client, team, monkeypatch):
+def test_it_reports_granted_env_keys_as_set_or_missing(owner_client, team, monkeypatch, settings):
+    settings.PRISM_ENV_KEYS = parse_env_keys("FAKE_OPENAI_KEY=api.openai.com@*")
     Provider.objects.create(team=team, name="Env", protocol="chat", base_url="https://api.openai.com/v1",
-                            key_source="env", api_key_env="PRISM_TEST_OPENAI_KEY")
-    monkeypatch.delenv("PRISM_TEST_OPENAI_KEY", raising=False)
-    assert "from $PRISM_TEST_OPENAI_KEY: missing" in owner_client.get(LIST).content.decode()
-    monkeypatch.setenv("PRISM_TEST_OPENAI_KEY", "sk-from-the-environment")
+                            key_source="env", api_key_env="FAKE_OPENAI_KEY")
+    monkeypatch.delenv("FAKE_OPENAI_KEY", raising=False)
+    assert "from $FAKE_OPENAI_KEY: missing" in owner_client.get(LIST).content.decode()
+    monkeypatch.setenv("FAKE_OPENAI_KEY", "sk-from-the-environment")
     page = owner_client.get(LIST).content.decode()
-    assert "from $PRISM_TEST_OPENAI_KEY: set" in page
+    assert "from $FAKE_OPENAI_KEY: set" in page
     assert "sk-from-the-environment" not in page
 
 
@@ -180,8 +182,8 @@ def test_the_form_says_the_key_goes_to_the_base_url(owner_client):
         ({"protocol": "chat", "api_version": "2023-06-01"}, "Only Anthropic Messages and Gemini have an API version"),
         ({"protocol": "gemini", "api_version": "2023-06-01"}, "Gemini versions look like v1beta"),
         ({"protocol": "messages", "gateway_extensions": "on"}, "only in the Chat Completions shape"),
-        ({"key_source": "env", "api_key_env": ""}, "Name the environment variable"),
-        ({"key_source": "env", "api_key_env": "openai-key"}, "capital letters, digits and underscores"),
+        ({"key_source": "env", "api_key_env": ""}, "granted no environment variable to this team"),
+        ({"key_source": "env", "api_key_env": "OPENAI_API_KEY"}, "Choose one of the variables the operator granted"),
         ({"key_source": "none", "api_key": "sk-typed-anyway"}, "leave it empty or switch"),
         ({"max_concurrency": "0"}, "greater than or equal to 1"),
     ],

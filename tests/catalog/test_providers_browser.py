@@ -125,15 +125,17 @@ def edit_a_row(page, pk: int) -> None:
     assert page.evaluate("performance.getEntriesByType('navigation').length") == 1  # no reload happened
 
 
-def test_the_key_inputs_follow_the_key_source_and_a_key_is_not_echoed(site, owner):
+def test_the_key_inputs_follow_the_key_source_and_a_key_is_not_echoed(site, owner, settings):
     from playground.catalog.models import Provider
+    from playground.lib.env import parse_env_keys
 
+    settings.PRISM_ENV_KEYS = parse_env_keys("OPENAI_API_KEY=api.openai.com@*")  # offered in the select
     in_browser(site, owner, "/providers/new/?preset=openai", add_openai_with_a_key)
     assert Provider.objects.get(name="OpenAI").api_key() == KEY
 
 
 def add_openai_with_a_key(page) -> None:
-    key_input, env_input = page.locator("input[name=api_key]"), page.locator("input[name=api_key_env]")
+    key_input, env_input = page.locator("input[name=api_key]"), page.locator("select[name=api_key_env]")
     expect(key_input).to_be_visible()
     expect(env_input).to_be_hidden()
     page.get_by_label("Read from an environment variable").check()

@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 
 from playground.catalog.models import Provider
+from playground.lib.env import parse_env_keys
 from playground.providers import RetryPolicy
 from playground.runs import bodies, engine, services
 from playground.runs.models import RequestBody, Result, Run
@@ -198,18 +199,57 @@ def test_a_failure_sent_as_200_keeps_its_usage(team, user, text_version, provide
     assert result.input_tokens and result.cost_usd is not None
 
 
-def test_a_missing_key_at_send_time_fails_without_sending(team, user, text_version, provider_server, monkeypatch):
-    monkeypatch.setenv("PRISM_TEST_RUN_KEY", DEFAULT_KEY)
-    provider = make_provider(team, provider_server, "chat", key_source=Provider.KeySource.ENV, api_key_env="PRISM_TEST_RUN_KEY")
+def test_a_missing_key_at_send_time_fails_without_sending(team, user, text_version, provider_server, monkeypatch,
+                                                           settings):
+    settings.PRISM_ENV_KEYS = parse_env_keys("FAKE_RUN_KEY=127.0.0.1@*")
+    monkeypatch.setenv("FAKE_RUN_KEY", DEFAULT_KEY)
+    provider = make_provider(team, provider_server, "chat", key_source=Provider.KeySource.ENV, api_key_env="FAKE_RUN_KEY")
     pm = make_model(provider, "gpt-4o")
     result = only_result(start(text_version, [pm], user, team))
-    monkeypatch.delenv("PRISM_TEST_RUN_KEY")
+    monkeypatch.delenv("FAKE_RUN_KEY")
 
     result = send(result)
 
     assert result.status == Result.Status.FAILED and result.error_kind == "key"
-    assert "PRISM_TEST_RUN_KEY is not set" in result.error_message
+    assert "FAKE_RUN_KEY is not set" in result.error_message
     assert len(provider_server.received) == 0
+
+
+def test_a_granted_env_key_is_sent_only_while_granted_for_the_host(team, user, text_version, provider_server,
+                                                                   monkeypatch, settings):
+    settings.PRISM_ENV_KEYS = parse_env_keys(f"FAKE_RUN_KEY=127.0.0.1@{team.slug}")
+    monkeypatch.setenv("FAKE_RUN_KEY", DEFAULT_KEY)
+    provider = make_provider(team, provider_server, "chat", key_source=Provider.KeySource.ENV, api_key_env="FAKE_RUN_KEY")
+    pm = make_model(provider, "gpt-4o")
+    assert send(only_result(start(text_version, [pm], user, team))).status == Result.Status.SUCCEEDED
+
+    queued = only_result(start(text_version, [pm], user, team))
+    settings.PRISM_ENV_KEYS = parse_env_keys("FAKE_RUN_KEY=api.openai.com@*")  # the operator moves the grant
+    moved = send(queued)
+    assert moved.status == Result.Status.FAILED and moved.error_kind == "key"
+    assert "for api.openai.com only, not for 127.0.0.1" in moved.error_message
+    settings.PRISM_ENV_KEYS = ()  # and withdraws it
+    withdrawn = send(only_result(start(text_version, [pm], user, team)))
+    assert withdrawn.status == Result.Status.REFUSED and "not granted to your team" in withdrawn.error_message
+    assert len(provider_server.received) == 1
+
+
+def test_a_resent_request_gets_no_stored_key_once_the_provider_points_elsewhere(team, user, text_version,
+                                                                               provider_server):
+    pm = model_for(team, provider_server, "chat")
+    old = send(only_result(start(text_version, [pm], user, team)))
+    # The provider is moved to another server with a new key; the old request still names the old one.
+    provider = pm.provider
+    provider.base_url = "http://localhost:9/v1"
+    provider.set_api_key("sk-a-key-for-the-other-server-000")
+    provider.save()
+
+    run = services.resend_result(old, user=user)
+
+    [again] = run.results.all()
+    assert again.status == Result.Status.REFUSED and again.error_kind == "key"
+    assert "its stored key goes only there" in again.error_message
+    assert len(provider_server.received) == 1
 
 
 # --- exactly once --------------------------------------------------------------------------------------

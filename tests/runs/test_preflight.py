@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from playground.catalog.models import Provider
+from playground.lib.env import parse_env_keys
 from playground.runs import services
 from playground.runs.models import Result, Run
 from tests import media_samples as samples
@@ -133,17 +134,19 @@ def test_a_model_set_up_without_a_kind_is_refused_without_a_fallback(team, user,
     assert not c.ok and c.reasons == ["Model gpt-4o is set up without pdf input."]
 
 
-def test_a_missing_key_is_a_key_problem_naming_what_to_do(team, user, text_version, provider_server, monkeypatch):
-    monkeypatch.delenv("PRISM_TEST_MISSING_KEY", raising=False)
+def test_a_missing_key_is_a_key_problem_naming_what_to_do(team, user, text_version, provider_server, monkeypatch,
+                                                          settings):
+    settings.PRISM_ENV_KEYS = parse_env_keys("FAKE_MISSING_KEY=127.0.0.1@*")
+    monkeypatch.delenv("FAKE_MISSING_KEY", raising=False)
     env = make_provider(team, provider_server, "chat", name="Env", key_source=Provider.KeySource.ENV,
-                        api_key_env="PRISM_TEST_MISSING_KEY")
+                        api_key_env="FAKE_MISSING_KEY")
     stored = make_provider(team, provider_server, "messages", name="Stored", key="")
     local = make_provider(team, provider_server, "chat", name="Local", key_source=Provider.KeySource.NONE)
     models = [make_model(env, "gpt-4o"), make_model(stored, "claude-sonnet-4-5"), make_model(local, "llama3")]
 
     a, b, c = services.preflight(version=text_version, values={}, provider_models=models, team=team)
 
-    assert not a.ok and "PRISM_TEST_MISSING_KEY is not set" in a.key_problem
+    assert not a.ok and "FAKE_MISSING_KEY is not set" in a.key_problem
     assert not b.ok and "enter a key" in b.key_problem
     assert c.ok and c.key_problem is None
     run = services.start_run(version=text_version, values={}, provider_models=models, user=user, team=team)
