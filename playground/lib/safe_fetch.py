@@ -26,10 +26,15 @@ And how it keeps one download from hurting the server:
 * ``max_bytes`` caps the bytes *written* (after gzip/deflate decoding, so a
   compression bomb stops at the cap). A too-big Content-Length is refused up
   front; a missing or lying one changes nothing because we count ourselves.
-* ``timeout_s`` is a deadline for the whole job (DNS + every hop + the body).
-  Connecting and waiting for headers get at most the time that is left; while
-  the body streams, a watchdog shuts the socket down at the deadline, so a
-  server that drips one byte at a time, or stalls, is cut off on time.
+* ``timeout_s`` is a deadline for the whole job: DNS, connect, TLS, the
+  response headers, every redirect hop and the body. httpx's timeouts apply
+  per socket read, so a server that drips its headers (or body) one byte at a
+  time would reset them forever; instead a watchdog follows the connection in
+  use (httpcore's ``trace`` hook tells it about each new socket) and shuts it
+  down at the deadline, whatever phase the fetch is in.
+* ``slots`` (a ``FetchSlots``) bounds how many fetches run at once in the
+  process, so a handful of slow URLs cannot occupy every web thread; a fetch
+  that finds no free slot within a short wait is refused.
 """
 
 from __future__ import annotations
@@ -51,7 +56,7 @@ from urllib.parse import unquote
 
 import httpx
 
-__all__ = ["FetchRefused", "FetchResult", "check_url", "fetch_to_file", "USER_AGENT"]
+__all__ = ["FetchRefused", "FetchResult", "FetchSlots", "check_url", "fetch_to_file", "USER_AGENT"]
 
 USER_AGENT = "Prism/0.1 (+media fetch)"
 
@@ -420,6 +425,32 @@ def check_url(url: str, *, allow_loopback: bool = False, resolver: Resolver | No
 # Fetching
 
 
+class FetchSlots:
+    """At most ``limit`` fetches at a time (per process: share one instance).
+
+    A fetch waits up to ``wait_s`` (and never past its own deadline) for a
+    slot, then is refused with ``BUSY``: a web thread should answer quickly
+    rather than queue behind slow servers.
+    """
+
+    BUSY = "Prism is fetching too many URLs right now; try again in a moment."
+
+    def __init__(self, limit: int, wait_s: float = 2.0):
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        self.limit = limit
+        self.wait_s = wait_s
+        self._sem = threading.BoundedSemaphore(limit)
+
+    def acquire(self, deadline: "_Deadline | None" = None) -> None:
+        wait = self.wait_s if deadline is None else max(0.0, min(self.wait_s, deadline.remaining()))
+        if not self._sem.acquire(timeout=wait):
+            raise FetchRefused(self.BUSY)
+
+    def release(self) -> None:
+        self._sem.release()
+
+
 def fetch_to_file(
     url: str,
     dest: BinaryIO,
@@ -430,6 +461,7 @@ def fetch_to_file(
     allow_loopback: bool = False,
     client: httpx.Client | None = None,
     resolver: Resolver | None = None,
+    slots: FetchSlots | None = None,
 ) -> FetchResult:
     """Download ``url`` into ``dest`` (a binary file object) and describe what was written.
 
@@ -447,6 +479,8 @@ def fetch_to_file(
     HTTP/2 on it (every request carries ``Connection: close``, which HTTP/2
     forbids). Meant for tests (httpx.MockTransport) and custom TLS trust.
     ``resolver``: host -> list of IP strings, default socket.getaddrinfo.
+    ``slots``: a shared FetchSlots; the fetch holds one from start to end
+    (waiting for it counts against ``timeout_s``).
     """
     if max_bytes <= 0:
         raise ValueError("max_bytes must be positive")
@@ -456,6 +490,16 @@ def fetch_to_file(
         raise ValueError("max_redirects must not be negative")
 
     deadline = _Deadline(timeout_s)
+    if slots is not None:
+        slots.acquire(deadline)
+    try:
+        return _fetch(url, dest, deadline, max_bytes, max_redirects, allow_loopback, client, resolver)
+    finally:
+        if slots is not None:
+            slots.release()
+
+
+def _fetch(url, dest, deadline, max_bytes, max_redirects, allow_loopback, client, resolver) -> FetchResult:
     own_client = client is None
     if client is None:
         client = httpx.Client(
@@ -464,6 +508,8 @@ def fetch_to_file(
             http2=False,
         )
     start = _tell(dest)
+    # One watchdog for the whole fetch: it follows each hop's socket.
+    watchdog = _Watchdog(deadline)
     try:
         current = url
         for hop in range(max_redirects + 1):
@@ -474,7 +520,7 @@ def fetch_to_file(
                 deadline=deadline,
                 redirect=hop > 0,
             )
-            response = _open(client, target, deadline)
+            response = _open(client, target, deadline, watchdog)
             try:
                 status = response.status_code
                 if status in REDIRECT_STATUSES:
@@ -490,19 +536,22 @@ def fetch_to_file(
                     continue
                 if not 200 <= status < 300 or status == 206:
                     raise FetchRefused(f"The server answered {_status_text(response)}.")
-                return _download(response, target, dest, max_bytes, deadline)
+                return _download(response, target, dest, max_bytes, deadline, watchdog)
             finally:
+                # Forget the socket before it is closed (its descriptor may be reused).
+                watchdog.unwatch()
                 response.close()
         raise FetchRefused(f"Refused: the server redirected more than {max_redirects} times.")
     except BaseException:
         _truncate(dest, start)
         raise
     finally:
+        watchdog.cancel()
         if own_client:
             client.close()
 
 
-def _open(client: httpx.Client, target: _Target, deadline: _Deadline) -> httpx.Response:
+def _open(client: httpx.Client, target: _Target, deadline: _Deadline, watchdog: _Watchdog) -> httpx.Response:
     """Send the GET to one of the checked addresses; returns a streaming response."""
     headers = {
         "Host": target.url.netloc.decode("ascii"),
@@ -515,35 +564,44 @@ def _open(client: httpx.Client, target: _Target, deadline: _Deadline) -> httpx.R
         # undo the point of verifying the certificate against this one.
         "Connection": "close",
     }
-    extensions = {}
+    # httpcore reports each socket it opens (TCP, then TLS) to this hook, so
+    # the watchdog can cut the connection during TLS and the headers too.
+    extensions: dict = {"trace": watchdog.trace}
     if target.url.scheme == "https" and not target.is_ip_literal:
         extensions["sni_hostname"] = target.host.rstrip(".")
 
+    late = FetchRefused(f"The server did not answer within {deadline.seconds:g} s.")
     last_error: Exception | None = None
     for ip in target.addresses:
         remaining = deadline.remaining()
-        if remaining <= 0:
-            break
+        if remaining <= 0 or watchdog.fired:
+            raise late
         pinned = target.url.copy_with(host=str(ip))
         request = client.build_request(
             "GET", pinned, headers=headers, extensions=dict(extensions), timeout=httpx.Timeout(remaining)
         )
         request.headers.pop("Cookie", None)  # the client's jar must not leak to other sites
         try:
-            return client.send(request, stream=True, follow_redirects=False, auth=None)
-        except httpx.ConnectError as exc:
-            last_error = exc  # try the next checked address
+            response = client.send(request, stream=True, follow_redirects=False, auth=None)
         except httpx.TimeoutException:
-            raise FetchRefused(f"The server did not answer within {deadline.seconds:g} s.") from None
+            raise late from None
         except httpx.HTTPError as exc:
+            # The watchdog's cut shows up as a closed or broken connection.
+            if watchdog.fired or deadline.expired():
+                raise late from None
+            if isinstance(exc, httpx.ConnectError):
+                last_error = exc  # try the next checked address
+                continue
             raise _transport_error(exc, target) from None
+        watchdog.watch_response(response)
+        return response
     if last_error is None:
-        raise FetchRefused(f"The server did not answer within {deadline.seconds:g} s.")
+        raise late
     raise _transport_error(last_error, target) from None
 
 
 def _download(
-    response: httpx.Response, target: _Target, dest: BinaryIO, max_bytes: int, deadline: _Deadline
+    response: httpx.Response, target: _Target, dest: BinaryIO, max_bytes: int, deadline: _Deadline, watchdog: _Watchdog
 ) -> FetchResult:
     too_big = FetchRefused(f"The file is larger than the {_human_size(max_bytes)} limit.")
     decoder = _Decoder(response.headers.get("content-encoding", ""))
@@ -569,11 +627,9 @@ def _download(
         written += len(chunk)
 
     slow = FetchRefused(f"The download took longer than the {deadline.seconds:g} s limit.")
-    # Each socket read has a timeout, but httpcore fixes it when the body
-    # starts, so a server that drips just fast enough could stretch the last
-    # read well past the deadline. The watchdog cuts the connection at the
-    # deadline instead, wherever we are.
-    watchdog = _Watchdog(response, deadline)
+    # Each socket read has its own timeout, so a server that drips just fast
+    # enough could stretch the body well past the deadline; the watchdog cuts
+    # the connection at the deadline instead.
     try:
         # A response that is already loaded (e.g. built by httpx.MockTransport)
         # can't be streamed again; its content is all we get.
@@ -596,8 +652,6 @@ def _download(
         if watchdog.fired or deadline.expired():
             raise slow from None
         raise _transport_error(exc, target, during_body=True) from None
-    finally:
-        watchdog.cancel()
 
     return FetchResult(
         final_url=str(target.url),
@@ -609,51 +663,89 @@ def _download(
 
 
 class _Watchdog:
-    """At the deadline, shut down the response's socket so a blocked read returns."""
+    """At the deadline, shut down the socket in use so a blocked read or handshake returns.
 
-    def __init__(self, response: httpx.Response, deadline: _Deadline):
+    One per fetch. ``trace`` is httpcore's trace hook: it is told about the TCP
+    socket as soon as it connects and about the TLS socket that replaces it,
+    so the cut covers TLS, the response headers and the body of every hop.
+    """
+
+    _SOCKET_EVENTS = ("connection.connect_tcp.complete", "connection.start_tls.complete")
+
+    def __init__(self, deadline: _Deadline):
         self.fired = False
         self._lock = threading.Lock()
         self._done = False
-        self._sock = None
-        stream = response.extensions.get("network_stream")
-        if stream is not None:
-            try:
-                self._sock = stream.get_extra_info("socket")
-            except Exception:
-                self._sock = None
-        self._timer = None
-        if self._sock is not None:
-            self._timer = threading.Timer(max(deadline.remaining(), 0), self._fire)
-            self._timer.daemon = True
-            self._timer.start()
+        self._sock: socket.socket | None = None
+        self._timer = threading.Timer(max(deadline.remaining(), 0), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def trace(self, event: str, info: dict) -> None:
+        if event in self._SOCKET_EVENTS:
+            stream = info.get("return_value")
+            self.watch(_socket_of(stream))
+
+    def watch_response(self, response: httpx.Response) -> None:
+        # For transports without the trace hook but with the stream extension.
+        if self._sock is None:
+            self.watch(_socket_of(response.extensions.get("network_stream")))
+
+    def watch(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
+        with self._lock:
+            if self._done:
+                return
+            self._sock = sock
+            if self.fired:  # connected just as the deadline passed
+                self._shutdown()
+
+    def unwatch(self) -> None:
+        with self._lock:
+            self._sock = None
 
     def _fire(self) -> None:
         with self._lock:
             if self._done:
                 return
             self.fired = True
-            # shutdown() on a duplicate descriptor: it acts on the connection
-            # itself, wakes the reading thread, and leaves the socket object
-            # (and any TLS state) to its owner, which closes it as usual.
-            try:
-                fd = self._sock.fileno()
-                if fd >= 0:
-                    dup = socket.socket(fileno=os.dup(fd))
-                    try:
-                        dup.shutdown(socket.SHUT_RDWR)
-                    finally:
-                        dup.close()
-            except OSError:
-                pass
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        # shutdown() on a duplicate descriptor: it acts on the connection
+        # itself, wakes the reading thread, and leaves the socket object
+        # (and any TLS state) to its owner, which closes it as usual.
+        if self._sock is None:
+            return
+        try:
+            fd = self._sock.fileno()
+            if fd >= 0:
+                dup = socket.socket(fileno=os.dup(fd))
+                try:
+                    dup.shutdown(socket.SHUT_RDWR)
+                finally:
+                    dup.close()
+        except OSError:
+            pass
 
     def cancel(self) -> None:
-        # Called before the response (and its socket) is closed; the lock
-        # makes sure _fire never touches a descriptor that was reused.
+        # Called once the fetch is over; the lock makes sure _fire never
+        # touches a descriptor that was reused.
         with self._lock:
             self._done = True
-        if self._timer is not None:
-            self._timer.cancel()
+            self._sock = None
+        self._timer.cancel()
+
+
+def _socket_of(stream) -> socket.socket | None:
+    if stream is None:
+        return None
+    try:
+        sock = stream.get_extra_info("socket")
+    except Exception:
+        return None
+    return sock if isinstance(sock, socket.socket) else None
 
 
 class _Decoder:

@@ -240,6 +240,30 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         self.sleep(5)
 
+    def r_drip_headers(self):
+        # The status line and headers one byte every 50 ms, for 3 s: each read
+        # gets a byte long before any per-read timeout, so only a deadline on
+        # the whole fetch stops it.
+        self.close_connection = True
+        head = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Drip: " + b"d" * 60 + b"\r\n\r\nok"
+        for i in range(len(head)):
+            self.wfile.write(head[i:i + 1])
+            self.wfile.flush()
+            if self.sleep(0.05):
+                return
+
+    def r_drip_redirect(self):
+        # A redirect to itself whose headers take ~0.8 s: no single read is
+        # slow, so nothing but the overall deadline stops the second hop.
+        self.close_connection = True
+        head = b"HTTP/1.1 302 Found\r\nLocation: /drip-redirect\r\nContent-Length: 0\r\n\r\n"
+        step = 0.8 / len(head)
+        for i in range(len(head)):
+            self.wfile.write(head[i:i + 1])
+            self.wfile.flush()
+            if self.sleep(step):
+                return
+
     def r_gzip_bomb(self):
         self.send(200, BOMB, [("Content-Encoding", "gzip")])
 
@@ -641,6 +665,27 @@ def test_stalled_headers(srv):
     assert time.monotonic() - t0 < 0.7
 
 
+def test_drip_fed_headers_are_cut_at_the_deadline(srv):
+    # The server sends a valid response, one header byte every 50 ms (3 s in
+    # all); the 1 s deadline must end the fetch, not the last header byte.
+    t0 = time.monotonic()
+    with pytest.raises(FetchRefused) as info:
+        fetch(url(srv, "/drip-headers"), timeout_s=1)
+    elapsed = time.monotonic() - t0
+    assert str(info.value) == "The server did not answer within 1 s."
+    assert 0.9 < elapsed < 1.4
+
+
+def test_slow_redirect_hops_share_one_deadline(srv):
+    # Each hop takes ~0.8 s; the chain gets 1 s in all, so the second hop is
+    # cut at the deadline rather than allowed to finish.
+    t0 = time.monotonic()
+    with pytest.raises(FetchRefused, match="did not answer within 1 s"):
+        fetch(url(srv, "/drip-redirect"), timeout_s=1, max_redirects=5)
+    assert time.monotonic() - t0 < 1.4
+    assert len(srv.seen) == 2
+
+
 def test_slow_dns_counts_against_deadline():
     def slow(host):
         time.sleep(2)
@@ -826,6 +871,92 @@ def test_https_certificate_checked_against_host_name(tls_server):
         with pytest.raises(FetchRefused, match="took longer than the 0.45 s limit"):
             fetch(f"https://public.test:{port}/drip-then-stall", client=client, resolver=dns, timeout_s=0.45)
         assert time.monotonic() - t0 < 0.75
+        # And a drip-fed header over TLS: the watchdog follows the TLS socket.
+        t0 = time.monotonic()
+        with pytest.raises(FetchRefused, match="did not answer within 1 s"):
+            fetch(f"https://public.test:{port}/drip-headers", client=client, resolver=dns, timeout_s=1)
+        assert time.monotonic() - t0 < 1.4
         # Same IP, but the certificate is not for other.test: refused.
         with pytest.raises(FetchRefused, match="certificate is not valid"):
             fetch(f"https://other.test:{port}/small", client=client, resolver=dns)
+
+
+def test_drip_fed_tls_handshake_is_cut_at_the_deadline():
+    # A "server" that answers the ClientHello with the start of a 16 KB TLS
+    # record and then one byte every 50 ms: the handshake never completes.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    stop = threading.Event()
+
+    def serve():
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(4096)
+            conn.sendall(b"\x16\x03\x03\x40\x00")
+            while not stop.wait(0.05):
+                try:
+                    conn.sendall(b"\x00")
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    port = listener.getsockname()[1]
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(FetchRefused, match="did not answer within 1 s"):
+            fetch(f"https://public.test:{port}/x", resolver=fake_dns({"public.test": ["127.0.0.1"]}), timeout_s=1)
+        assert time.monotonic() - t0 < 1.4
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(2)
+
+
+# --------------------------------------------------------------------------
+# Concurrent fetches
+
+
+def test_slots_refuse_a_fetch_when_all_are_busy(srv):
+    # One slot, held by a fetch of a server that stalls; a second fetch
+    # waits the slots' short wait, then is refused, and takes no connection.
+    slots = safe_fetch.FetchSlots(1, wait_s=0.2)
+    first_done = threading.Event()
+    errors = []
+
+    def slow_fetch():
+        try:
+            fetch(url(srv, "/stall-headers"), timeout_s=1, slots=slots)
+        except FetchRefused as exc:
+            errors.append(str(exc))
+        finally:
+            first_done.set()
+
+    thread = threading.Thread(target=slow_fetch)
+    thread.start()
+    deadline = time.monotonic() + 2
+    while not srv.seen and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [p for p, _ in srv.seen] == ["/stall-headers"]
+
+    t0 = time.monotonic()
+    with pytest.raises(FetchRefused) as info:
+        fetch(url(srv, "/small"), slots=slots)
+    assert str(info.value) == "Prism is fetching too many URLs right now; try again in a moment."
+    assert 0.15 < time.monotonic() - t0 < 0.6
+    assert [p for p, _ in srv.seen] == ["/stall-headers"]  # the refused one never connected
+
+    thread.join(3)
+    assert first_done.is_set() and errors == ["The server did not answer within 1 s."]
+    # The slot is free again, including after failures.
+    result, dest = fetch(url(srv, "/small"), slots=slots)
+    assert dest.getvalue() == SMALL
+
+
+def test_slots_are_released_after_a_refusal_before_connecting():
+    slots = safe_fetch.FetchSlots(1, wait_s=0.05)
+    for _ in range(3):
+        with pytest.raises(FetchRefused, match="private"):
+            fetch("http://10.0.0.1/", slots=slots, allow_loopback=False)
+    assert slots._sem.acquire(timeout=0)
