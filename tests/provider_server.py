@@ -42,6 +42,10 @@ named ``fake-SPEC`` (e.g. ``"fake-429:retry-after=1"``), else ``ok``:
     incomplete    Responses: status incomplete (max_output_tokens); others: ``length``
     failed        Responses: status failed (server_error); others: 500
     midgen        Chat: OpenRouter's error raised mid-generation, as a 200; others: 500
+    echo          a server echoing the key it was sent, as a leaky proxy would: a 200 answer (or,
+                  with ``status=N``, that error; with ``html`` too, a non-JSON page) whose text and
+                  body carry the key JSON-escaped (``\u0073\u006b…``), base64 and percent-encoded,
+                  and whose ``x-request-id`` / ``request-id`` headers are the key itself
     cached=N      (param, on ok) N input tokens reported as read from cache
 
 A refused connection: ``with refused_port() as port:`` (bound, never listening).
@@ -81,6 +85,7 @@ MAX_BODY = 200 * 1024 * 1024
 
 KINDS = {
     "ok", "length", "malformed", "html", "empty", "hang", "close", "blocked", "safety", "incomplete", "failed", "midgen",
+    "echo",
     "400", "401", "403", "404", "408", "409", "413", "429", "500", "502", "503", "504", "529",
 }  # fmt: skip
 
@@ -1101,8 +1106,44 @@ def ok_reply(protocol: str, model: str, c: Check, b: Behaviour) -> Reply:
     return Reply(200, _json(body), headers)
 
 
-def behaviour_reply(protocol: str, b: Behaviour, model: str, c: Check, gateway: bool) -> Reply:
+ECHO_MARK = "@@prism-echo@@"
+
+
+def echo_forms(key: str) -> str:
+    """The key as a leaky server might give it back, as JSON text: every character \\u-escaped,
+    half of it escaped, base64, and every byte percent-encoded."""
+    half = len(key) // 2
+    escaped = "".join(f"\\u{ord(ch):04x}" for ch in key)
+    mixed = key[:half] + "".join(f"\\u{ord(ch):04X}" for ch in key[half:])
+    pct = "".join(f"%{b:02X}" for b in key.encode())
+    return f"escaped={escaped} mixed={mixed} b64={base64.b64encode(key.encode()).decode()} pct={pct}"
+
+
+def echo_reply(protocol: str, b: Behaviour, model: str, c: Check, gateway: bool, key: str) -> Reply:
+    status = int(b.get("status", 200))
+    if b.get("html"):
+        reply = Reply(status, f"<html><body><h1>Bad gateway</h1><p>{ECHO_MARK}</p></body></html>".encode(),
+                      content_type="text/html")
+    elif status == 200:
+        reply = ok_reply(protocol, model, c, Behaviour())
+        body = json.loads(reply.body)
+        body["prism_echo"] = {"auth": ECHO_MARK, "id": ECHO_MARK}  # a field no parser reads, kept in the stored JSON
+        reply.body = _json(body)
+        # ... and at the start of the text the parser reads as the answer.
+        reply.body = reply.body.replace(b"[fake] ", f"[fake] key {ECHO_MARK} ".encode(), 1)
+    else:
+        reply = error_reply(protocol, status, f"Invalid API key {ECHO_MARK}", gateway=gateway)
+    reply.body = reply.body.replace(ECHO_MARK.encode(), echo_forms(key).encode())
+    reply.headers = [(k, v) for k, v in reply.headers if k not in ("x-request-id", "request-id")]
+    reply.headers += [("x-request-id", key), ("request-id", key),
+                      ("x-echo-b64", base64.b64encode(key.encode()).decode())]
+    return reply
+
+
+def behaviour_reply(protocol: str, b: Behaviour, model: str, c: Check, gateway: bool, key: str = DEFAULT_KEY) -> Reply:
     kind = b.kind
+    if kind == "echo":
+        return echo_reply(protocol, b, model, c, gateway, key)
     if kind == "failed" and protocol != "responses" or kind == "midgen" and protocol != "chat":
         return error_reply(protocol, 500, gateway=gateway)
     if kind in ("ok", "length", "blocked", "safety", "incomplete", "failed", "midgen"):
@@ -1492,7 +1533,7 @@ class ProviderServer:
             await asyncio.sleep(delay_s)
         if behaviour.kind == "close":
             return CLOSE
-        return behaviour_reply(protocol, behaviour, record.model or "fake-model", c, self.gateway)
+        return behaviour_reply(protocol, behaviour, record.model or "fake-model", c, self.gateway, self.api_key)
 
     def _control(self, method: str, path: str, body: bytes) -> Reply:
         """Out-of-process control (for a benchmark): stats, script, reset, config."""

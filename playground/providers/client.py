@@ -33,6 +33,7 @@ import asyncio
 import concurrent.futures
 import inspect
 import json
+import logging
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -42,6 +43,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .parse import ProviderError, ProviderResult, parse_error, parse_response, request_id_from
+from .redact import Redactor
 from .retry import RetryPolicy
 
 __all__ = [
@@ -56,6 +58,9 @@ __all__ = [
     "send",
     "send_sync",
 ]
+
+# httpcore's DEBUG lines quote response headers verbatim, and a server may echo the key in one.
+logging.getLogger("httpcore").setLevel(logging.INFO)
 
 USER_AGENT = "Prism/0.1"
 STREAM_ABOVE = 1 << 20  # bodies larger than this are streamed from disk instead of built in memory
@@ -251,6 +256,24 @@ def _redact(text: str, key: str | None) -> str:
     return text.replace(key, REDACTED) if _redactable(key) and key in text else text
 
 
+def _redact_error(error: ProviderError, redact: Redactor) -> None:
+    """Every text of an error (built from the body and headers) without the key, in any form."""
+    error.message = redact.text(error.message)
+    for name in ("error_type", "code", "param", "request_id"):
+        if isinstance(getattr(error, name), str):
+            setattr(error, name, redact.text(getattr(error, name)))
+    error.details = redact.deep(error.details)
+
+
+def _redact_result(result: ProviderResult, redact: Redactor) -> None:
+    # Parsed from redacted JSON already; again here so that no later parser change can carry a key out.
+    result.output_text = redact.text(result.output_text)
+    for name in ("refusal", "raw_finish_reason", "response_id", "model"):
+        if isinstance(getattr(result, name), str):
+            setattr(result, name, redact.text(getattr(result, name)))
+    result.raw_usage, result.notes = redact.deep(result.raw_usage), redact.deep(result.notes)
+
+
 async def _stream_body(rendered) -> AsyncIterator[bytes]:
     """``rendered.iter_body()`` with the file reads in a worker thread, so a 30 MB upload never
     stalls the other calls sharing the loop."""
@@ -329,6 +352,7 @@ async def send(
     headers = {k: v for k, v in headers.items() if k.lower() != "content-length"}
     headers.update(extra_headers or {})
     headers["Content-Length"] = str(size)  # set, so a streamed body is not sent chunked
+    redact = Redactor(api_key)  # for everything the server sends back: body, headers, what is parsed from them
     http_timeout = timeouts.httpx()
     model = getattr(rendered.target, "model", None)
     outcome = SendOutcome(rendered.protocol, rendered.url, model, size, dict(rendered.headers))
@@ -369,12 +393,11 @@ async def send(
 
         if response is not None:
             attempt.status = response.status_code
-            attempt.request_id = request_id_from(response.headers)
-            if _redactable(api_key) and api_key.encode() in body:  # never keep a key a server echoed back
-                body = body.replace(api_key.encode(), REDACTED.encode())
+            attempt.request_id = redact.text(request_id_from(response.headers))  # a header may echo the key
+            body = redact.bytes(body)  # never keep a key a server echoed back, plain or escaped or encoded
             if 200 <= response.status_code < 300:
                 try:
-                    data = json.loads(body)
+                    data = redact.deep(json.loads(body))  # and again once parsed, string by string
                 except (ValueError, UnicodeDecodeError):
                     excerpt = body[:200].decode("utf-8", errors="replace")
                     error = ProviderError(
@@ -394,11 +417,13 @@ async def send(
             else:
                 error = parse_error(rendered.protocol, response.status_code, response.headers, body, reason=response.reason_phrase)
                 try:
-                    data = json.loads(body)
+                    data = redact.deep(json.loads(body))
                 except (ValueError, UnicodeDecodeError):
                     data = None
+        if result is not None:
+            _redact_result(result, redact)
         if error is not None:
-            error.message = _redact(error.message, api_key)
+            _redact_error(error, redact)
             attempt.error = {"message": error.message, "kind": error.kind, "error_type": error.error_type, "retryable": error.retryable}
 
         outcome.attempts.append(attempt)
