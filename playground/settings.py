@@ -134,6 +134,9 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 100
 # Fetching media by URL: refused for private, loopback, link-local and metadata addresses.
 URL_FETCH_TIMEOUT_S = env_int("URL_FETCH_TIMEOUT_S", 20)
 URL_FETCH_MAX_REDIRECTS = env_int("URL_FETCH_MAX_REDIRECTS", 5)
+# URL fetches at once per web process (each holds a thread up to URL_FETCH_TIMEOUT_S): half the
+# threads, so slow URLs always leave the other half free for everything else.
+URL_FETCH_MAX_CONCURRENT = max(1, env_int("URL_FETCH_MAX_CONCURRENT", max(1, env_int("WEB_THREADS", 4) // 2)))
 # Only for tests and local development against a server on this machine; never in production.
 URL_FETCH_ALLOW_LOOPBACK = env_bool("URL_FETCH_ALLOW_LOOPBACK", False)
 

@@ -56,7 +56,7 @@ from urllib.parse import unquote
 
 import httpx
 
-__all__ = ["FetchRefused", "FetchResult", "FetchSlots", "check_url", "fetch_to_file", "USER_AGENT"]
+__all__ = ["FetchRefused", "FetchResult", "FetchSlots", "check_url", "fetch_to_file", "shared_slots", "USER_AGENT"]
 
 USER_AGENT = "Prism/0.1 (+media fetch)"
 
@@ -435,7 +435,7 @@ class FetchSlots:
 
     BUSY = "Prism is fetching too many URLs right now; try again in a moment."
 
-    def __init__(self, limit: int, wait_s: float = 2.0):
+    def __init__(self, limit: int, wait_s: float = 1.0):
         if limit < 1:
             raise ValueError("limit must be at least 1")
         self.limit = limit
@@ -449,6 +449,18 @@ class FetchSlots:
 
     def release(self) -> None:
         self._sem.release()
+
+
+_shared_slots: dict[int, FetchSlots] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_slots(limit: int) -> FetchSlots:
+    """The process's one FetchSlots for ``limit`` (the same instance on every call)."""
+    with _shared_lock:
+        if limit not in _shared_slots:
+            _shared_slots[limit] = FetchSlots(limit)
+        return _shared_slots[limit]
 
 
 def fetch_to_file(

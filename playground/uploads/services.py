@@ -115,6 +115,8 @@ def add_from_url(*, team, user, url: str, keep_as_reference: bool) -> Added:
                 timeout_s=settings.URL_FETCH_TIMEOUT_S,
                 max_redirects=settings.URL_FETCH_MAX_REDIRECTS,
                 allow_loopback=settings.URL_FETCH_ALLOW_LOOPBACK,
+                # A few slow URLs must not hold every web thread of this process.
+                slots=safe_fetch.shared_slots(settings.URL_FETCH_MAX_CONCURRENT),
             )
         except safe_fetch.FetchRefused as exc:
             raise MediaRejected(str(exc)) from None
