@@ -83,7 +83,7 @@
     const cards = Array.from(el(html).children).filter((node) => node.classList.contains("media-card"));
     if (!cards.length) {
       // Not an answer of the upload view (an error page, a proxy's page...): say so, don't show it.
-      card.replaceWith(refusedCard(file.name, "the server's answer was not understood. Please reload the page and try again."));
+      card.replaceWith(refusedCard(file.name, "The server's answer was not understood. Please reload the page and try again."));
       return;
     }
     for (const node of cards) {
@@ -127,16 +127,16 @@
         const answeredBy = xhr.responseURL ? new URL(xhr.responseURL).pathname : "";
         if (answeredBy && answeredBy !== new URL(url, location.href).pathname) {
           // Redirected, most likely to the login page: the session has ended.
-          card.replaceWith(refusedCard(file.name, "you are no longer logged in. Log in again, then upload the file again."));
+          card.replaceWith(refusedCard(file.name, "You are no longer logged in. Log in again, then upload the file again."));
         } else if (xhr.status >= 200 && xhr.status < 300 || xhr.status === 403) {
           placeResult(card, xhr.responseText, file);
         } else {
-          card.replaceWith(refusedCard(file.name, `the server answered ${xhr.status}. Please try again.`));
+          card.replaceWith(refusedCard(file.name, `The server answered ${xhr.status}. Please try again.`));
         }
         resolve();
       };
       xhr.onerror = () => {
-        card.replaceWith(refusedCard(file.name, "the upload was interrupted (network error). Please try again."));
+        card.replaceWith(refusedCard(file.name, "The upload was interrupted (network error). Please try again."));
         resolve();
       };
       const form = new FormData();
@@ -155,11 +155,11 @@
     const jobs = [];
     for (const file of files) {
       if (maxBytes && file.size > maxBytes) {
-        queue.prepend(refusedCard(file.name, `the file is larger than the ${panel.dataset.maxMb} MB upload limit.`));
+        queue.prepend(refusedCard(file.name, `The file is larger than the ${panel.dataset.maxMb} MB upload limit.`));
         continue;
       }
       if (file.size === 0) {
-        queue.prepend(refusedCard(file.name, "this file is empty."));
+        queue.prepend(refusedCard(file.name, "This file is empty."));
         continue;
       }
       const card = placeholder(file);

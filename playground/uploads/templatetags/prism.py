@@ -23,3 +23,16 @@ def duration(seconds) -> str:
 def humanize_key(key: str) -> str:
     """'sample_rate' -> 'Sample rate'."""
     return str(key).replace("_", " ").capitalize()
+
+
+@register.filter
+def without_refused(reason) -> str:
+    """A refusal's reason without a leading "Refused: ", which the card already says.
+
+    The URL fetcher's sentences start with it ("Refused: 10.0.0.1 is a private address.");
+    the decoder's do not ("The PDF is damaged…"). Either way the card reads "Refused: " once.
+    """
+    text = str(reason).strip()
+    while text[:8].lower() == "refused:":
+        text = text[8:].lstrip()
+    return text
