@@ -1,14 +1,12 @@
-import re
-
 from django.contrib import messages
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from playground.accounts.models import Membership, Team
 from playground.accounts.teams import SESSION_KEY, current_membership
-
-_ID = re.compile(r"[0-9]{1,18}")
+from playground.lib.ids import parse_id
 
 
 @require_GET
@@ -26,15 +24,16 @@ def team_overview(request):
 
 @require_POST
 def team_switch(request):
-    team_id = request.POST.get("team", "")
-    # Not a number (or too long to be an id): no team, the same message as another team's id.
-    team = Team.objects.for_user(request.user).filter(pk=int(team_id)).first() if _ID.fullmatch(team_id) else None
+    # Not a number (or too big to be an id): no team, the same message as another team's id.
+    team_id = parse_id(request.POST.get("team", ""))
+    team = Team.objects.for_user(request.user).filter(pk=team_id).first() if team_id else None
     if team is None:
         messages.error(request, "You are not a member of that team.")
     else:
         request.session[SESSION_KEY] = team.pk
         messages.success(request, f"Now working in {team.name}.")
     next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        next_url = "uploads:library"
-    return redirect(next_url)
+    if next_url and url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        # A URL as given: redirect() would take "abc" for a view name and fail to reverse it.
+        return HttpResponseRedirect(next_url)
+    return redirect("uploads:library")

@@ -9,9 +9,11 @@ ValueError with a message for the user.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 MAX_DEPTH = 100
+_NUL = "The JSON holds a NUL character (\\u0000), which cannot be stored."
 
 
 class TooDeep(ValueError):
@@ -23,11 +25,18 @@ def _too_deep(max_depth: int) -> TooDeep:
 
 
 def depth(value: Any) -> int:
-    """How many lists/objects deep value goes (0 for a scalar), without recursion."""
+    """How many lists/objects deep value goes (0 for a scalar), without recursion. Raises
+    ValueError for a NUL character in a string or key: PostgreSQL's jsonb cannot store one."""
     deepest, stack = 0, [(value, 1)]
     while stack:
         node, level = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                raise ValueError(_NUL)
+            continue
         if isinstance(node, dict):
+            if any("\x00" in key for key in node):
+                raise ValueError(_NUL)
             children = node.values()
         elif isinstance(node, (list, tuple)):
             children = node
@@ -45,10 +54,23 @@ def check_depth(value: Any, max_depth: int = MAX_DEPTH) -> Any:
     return value
 
 
+def _finite(text: str) -> float:
+    # 1e400 parses to inf, which no JSON column stores (and NaN/Infinity are not JSON at all).
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"The number {text[:40]} is too large.")
+    return value
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON value.")
+
+
 def loads(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
-    """json.loads, raising ValueError (json.JSONDecodeError, or TooDeep) for anything it refuses."""
+    """json.loads, raising ValueError (json.JSONDecodeError, TooDeep, or for NaN/Infinity and
+    numbers too large for a float) for anything it refuses."""
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_float=_finite, parse_constant=_no_constant)
     except RecursionError:
         raise _too_deep(max_depth) from None
     return check_depth(value, max_depth)

@@ -24,7 +24,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.http import QueryDict
+
 from playground.lib import jsonlimits
+from playground.lib.ids import parse_id
 from playground.prompts.document import KINDS, DocumentError, empty_document, normalize
 from playground.prompts.forms import MessageForm, PartForm, PreviewSettingsForm, PromptForm
 from playground.prompts.library_source import item_id_of
@@ -59,6 +62,7 @@ class Parsed:
 def parse_editor(data) -> Parsed:
     """The document the editor form describes. Never raises: a bad field is an error on its place
     and is left out of the document (the preview shows the rest)."""
+    data = _without_nul(data)
     prompt_form = PromptForm(data)
     prompt_form.is_valid()
     # A post without the preview settings (not from the editor page) keeps the defaults.
@@ -122,6 +126,17 @@ def parse_editor(data) -> Parsed:
         except DocumentError:
             parsed.doc = normalize({**empty_document(), "name": doc["name"]})
     return parsed
+
+
+def _without_nul(data):
+    """The form data with NUL characters dropped: browsers do not send them, and raw values (an
+    invalid field is kept as typed) would reach the draft, which PostgreSQL refuses to store."""
+    if not any("\x00" in key or any("\x00" in v for v in data.getlist(key) if isinstance(v, str)) for key in data):
+        return data
+    clean = QueryDict(mutable=True)
+    for key in data:
+        clean.setlist(key.replace("\x00", ""), [v.replace("\x00", "") if isinstance(v, str) else v for v in data.getlist(key)])
+    return clean
 
 
 def _parse_part(data, prefix: str, parsed: Parsed, place: tuple) -> dict | None:
@@ -537,7 +552,7 @@ def _apply_fallback(part: dict, kind: str, spec: str) -> None:
 
 def _apply_pick(doc: dict, pick: str, items: dict) -> tuple[dict, str]:
     target, _, item_id = pick.partition("|")
-    item = items.get(int(item_id)) if item_id.isdigit() else None
+    item = items.get(parse_id(item_id))
     if item is None:
         raise ActionError("That media item is not in this team's library.")
     ref = {"item": item.pk}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from playground.lib.ids import parse_id
 from playground.protocols import MediaPart, Payload
 from playground.prompts.document import MediaProblem
 from playground.prompts.sources import part_from_outputs, url_part, variant_spec
@@ -19,12 +20,8 @@ from playground.uploads.variants import VariantError
 def item_id_of(ref: Any) -> int | None:
     if isinstance(ref, dict) and set(ref) == {"item"}:
         ref = ref["item"]
-    if isinstance(ref, bool):
-        return None
-    try:
-        return int(ref)
-    except (TypeError, ValueError):
-        return None
+    # Only an id a database can hold (a huge or infinite number in a tampered form is no item).
+    return parse_id(ref)
 
 
 class LibrarySource:

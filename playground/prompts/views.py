@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from playground.accounts.teams import current_membership, current_team, require_membership
+from playground.lib.ids import parse_id
 from playground.prompts import editor
 from playground.prompts.document import DocumentError, MediaProblem, empty_document, normalize
 from playground.prompts.forms import DiffForm, ImportForm, NewPromptForm, PreviewSettingsForm
@@ -122,10 +123,8 @@ def _save_draft(prompt: Prompt, user, doc: dict, settings: dict, stamp: int, bas
 
 
 def _stamp(request) -> int:
-    try:
-        return int(request.POST.get("stamp", "0"))
-    except ValueError:
-        return 0
+    # The page's clock in ms; anything else (or beyond a BigIntegerField) counts as 0.
+    return parse_id(request.POST.get("stamp", "0")) or 0
 
 
 # --- the list ----------------------------------------------------------------------------------------
@@ -233,8 +232,8 @@ def editor_action(request, prompt_id: int):
         ids = editor.item_ids(doc)
         if pick:
             _, _, picked = pick.partition("|")
-            if picked.isdigit():
-                ids.add(int(picked))
+            if parse_id(picked):
+                ids.add(parse_id(picked))
         _, items = _items_for(prompt.team, ids)
         try:
             doc, focus = editor.apply_action(doc, action, items=items, pick=pick)

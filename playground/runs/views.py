@@ -27,6 +27,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from playground.accounts.teams import current_membership, current_team, require_membership
 from playground.catalog.models import Provider
+from playground.lib.ids import parse_id
 from playground.catalog.services import provider_models_for
 from playground.prompts import editor
 from playground.prompts.document import DocumentError, normalize
@@ -91,7 +92,7 @@ def _new_run_form(request, prompt: Prompt, data=None) -> NewRunForm:
     if data is not None:
         form = NewRunForm(data, versions=versions, provider_models=provider_models, variables=variables)
     else:
-        initial = {"version": version.number, "models": [int(m) for m in request.GET.getlist("models") if m.isdigit()]}
+        initial = {"version": version.number, "models": [i for m in request.GET.getlist("models") if (i := parse_id(m))]}
         for v in variables:
             if not v.is_media:
                 given = request.GET.get(f"var-{v.name}")

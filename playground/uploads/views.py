@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling, reswap, retarget
 
 from playground.accounts.teams import current_membership, current_team, require_membership
+from playground.lib.ids import MAX_ID, parse_id
 from playground.lib.serving import serve_stored_file
 from playground.uploads import services
 from playground.uploads.forms import LibraryFilterForm, UrlAddForm, VariantForm
@@ -218,6 +219,8 @@ def _variant_list(request, item: MediaItem, error: str | None = None) -> HttpRes
 @require_GET
 def variant_file(request, item_id: int, variant_id: int, position: int):
     item = _get_item(request, item_id)
+    if parse_id(variant_id) is None or position > MAX_ID:  # no such row; a huge number would overflow the query
+        raise Http404("No such variant file")
     variant_file = get_object_or_404(
         VariantFile.objects.select_related("file"),
         variant_id=variant_id,

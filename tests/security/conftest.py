@@ -102,13 +102,18 @@ def walk_no_network(monkeypatch):
     """No request of the walks may leave the machine (URL fetches, providers): every name
     lookup and outgoing connection fails as if offline."""
 
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
     def offline(*args, **kwargs):
         raise socket.gaierror(socket.EAI_NONAME, "the security walks run offline")
 
-    def no_connect(*args, **kwargs):
-        raise OSError("the security walks run offline")
+    def guarded(real):
+        def connect(sock, address):
+            if sock.family in (socket.AF_INET, socket.AF_INET6):  # local pipes and sockets stay usable
+                raise OSError("the security walks run offline")
+            return real(sock, address)
+        return connect
 
     monkeypatch.setattr(socket, "getaddrinfo", offline)
-    monkeypatch.setattr(socket, "create_connection", no_connect)
-    monkeypatch.setattr(socket.socket, "connect", no_connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", no_connect)
+    monkeypatch.setattr(socket.socket, "connect", guarded(real_connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded(real_connect_ex))

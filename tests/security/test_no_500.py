@@ -83,3 +83,192 @@ def test_a_deeply_nested_prompt_json_is_refused_on_import(walk_world, nested):
         assert response.status_code == 200, (name, response.status_code)
         assert "Not imported" in response.content.decode() and "nested too deeply" in response.content.decode()
     assert Prompt.objects.count() == before
+
+
+# --- every URL pattern, every field ------------------------------------------------------------------
+
+import copy  # noqa: E402
+
+from django.db import transaction  # noqa: E402
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+from playground.lib import jsonlimits  # noqa: E402
+from tests import media_samples as samples  # noqa: E402
+from tests.security import walk  # noqa: E402
+
+HUGE = "99999999999999999999999"
+NASTY = [
+    HUGE, "-" + HUGE, "-1", "0", "1e400", "nan", "-inf", "abc", "", " ", "x" * 10_000, "9" * 10_000,
+    "[" * 5000, DEEP, '{"a":' * 3000 + "1" + "}" * 3000, "\x00", "a\x00b", "\ud800", b"\xff\xfe\xfd", b"caf\xc3",
+    "null", "[]", "{}", "true", '"text"', '{"item": ' + HUGE + "}", '{"item": -1}', '{"item": "x"}',
+    '{"url": "javascript:alert(1)", "kind": "image", "mime_type": "image/png"}', '{"media": {"item": 1}}',
+    "<script>alert(1)</script>", "../../../etc/passwd", "\u202egnp.exe", "a,b,c", "m-0-p-0|" + HUGE,
+    "remove_message:" + HUGE, "up_part:0:" + HUGE, "fallback:0:1:variant:max_edge=" + HUGE,
+    "fallback:0:1:keyframes:frames=0", "option:clamp_temperature", "remove_var:" + "x" * 5000, "1:queued,x",
+    "2020-02-30", "9999-12-31", "0001-01-01", '"\\u0000"', '{"item": 1, "x\\u0000": 1}',
+]
+NASTY_INT_PARAMS = ["0", HUGE, "9" * 400]
+NASTY_STR_PARAMS = ["-1", "abc", "x" * 5000, "%00", "%FF%FE", "%ED%A0%80", "..", "%2e%2e", "a.b", HUGE]
+FILE_NAMES = ["photo.png", b"\xff\xfe.png", "x" * 300 + ".png", "a\x00.png", "../../evil.png", "\ud800.png", "",
+              "prompt.json", "export.zip", "\u202egnp.exe"]
+FILE_CONTENTS = [b"", b"\x00" * 64, b"\xff\xfe\xfd" * 100, samples.png_bytes(8, 8), DEEP.encode(),
+                 b"{" * 5000, walk._zip({"prompt.json": DEEP.encode()}), walk._zip({"prompt.json": b"\xff\xfe"}),
+                 walk._zip({"../evil": b"x", "prompt.json": b"{}"}), b"PK\x03\x04broken", b"RIFF\x00\x00\x00\x00WAVE"]
+
+PATTERNS = walk.patterns()
+BY_KEY = {p.key: p for p in PATTERNS}
+APP_KEYS = [p.key for p in PATTERNS if p.namespace != "admin"]
+ADMIN_KEYS = [p.key for p in PATTERNS if p.namespace == "admin"]
+
+
+def test_every_url_pattern_has_a_case_in_the_walk_table():
+    missing = [p.key for p in PATTERNS if walk.case_for(p) is None]
+    assert not missing, f"Add a Case to tests/security/walk.py CASES for each new URL pattern: {missing}"
+    assert not set(walk.CASES) - set(BY_KEY), "CASES names patterns that no longer exist"
+    for p in PATTERNS:
+        case = walk.case_for(p)
+        if case.scope != "admin" and p.namespace != "admin":
+            assert set(case.params) == set(p.params), f"{p.key}: the case fills {set(case.params)}, the pattern has {set(p.params)}"
+
+
+class Sender:
+    """Requests as the owner, each inside a savepoint that is rolled back, so every request sees
+    the same world (a delete does not spoil the requests after it)."""
+
+    def __init__(self, world):
+        self.client = Client(raise_request_exception=False)
+        self.client.force_login(world.owner)
+        self.cookies = copy.deepcopy(self.client.cookies)
+        self.failures: list[str] = []
+
+    def send(self, method, path, data=None, files=None, headers=None) -> int:
+        data, headers = data or {}, headers or {}
+        self.client.cookies = copy.deepcopy(self.cookies)  # a logout must not end the walk
+        with transaction.atomic():
+            if method == "GET":
+                sent = walk.urlencoded(data).encode()
+                response = self.client.get(path + ("?" + sent.decode() if sent else ""), **headers)
+            elif files:
+                sent = walk.multipart(data, files)
+                response = self.client.generic("POST", path, sent, content_type=walk.MULTIPART, **headers)
+            else:
+                sent = walk.urlencoded(data).encode()
+                response = self.client.generic("POST", path, sent, content_type="application/x-www-form-urlencoded", **headers)
+            status = response.status_code
+            form = walk.urlencoded(data) + walk.urlencoded({n: "" for n, _ in (files or {}).values()})
+            if method == "POST" and ("%00" in form or "%5Cu0000" in form):
+                # SQLite stores NUL; PostgreSQL refuses it in text and jsonb (a 500 on the team pass).
+                for where in _stored_nul():
+                    self.failures.append(f"{method} {path[:200]} {_short(data)}: stored a NUL in {where}")
+            if getattr(response, "streaming", False):
+                try:
+                    b"".join(response.streaming_content)
+                except Exception as exc:  # noqa: BLE001 - a stream that breaks half-way is a 500 too
+                    status = 599
+                    self.failures.append(f"{method} {path[:200]}: the streamed body raised {exc!r}")
+            transaction.set_rollback(True)
+        if status >= 500:
+            self.failures.append(f"{method} {path[:200]} {_short(data)} {_short(files)} {headers} -> {status}")
+        return status
+
+
+def _stored_nul() -> list[str]:
+    from django.apps import apps
+
+    found = []
+    for model in apps.get_models():
+        if model._meta.app_label not in ("auth", "accounts", "uploads", "prompts", "catalog", "runs"):
+            continue
+        names = [f.attname for f in model._meta.concrete_fields
+                 if f.get_internal_type() in ("CharField", "TextField", "JSONField", "SlugField")]
+        for row in model.objects.values_list(*names) if names else ():
+            for value in row:
+                try:
+                    jsonlimits.depth(value)  # raises for a NUL in any string or key
+                except ValueError:
+                    found.append(f"{model.__name__}: {json.dumps(value)[:80]}")
+    return found
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) < 300 else text[:300] + "…"
+
+
+def _methods(case) -> list[str]:
+    return (["GET"] if case.get else []) + (["POST"] if case.post else [])
+
+
+def _fields(pattern, case) -> list[str]:
+    return sorted(set(case.fields()) | walk.keys_read(pattern.callback) - set(case.files))
+
+
+def _path_options(pattern, case, world) -> dict[str, list[str]]:
+    options = {}
+    for name, conv in pattern.params.items():
+        valid = str(case.params[name](world))
+        options[name] = [valid] + (NASTY_INT_PARAMS if conv == "int" else NASTY_STR_PARAMS)
+    return options
+
+
+HTMX = [{}, {"HTTP_HX_REQUEST": "true"}, {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "media-grid"},
+        {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "x" * 3000}]
+VALUES = st.one_of(st.sampled_from(NASTY), st.text(max_size=40), st.integers().map(str), st.binary(max_size=16))
+
+
+def _walk_one(pattern, world, sender: Sender, examples: int) -> None:
+    case = walk.case_for(pattern)
+    base = case.data(world) if case.data else {}
+    fields = _fields(pattern, case)
+    valid = {name: opts[0] for name, opts in _path_options(pattern, case, world).items()}
+    valid_path = pattern.path(valid)
+    files = {f: ("photo.png", samples.png_bytes(8, 8)) for f in case.files}
+    methods = _methods(case)
+
+    # 1. Each path parameter malformed in turn, with otherwise valid data.
+    for name, opts in _path_options(pattern, case, world).items():
+        for i, bad in enumerate(opts[1:]):
+            sender.send(methods[i % len(methods)], pattern.path({**valid, name: bad}), base, files)
+    # 2. Every field set to each malformed value at once (GET and POST in turn), each malformed file.
+    for i, bad in enumerate(NASTY if fields else ()):
+        sender.send(methods[i % len(methods)], valid_path, {**base, **{f: bad for f in fields}}, files)
+    for name in FILE_NAMES:
+        for content in FILE_CONTENTS[:: 1 if name == "photo.png" else 5]:
+            sender.send("POST", valid_path, base, {f: (name, content) for f in case.files}) if case.files else None
+
+    # 3. Mixtures: a few fields malformed, lists where one value is expected, htmx or not.
+    @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(method=st.sampled_from(methods),
+           overrides=st.dictionaries(st.sampled_from(fields or ["q"]), VALUES | st.lists(VALUES, max_size=3), max_size=5),
+           drop=st.sets(st.sampled_from(sorted(base) or ["-"]), max_size=3),
+           headers=st.sampled_from(HTMX),
+           upload=st.tuples(st.sampled_from(FILE_NAMES), st.sampled_from(FILE_CONTENTS)))
+    def mix(method, overrides, drop, headers, upload):
+        data = {k: v for k, v in base.items() if k not in drop} | overrides
+        status = sender.send(method, valid_path, data, {f: upload for f in case.files}, headers)
+        assert status < 500, sender.failures[-1]
+
+    mix()
+
+
+@pytest.mark.parametrize("key", APP_KEYS)
+def test_no_input_to_a_view_gives_a_5xx(key, walk_world, walk_no_network):
+    pattern = BY_KEY[key]
+    if walk.case_for(pattern) is None:
+        pytest.fail(f"{key} has no Case in tests/security/walk.py")
+    sender = Sender(walk_world)
+    _walk_one(pattern, walk_world, sender, examples=8)
+    assert not sender.failures, "\n".join(sender.failures)
+
+
+def test_no_input_to_the_admin_gives_a_5xx(walk_world, walk_no_network):
+    """Django's admin: the walk users are not staff, so each page is a redirect to its login."""
+    sender = Sender(walk_world)
+    for key in ADMIN_KEYS:
+        pattern = BY_KEY[key]
+        path = pattern.path(walk.admin_values(pattern))
+        for bad in (HUGE, "x" * 5000, "\x00", "\ud800"):
+            sender.send("GET", path, {"q": bad, "o": bad, "p": bad})
+            sender.send("POST", path, {"username": bad, "password": bad})
+    assert not sender.failures, "\n".join(sender.failures)

@@ -1,0 +1,336 @@
+"""Every URL pattern of the URL conf, and how the security walks request each one.
+
+``patterns()`` walks ``get_resolver().url_patterns`` recursively, so a view added anywhere shows
+up here; ``CASES`` says, per pattern, how to fill its path parameters from a WalkWorld, which
+methods it answers, who may use it, which query/form fields it reads and a valid POST for an
+owner. Both walks fail when a pattern has no case.
+
+Scopes:
+    public    anyone, logged in or not (the login page)
+    team      the current team of the session (lists, creating things): another team's member
+              sees their own team, never team A's objects
+    object    one object of team A named in the path: anyone outside team A gets 403/404
+    admin     Django's admin: staff only (no walk user is staff), so a redirect to its login
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import io
+import re
+import textwrap
+import zipfile
+from dataclasses import dataclass, field
+from typing import Callable
+from urllib.parse import quote_from_bytes
+
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls.resolvers import RegexPattern, RoutePattern
+
+
+@dataclass(frozen=True)
+class Pattern:
+    key: str  # "namespace:name", or the route for an unnamed pattern
+    parts: tuple  # the RoutePattern/RegexPattern of each level
+    callback: Callable
+    namespace: str
+
+    @property
+    def params(self) -> dict[str, str]:
+        """Path parameter -> converter name ("int", "str", "path", or "regex")."""
+        out = {}
+        for part in self.parts:
+            if isinstance(part, RoutePattern):
+                for conv, name in re.findall(r"<(?:(\w+):)?(\w+)>", part._route):
+                    out[name] = conv or "str"
+            else:
+                for name in re.compile(part._regex).groupindex:
+                    out[name] = "regex"
+        return out
+
+    def path(self, values: dict[str, str]) -> str:
+        """The URL path with each parameter replaced by values[name] (already URL-safe)."""
+        text = ""
+        for part in self.parts:
+            if isinstance(part, RoutePattern):
+                text += re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), part._route)
+            else:
+                regex = part._regex.removeprefix("^").removesuffix("$").removesuffix("\\Z")
+                text += re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: str(values[m.group(1)]), regex).replace("\\", "")
+        return "/" + text
+
+
+def patterns() -> list[Pattern]:
+    out: list[Pattern] = []
+
+    def visit(entries, parts, namespaces):
+        for entry in entries:
+            if isinstance(entry, URLResolver):
+                visit(entry.url_patterns, parts + (entry.pattern,), namespaces + ([entry.namespace] if entry.namespace else []))
+            elif isinstance(entry, URLPattern):
+                here = parts + (entry.pattern,)
+                route = "".join(str(p) for p in here)
+                key = ":".join(namespaces + [entry.name]) if entry.name else route
+                out.append(Pattern(key, here, entry.callback, ":".join(namespaces)))
+
+    visit(get_resolver().url_patterns, (), [])
+    return out
+
+
+def keys_read(callback) -> set[str]:
+    """The literal keys the view function reads from request.GET / request.POST / request.FILES."""
+    func = inspect.unwrap(callback)
+    func = getattr(func, "view_class", func)
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
+    except (OSError, TypeError):
+        return set()
+    keys = set()
+    for node in ast.walk(tree):
+        target = None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("get", "getlist"):
+            target, arg = node.func.value, node.args[0] if node.args else None
+        elif isinstance(node, ast.Subscript):
+            target, arg = node.value, node.slice
+        else:
+            continue
+        if (isinstance(target, ast.Attribute) and target.attr in ("GET", "POST", "FILES")
+                and isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
+            keys.add(arg.value)
+    return keys
+
+
+# --- how to request each pattern --------------------------------------------------------------------
+
+
+def _pk(attr: str, sub: str = "pk"):
+    return lambda w: getattr(getattr(w, attr), sub)
+
+
+def _editor_data(w) -> dict:
+    from playground.prompts import editor
+
+    return editor.form_data(w.version.content, {w.item.pk: w.item})
+
+
+def _editor_fields() -> list[str]:
+    from playground.prompts.forms import MessageForm, PartForm, PreviewSettingsForm, PromptForm
+
+    names = list(PromptForm.base_fields) + ["m-0-" + n for n in MessageForm.base_fields]
+    names += [f"m-0-p-{i}-{n}" for i in (0, 1) for n in PartForm.base_fields]
+    names += ["pv-" + n for n in PreviewSettingsForm.base_fields]
+    return names + ["varlist", "var-subject", "varref-subject", "action", "pick", "stamp", "varsig",
+                    "m-99999999999999999999999-role", "m-0-p-99999999999999999999999-type"]
+
+
+def _variant_fields() -> list[str]:
+    from playground.uploads.forms import VariantForm
+
+    return sorted({n for kind in ("image", "audio", "video", "pdf") for n in VariantForm(kind=kind).fields})
+
+
+def _form_fields(path: str, **kw) -> Callable[[], list[str]]:
+    def get():
+        module, _, name = path.rpartition(".")
+        cls = getattr(__import__(module, fromlist=[name]), name)
+        return list(cls.base_fields)
+    return get
+
+
+def _zip(entries: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return out.getvalue()
+
+
+@dataclass
+class Case:
+    scope: str  # public | team | object | admin
+    get: bool = False  # answers GET
+    post: bool = False  # answers POST
+    params: dict[str, Callable] = field(default_factory=dict)  # path parameter -> value from the world
+    # POST changes what the team shares: a viewer gets 403 and nothing changes. False for POSTs
+    # that only read (preflight) or touch the user's own state (their draft, session, logout).
+    write: bool = False
+    owner_only: bool = False  # even GET is for owners only (provider and model forms)
+    fields: Callable[[], list[str]] = list  # query/form field names the view reads (besides keys_read)
+    files: tuple[str, ...] = ()  # multipart file fields
+    data: Callable | None = None  # valid query (GET) or form (POST) data for an owner
+    # The owner's valid POST is destructive or one-off: run it last (the walk checks it once).
+    destructive: bool = False
+
+
+PROMPT = {"prompt_id": _pk("prompt")}
+ITEM = {"item_id": _pk("item")}
+RUN = {"run_id": _pk("run")}
+RESULT = {"result_id": _pk("result")}
+PROVIDER = {"provider_id": _pk("provider")}
+MODEL = {"model_id": _pk("model")}
+
+
+def _run_form(w) -> dict:
+    return {"version": str(w.version.number), "models": [str(w.model.pk)], "var-subject": "a dog"}
+
+
+CASES: dict[str, Case] = {
+    "": Case("team", get=True),  # / redirects to the library
+    # accounts
+    "accounts:login": Case("public", get=True, post=True, fields=lambda: ["username", "password", "next"],
+                           data=lambda w: {"username": "nobody", "password": "wrong"}),
+    "accounts:logout": Case("team", post=True),
+    "accounts:team": Case("team", get=True),
+    "accounts:team_switch": Case("team", post=True, fields=lambda: ["team", "next"],
+                                 data=lambda w: {"team": str(w.team.pk), "next": "/prompts/"}),
+    # library
+    "uploads:library": Case("team", get=True, fields=_form_fields("playground.uploads.forms.LibraryFilterForm"),
+                            data=lambda w: {"kind": "image", "q": "photo", "page": "1"}),
+    "uploads:upload": Case("team", post=True, write=True, files=("file",)),
+    "uploads:add_url": Case("team", post=True, write=True, fields=_form_fields("playground.uploads.forms.UrlAddForm"),
+                            data=lambda w: {"url": "https://media.example.invalid/cat.png", "mode": "copy"}),
+    "uploads:detail": Case("object", get=True, params=ITEM),
+    "uploads:delete": Case("object", post=True, params={"item_id": _pk("audio")}, write=True, destructive=True),
+    "uploads:file": Case("object", get=True, params=ITEM),
+    "uploads:thumbnail": Case("object", get=True, params=ITEM),
+    "uploads:variants": Case("object", get=True, params=ITEM),
+    "uploads:variant_create": Case("object", post=True, params=ITEM, write=True, fields=_variant_fields,
+                                   data=lambda w: {"max_edge": "48", "format": "jpeg", "quality": "80"}),
+    "uploads:variant_file": Case("object", get=True, params={**ITEM, "variant_id": _pk("variant"),
+                                                              "position": _pk("variant_file", "position")}),
+    # prompts
+    "prompts:list": Case("team", get=True),
+    "prompts:create": Case("team", post=True, write=True, fields=_form_fields("playground.prompts.forms.NewPromptForm"),
+                           data=lambda w: {"name": "A new one"}),
+    "prompts:import": Case("team", post=True, write=True, files=("file",)),
+    "prompts:edit": Case("object", get=True, params=PROMPT),
+    "prompts:preview": Case("object", post=True, params=PROMPT, fields=_editor_fields, data=_editor_data),
+    "prompts:action": Case("object", post=True, params=PROMPT, fields=_editor_fields,
+                           data=lambda w: {**_editor_data(w), "action": "add_message"}),
+    "prompts:save": Case("object", post=True, params=PROMPT, write=True, fields=_editor_fields,
+                         data=lambda w: {**_editor_data(w), "system": "changed"}),
+    "prompts:discard": Case("object", post=True, params=PROMPT),
+    "prompts:picker": Case("object", get=True, params=PROMPT, data=lambda w: {"kind": "image", "target": "m-0-new"}),
+    "prompts:upload": Case("object", post=True, params=PROMPT, write=True, files=("file",)),
+    "prompts:body": Case("object", get=True, params={**PROMPT, "column": lambda w: "chat"},
+                         data=lambda w: {"version": "1"}),
+    "prompts:versions": Case("object", get=True, params=PROMPT),
+    "prompts:diff": Case("object", get=True, params=PROMPT, fields=_form_fields("playground.prompts.forms.DiffForm"),
+                         data=lambda w: {"a": "1", "b": "2", "view": "json"}),
+    "prompts:restore": Case("object", post=True, params={**PROMPT, "number": lambda w: 1}, write=True),
+    "prompts:export": Case("object", get=True, params={**PROMPT, "number": lambda w: 2}),
+    # providers
+    "catalog:list": Case("team", get=True),
+    "catalog:create": Case("team", get=True, post=True, write=True, owner_only=True,
+                           fields=_form_fields("playground.catalog.forms.ProviderForm"),
+                           data=lambda w: {"name": "Another", "protocol": "chat", "base_url": "https://api.example.invalid/v1",
+                                           "key_source": "none", "max_concurrency": "4", "timeout_s": "60"}),
+    "catalog:detail": Case("object", get=True, params=PROVIDER),
+    "catalog:edit": Case("object", get=True, post=True, params=PROVIDER, write=True, owner_only=True,
+                         fields=_form_fields("playground.catalog.forms.ProviderForm"),
+                         data=lambda w: {"name": "Renamed", "protocol": "chat", "base_url": "https://api.example.invalid/v1",
+                                         "key_source": "stored", "max_concurrency": "4", "timeout_s": "60"}),
+    "catalog:delete": Case("object", get=True, post=True, params=PROVIDER, write=True, owner_only=True, destructive=True),
+    "catalog:model_add": Case("object", post=True, params=PROVIDER, write=True,
+                              fields=_form_fields("playground.catalog.forms.ProviderModelForm"),
+                              data=lambda w: {"name": "another-model", "inputs": ["image"]}),
+    "catalog:preset_models_add": Case("object", post=True, params=PROVIDER, write=True,
+                                      data=lambda w: {"models": ["gpt-4o-mini"]}),
+    "catalog:model_row": Case("object", get=True, params=MODEL),
+    "catalog:model_edit": Case("object", get=True, post=True, params=MODEL, write=True, owner_only=True,
+                               fields=_form_fields("playground.catalog.forms.ProviderModelForm"),
+                               data=lambda w: {"name": "renamed-model", "inputs": ["image"]}),
+    "catalog:model_toggle": Case("object", post=True, params=MODEL, write=True),
+    "catalog:model_delete": Case("object", post=True, params=MODEL, write=True, destructive=True),
+    # runs
+    "runs:list": Case("team", get=True, fields=lambda: ["model", "version", "since", "until"],
+                      data=lambda w: {"since": "2020-01-01", "until": "2999-01-01"}),
+    "runs:export": Case("team", get=True, params={"fmt": lambda w: "csv"}, fields=lambda: ["model", "since", "until"]),
+    "runs:history": Case("object", get=True, params=PROMPT, fields=lambda: ["model", "version", "since", "until"],
+                         data=lambda w: {"version": "2"}),
+    "runs:prompt_export": Case("object", get=True, params={**PROMPT, "fmt": lambda w: "json"},
+                               fields=lambda: ["model", "version", "since", "until"]),
+    "runs:new": Case("object", get=True, params=PROMPT, fields=lambda: ["version", "models", "var-subject"],
+                     data=_run_form),
+    "runs:preflight": Case("object", post=True, params=PROMPT, fields=lambda: ["version", "models", "var-subject"],
+                           data=_run_form),
+    "runs:start": Case("object", post=True, params=PROMPT, write=True, fields=lambda: ["version", "models", "var-subject"],
+                       data=_run_form),
+    "runs:detail": Case("object", get=True, params=RUN),
+    "runs:progress": Case("object", get=True, params=RUN, data=lambda w: {"known": f"{w.result.pk}:queued", "outputs": "1"}),
+    "runs:cancel": Case("object", post=True, params=RUN, write=True),
+    "runs:rerun": Case("object", post=True, params=RUN, write=True),
+    "runs:diff": Case("object", get=True, params=RUN, fields=lambda: ["a", "b"],
+                      data=lambda w: {"a": str(w.result.pk), "b": str(w.other_result.pk)}),
+    "runs:request": Case("object", get=True, params=RESULT),
+    "runs:body": Case("object", get=True, params=RESULT, data=lambda w: {"inline": "1"}),
+    "runs:response": Case("object", get=True, params=RESULT, data=lambda w: {"download": "1"}),
+    "runs:resend": Case("object", post=True, params=RESULT, write=True),
+}
+
+ADMIN = Case("admin", get=True, post=True)
+ADMIN_PUBLIC = {"admin:login"}  # its login form is for anyone; the rest of the admin is staff only
+
+
+def case_for(pattern: Pattern) -> Case | None:
+    if pattern.namespace == "admin":
+        # Django's admin, guarded as a whole by admin_view (staff only); its patterns follow the
+        # registered models, so they are walked with generic values instead of one case each.
+        if pattern.key in ADMIN_PUBLIC:
+            return Case("public", get=True, post=True)
+        return ADMIN
+    return CASES.get(pattern.key)
+
+
+def admin_values(pattern: Pattern) -> dict[str, str]:
+    values = {}
+    for part in pattern.parts:
+        if isinstance(part, RegexPattern):
+            for name, alternatives in re.findall(r"\(\?P<(\w+)>([^)]*)\)", part._regex):
+                values[name] = alternatives.split("|")[0] if name == "app_label" else "walk"
+    for name, conv in pattern.params.items():
+        values.setdefault(name, "1")
+    return values
+
+
+def valid_path(pattern: Pattern, world) -> str:
+    case = case_for(pattern)
+    if case.scope == "admin" or pattern.namespace == "admin":
+        return pattern.path(admin_values(pattern))
+    return pattern.path({name: case.params[name](world) for name in pattern.params})
+
+
+# --- raw request bodies (bytes everywhere, so invalid UTF-8 and lone surrogates can be sent) -------
+
+
+def to_bytes(value) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode("utf-8", "surrogatepass")
+
+
+def urlencoded(data: dict) -> str:
+    pairs = []
+    for key, value in data.items():
+        for v in value if isinstance(value, list) else [value]:
+            pairs.append(quote_from_bytes(to_bytes(key)) + "=" + quote_from_bytes(to_bytes(v)))
+    return "&".join(pairs)
+
+
+BOUNDARY = "walkBoundary7MA4YWxkTrZu0gW"
+
+
+def multipart(data: dict, files: dict[str, tuple]) -> bytes:
+    """files: field -> (file name, content), both str or bytes."""
+    out = []
+    for key, value in data.items():
+        for v in value if isinstance(value, list) else [value]:
+            out += [b"--" + BOUNDARY.encode(), b'Content-Disposition: form-data; name="' + to_bytes(key) + b'"', b"", to_bytes(v)]
+    for key, (name, content) in files.items():
+        out += [b"--" + BOUNDARY.encode(),
+                b'Content-Disposition: form-data; name="' + to_bytes(key) + b'"; filename="' + to_bytes(name) + b'"',
+                b"Content-Type: application/octet-stream", b"", to_bytes(content)]
+    out += [b"--" + BOUNDARY.encode() + b"--", b""]
+    return b"\r\n".join(out)
+
+
+MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
