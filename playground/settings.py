@@ -121,6 +121,10 @@ MEDIA_URL = None
 MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 50)
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 100_000_000)
+# Uploads are decoded in a child process with these limits (playground/uploads/sandbox.py): a
+# file needing more memory or time is refused as a possible decompression bomb.
+PRISM_DECODE_MAX_MB = env_int("PRISM_DECODE_MAX_MB", 1024)
+PRISM_DECODE_TIMEOUT_S = env_int("PRISM_DECODE_TIMEOUT_S", 30)
 FILE_UPLOAD_HANDLERS = [
     "playground.uploads.upload_handlers.CappedUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",

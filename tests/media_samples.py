@@ -668,3 +668,54 @@ BAD_SAMPLES = {
     "corrupt_pdf": (corrupt_pdf_bytes, ".pdf"),
     "locked_pdf": (locked_pdf_bytes, ".pdf"),
 }
+
+
+# --- decompression bombs that pass every header check ----------------------------------------
+
+
+def _deflate_repeated(byte: int, total: int, chunk: int = 1024 * 1024) -> bytes:
+    """zlib stream of ``total`` copies of ``byte``, made without ever holding or compressing more
+    than two chunks: after a full flush deflate starts afresh, so every further chunk compresses
+    to the same bytes, and the Adler-32 of a run of one byte value has a closed form."""
+    assert total % chunk == 0
+    c = zlib.compressobj(9)
+    data = bytes([byte]) * chunk
+    first = c.compress(data) + c.flush(zlib.Z_FULL_FLUSH)
+    again = c.compress(data) + c.flush(zlib.Z_FULL_FLUSH)
+    end = c.flush(zlib.Z_FINISH)  # the final (empty) block and the Adler-32 of two chunks
+    a = (1 + total * byte) % 65521
+    b = (total + byte * total * (total + 1) // 2) % 65521
+    return first + again * (total // chunk - 1) + end[:-4] + struct.pack(">I", (b << 16) | a)
+
+
+@lru_cache(maxsize=None)
+def bomb_pdf_bytes(expanded: int = 1024 * 1024 * 1024) -> bytes:
+    """A valid one-page PDF whose page content stream is ~1 MB of Flate that inflates to
+    ``expanded`` bytes of spaces (1 GiB): harmless to inspect, ruinous to draw."""
+    stream = _deflate_repeated(0x20, expanded)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+    ]
+    return _pdf_from_objects(objects)
+
+
+@lru_cache(maxsize=None)
+def big_png_bytes(width: int = 10000, height: int = 10000) -> bytes:
+    """A valid 8-bit RGB PNG of width x height black pixels (100 megapixels, exactly the default
+    limit, so the header check passes); ~300 MB decoded from a ~300 KB file."""
+    raw = b"\x00" + bytes(3 * width)  # filter byte + one row of zeros
+    c = zlib.compressobj(9)
+    rows = max(r for r in range(1, 65) if height % r == 0)
+    block = raw * rows
+    first = c.compress(block) + c.flush(zlib.Z_FULL_FLUSH)
+    again = c.compress(block) + c.flush(zlib.Z_FULL_FLUSH)
+    total = len(raw) * height
+    end = c.flush(zlib.Z_FINISH)
+    a = 1 % 65521  # Adler-32 of zeros: A stays 1, B grows by 1 per byte
+    b = total % 65521
+    idat = first + again * (height // rows - 1) + end[:-4] + struct.pack(">I", (b << 16) | a)
+    ihdr = _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+    return b"\x89PNG\r\n\x1a\n" + ihdr + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")

@@ -338,7 +338,7 @@ def import_prompt(*, team, user, uploaded_file):
                 if path.stat().st_size > settings.MAX_UPLOAD_BYTES:
                     raise ImportRefused(f"{label}: larger than the {settings.MAX_UPLOAD_MB} MB upload limit.")
                 try:
-                    inspect.inspect_file(path, max_image_pixels=settings.MAX_IMAGE_PIXELS)
+                    services.check_path(path, thumbnail=False)  # in a bounded child process (sandbox.py)
                 except inspect.MediaRejected as exc:
                     raise ImportRefused(f"{label}: {exc}") from None
                 entry = path.relative_to(folder).as_posix()

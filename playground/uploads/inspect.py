@@ -265,6 +265,8 @@ def open_image(fp: BinaryIO, pil_format: str, *, max_image_pixels: int = DEFAULT
         im = factory(fp, "")
     except Image.DecompressionBombError as exc:  # Pillow's own last-resort guard, inside some plugins
         raise MediaRejected(TOO_LARGE) from exc
+    except MemoryError:
+        raise  # over the memory limit of a sandboxed check (sandbox.py), not a damaged file
     except Exception as exc:
         raise MediaRejected(f"The {_label(pil_format)} image is damaged or incomplete, so it could not be read.") from exc
     width, height = im.size
@@ -337,7 +339,7 @@ def _inspect_image(fp: BinaryIO, pil_format: str, max_image_pixels: int, max_ani
             # inverse DCT and colour conversion work on 64× fewer pixels.
             im.draft(None, (1, 1))
         im.load()
-    except MediaRejected:
+    except (MediaRejected, MemoryError):
         raise
     except Image.DecompressionBombError as exc:  # e.g. a GIF frame far larger than its screen
         raise MediaRejected(TOO_LARGE) from exc
@@ -755,6 +757,8 @@ def prepare_image(
                 im = im.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
             else:
                 im.load()
+        except MemoryError:
+            raise
         except Exception as exc:
             raise MediaRejected(f"The {_label(pil_format)} image is damaged or incomplete, so it could not be read.") from exc
         im = im.copy() if isinstance(im, ImageFile.ImageFile) else im  # detach from the file

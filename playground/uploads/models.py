@@ -173,3 +173,18 @@ class VariantFile(models.Model):
     class Meta:
         ordering = ["position"]
         constraints = [models.UniqueConstraint(fields=["variant", "position"], name="one_file_per_position")]
+
+
+class RefusedFile(models.Model):
+    """Bytes that were checked and refused, with the reason: the same bytes sent again (by anyone)
+    are refused at once instead of being decoded again, which is what makes re-sending a
+    decompression bomb cheap. ``limits`` names the limits it was checked under; once they change,
+    the bytes are checked afresh."""
+
+    sha256 = models.CharField(max_length=64, primary_key=True)
+    reason = models.TextField()
+    limits = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.sha256[:12]}: {self.reason}"

@@ -21,9 +21,9 @@ from django.db.models.deletion import ProtectedError
 from django.utils import timezone
 
 from playground.lib import safe_fetch
-from playground.uploads import inspect, variants
+from playground.uploads import inspect, sandbox, variants
 from playground.uploads.inspect import MediaInfo, MediaRejected
-from playground.uploads.models import MediaItem, MediaVariant, StoredFile, VariantFile, blob_name
+from playground.uploads.models import MediaItem, MediaVariant, RefusedFile, StoredFile, VariantFile, blob_name
 from playground.uploads.upload_handlers import OversizeUpload
 
 log = logging.getLogger(__name__)
@@ -134,14 +134,14 @@ def add_from_url(*, team, user, url: str, keep_as_reference: bool) -> Added:
 
 
 def _add_checked_file(*, team, user, path: Path, name: str, source: str, source_url: str = "", sha256=None) -> Added:
-    info = inspect.inspect_file(path, max_image_pixels=settings.MAX_IMAGE_PIXELS)
+    # The hash first: bytes already in this team's library are not decoded again.
     sha256 = sha256 or sha256_of(path)
     is_reference = source == MediaItem.Source.URL_REFERENCE
     if not is_reference:
         existing = MediaItem.objects.filter(team=team, sha256=sha256).exclude(source=MediaItem.Source.URL_REFERENCE)
         if item := existing.first():
             return Added(item, created=False)
-    thumbnail = _make_thumbnail(path, info)
+    info, thumbnail = check_path(path, sha256=sha256)
     stored = None if is_reference else store_path(path, info.mime_type, sha256=sha256)
     fields = dict(
         team=team,
@@ -164,13 +164,42 @@ def _add_checked_file(*, team, user, path: Path, name: str, source: str, source_
         return Added(MediaItem.objects.get(team=team, sha256=sha256, source=source), created=False)
 
 
-def _make_thumbnail(path: Path, info: MediaInfo) -> StoredFile | None:
+def _limits_key() -> str:
+    return (
+        f"pixels={settings.MAX_IMAGE_PIXELS};mb={settings.PRISM_DECODE_MAX_MB};s={settings.PRISM_DECODE_TIMEOUT_S}"
+    )
+
+
+def check_path(path: Path, *, sha256: str | None = None, thumbnail: bool = True) -> tuple[MediaInfo, StoredFile | None]:
+    """What the file at path is, and its thumbnail, or MediaRejected with the reason.
+
+    Decoding untrusted bytes happens in a child process under PRISM_DECODE_MAX_MB and
+    PRISM_DECODE_TIMEOUT_S (sandbox.py), and only once per content: bytes refused before (under
+    the same limits) are refused again at once with the same reason, and bytes some library
+    item already holds reuse that item's findings and thumbnail (the same bytes decode the same).
+    With thumbnail=False nothing is stored (a check before an all-or-nothing import).
+    """
+    sha256 = sha256 or sha256_of(path)
+    limits = _limits_key()
+    if refused := RefusedFile.objects.filter(pk=sha256, limits=limits).first():
+        raise MediaRejected(refused.reason)
+    if known := MediaItem.objects.filter(sha256=sha256).select_related("thumbnail").order_by("pk").first():
+        return media_info(known), known.thumbnail
     try:
-        return store_bytes(inspect.make_thumbnail(path, info), inspect.THUMBNAIL_MIME)
-    except Exception:
+        info, drawn, problem = sandbox.check_media(
+            path,
+            max_image_pixels=settings.MAX_IMAGE_PIXELS,
+            max_mb=settings.PRISM_DECODE_MAX_MB,
+            timeout_s=settings.PRISM_DECODE_TIMEOUT_S,
+        )
+    except MediaRejected as exc:
+        RefusedFile.objects.update_or_create(pk=sha256, defaults={"reason": str(exc), "limits": limits})
+        raise
+    if drawn is None:
         # The file itself decoded; a thumbnail is a nicety, and its absence is shown as a plain icon.
-        log.exception("thumbnail failed for %s (%s)", path, info.mime_type)
-        return None
+        log.warning("thumbnail failed for %s (%s): %s", path, info.mime_type, problem)
+        return info, None
+    return info, store_bytes(drawn, inspect.THUMBNAIL_MIME) if thumbnail else None
 
 
 # The decoder's findings, as MediaInfo fields and MediaItem columns alike.
@@ -187,7 +216,11 @@ def media_info(item: MediaItem) -> MediaInfo:
 
 
 def _display_name(name: str | None) -> str:
-    name = os.path.basename((name or "").replace("\\", "/")).strip()
+    """A name to show: the last path part, without the characters Django strips from uploaded
+    file names (str.isprintable: controls, and format characters such as the bidi overrides
+    U+202A-U+202E and U+2066-U+2069 that show "photo<U+202E>gpj.exe" as "photoexe.jpg")."""
+    name = os.path.basename((name or "").replace("\\", "/"))
+    name = "".join(ch for ch in name if ch.isprintable()).strip()
     return (name or "untitled")[:255]
 
 
@@ -250,7 +283,7 @@ def make_variant(variant_id: int, item_id: int) -> None:
             return
     try:
         spec = variants.VariantSpec.parse(variant.spec)
-        outputs = variants.make_variant(variant.source.path, media_info(item), spec)
+        outputs = _variant_outputs(variant.source.path, media_info(item), spec)
     except variants.VariantError as exc:
         MediaVariant.objects.filter(pk=variant.pk).update(status=MediaVariant.Status.FAILED, error=str(exc))
         return
@@ -275,6 +308,22 @@ def make_variant(variant_id: int, item_id: int) -> None:
         locked.error = ""
         locked.details = {"count": len(outputs), **(outputs[0].details if len(outputs) == 1 else {})}
         locked.save()
+
+
+def _variant_outputs(path: Path, info: MediaInfo, spec: variants.VariantSpec) -> list[variants.VariantOutput]:
+    """variants.make_variant in a child process with the decode memory limit (sandbox.py). The
+    time allowed is the task's soft time limit: conversions of long media take longer than a check."""
+    timeout = max(settings.PRISM_DECODE_TIMEOUT_S, settings.CELERY_TASK_SOFT_TIME_LIMIT)
+    try:
+        return sandbox.run(
+            variants.make_variant, str(path), info, spec, max_mb=settings.PRISM_DECODE_MAX_MB, timeout_s=timeout
+        )
+    except sandbox.LimitExceeded as exc:
+        if exc.reason == "time":
+            raise variants.VariantError(f"Preparing this variant took longer than {timeout} s, so it was stopped.")
+        raise variants.VariantError(
+            f"Preparing this variant needs more than {exc.max_mb} MB of memory, so it was stopped."
+        ) from None
 
 
 def variants_of(item: MediaItem):
