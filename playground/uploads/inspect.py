@@ -482,6 +482,47 @@ def _reaches_end(container, stream, duration: float) -> bool:
     return end >= target
 
 
+def _wav_length(path) -> tuple[float, float] | None:
+    """(seconds the WAV's data chunk header promises, seconds of data present), or None when the
+    header states no size (streamed WAVs write 0 or 0xFFFFFFFF) or cannot be read (RF64).
+    FFmpeg measures a cut WAV by the bytes present, so the promise has to be read here."""
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        byte_rate = 0
+        while True:
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                return None
+            kind, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if kind == b"fmt " and size >= 16:
+                fmt = f.read(size + (size & 1))
+                byte_rate = struct.unpack("<I", fmt[8:12])[0]
+            elif kind == b"data":
+                if not byte_rate or size in (0, 0xFFFFFFFF):
+                    return None
+                start = f.tell()
+                f.seek(0, io.SEEK_END)
+                return size / byte_rate, (f.tell() - start) / byte_rate
+            else:
+                f.seek(size + (size & 1), io.SEEK_CUR)
+
+
+def _mp3_promises_length(path) -> bool:
+    """Whether the first MP3 frame is a Xing/Info or VBRI header, which states the frame count
+    (and so the length FFmpeg reports). Without one FFmpeg estimates from the bit rate."""
+    with open(path, "rb") as f:
+        head = f.read(1024)
+        f.seek(_id3_size(head))
+        data = f.read(8192).lstrip(b"\x00")
+    return any(tag in data[:200] for tag in (b"Xing", b"Info", b"VBRI"))
+
+
+# A cut-off tail shorter than this is not worth refusing a file over (encoder padding, rounding).
+_AUDIO_SLACK_S = 0.25
+
+
 def _rate(value) -> float | None:
     if not value:
         return None
@@ -582,11 +623,19 @@ def _inspect_av(path, container_name: str, max_video_edge: int) -> MediaInfo:
         stream_index = main.index
         frame_count = int(video.frames) if video is not None and video.frames else None
 
-    if duration is None:
+    if container_name == "wav" and (promised := _wav_length(path)) and promised[1] < promised[0] - _AUDIO_SLACK_S:
+        raise MediaRejected(_cut_short(label, *promised))
+    if duration is None or container_name == "mp3":
+        # MP3: the length FFmpeg reports comes from a header or the bit rate, not from the frames
+        # present; read them (no decoding) so a cut file is caught and a VBR estimate corrected.
         try:
-            duration = _scan_duration(path, container_name, stream_index)
+            measured = _scan_duration(path, container_name, stream_index)
         except av.error.FFmpegError:
-            duration = None
+            measured = None
+        if container_name == "mp3" and duration and _mp3_promises_length(path):
+            if (measured or 0.0) < duration - _AUDIO_SLACK_S:
+                raise MediaRejected(_cut_short(label, duration, measured or 0.0))
+        duration = measured if measured else duration
 
     if kind == "audio":
         mime, fmt = {
@@ -611,6 +660,13 @@ def _inspect_av(path, container_name: str, max_video_edge: int) -> MediaInfo:
         duration_s=round(duration, 3) if duration else None,
         frame_count=frame_count,
         details={k: v for k, v in details.items() if v is not None},
+    )
+
+
+def _cut_short(label: str, promised: float, present: float) -> str:
+    return (
+        f"The {label} file is incomplete: its header promises {promised:.1f} s of audio but it stops "
+        f"after {present:.1f} s, perhaps because it was cut short while copying or uploading."
     )
 
 

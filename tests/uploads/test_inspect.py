@@ -229,6 +229,32 @@ def test_files_cut_short_are_refused(put, make, label):
         inspect_file(put(make()))
 
 
+@pytest.mark.parametrize(
+    "make,label,promised,present",
+    [
+        (lambda: ms.wav_bytes(3.0)[: len(ms.wav_bytes(3.0)) // 3], "WAV", "3.0", "1.0"),  # FFmpeg said 1 s
+        (lambda: ms.mp3_bytes(3.0)[: len(ms.mp3_bytes(3.0)) // 3], "MP3", "3.0", "1.0"),  # FFmpeg said 3 s
+        (lambda: ms.mp3_bytes(3.0)[:600], "MP3", "3.0", "0.0"),
+    ],
+)
+def test_audio_cut_short_is_refused(put, make, label, promised, present):
+    with pytest.raises(MediaRejected) as caught:
+        inspect_file(put(make()))
+    assert str(caught.value) == (
+        f"The {label} file is incomplete: its header promises {promised} s of audio but it stops after "
+        f"{present} s, perhaps because it was cut short while copying or uploading."
+    )
+
+
+def test_whole_audio_keeps_its_length(put):
+    assert inspect_file(put(ms.wav_bytes(3.0))).duration_s == pytest.approx(3.0, abs=0.01)
+    assert inspect_file(put(ms.mp3_bytes(3.0))).duration_s == pytest.approx(3.0, abs=0.06)
+    # A WAV written as a stream (no size in its header) is as long as its data.
+    streamed = bytearray(ms.wav_bytes(1.0))
+    streamed[40:44] = b"\xff\xff\xff\xff"
+    assert inspect_file(put(bytes(streamed))).duration_s == pytest.approx(1.0, abs=0.01)
+
+
 def test_browser_recorded_webm_without_duration_is_measured(put):
     """MediaRecorder writes WebM with no duration and no index; the length is found by reading."""
     info = inspect_file(put(ms.webm_bytes(seconds=2.0, live=True)))
