@@ -30,7 +30,7 @@ def provider_models_for(team: Team) -> list[ProviderModel]:
     """
     return list(
         ProviderModel.objects.filter(provider__team=team, enabled=True)
-        .select_related("provider")
+        .select_related("provider__team")  # the team: an environment key's grant is per team
         .order_by("provider__name", "provider_id", "label", "name")
     )
 

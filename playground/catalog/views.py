@@ -127,7 +127,8 @@ def _result_count(provider: Provider) -> int | None:
 def provider_list(request):
     team = current_team(request)
     membership = current_membership(request)
-    providers = list(Provider.objects.filter(team=team).annotate(model_count=Count("models")).order_by("name"))
+    providers = list(Provider.objects.filter(team=team).select_related("team").annotate(model_count=Count("models"))
+                     .order_by("name"))
     for provider in providers:
         provider.key_status = services.key_status(provider)
         provider.protocol_label = SHORT_PROTOCOL.get(provider.protocol, provider.get_protocol_display())

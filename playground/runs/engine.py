@@ -44,9 +44,11 @@ Design (issue 4):
   the rest); the database thread that claims a result hands its request to the dispatcher, and
   the dispatcher's callback hands the answer to a database thread, so the task thread only
   waits (and renews the lease). bench/dispatch.py measures it.
-* **The key** is read from the provider (``Provider.api_key()``) at send time and only handed to
-  ``providers.send``, which puts it in the outgoing headers; what is stored (headers as rendered,
-  with ``$ENV`` in place of the key, errors redacted by providers) never holds it.
+* **The key** is read from the provider (``Provider.api_key(result.url)``) at send time, for the
+  URL the request goes to (an environment key only if granted to the team for that host, a
+  stored key only to its base URL's server), and only handed to ``providers.send``, which puts
+  it in the outgoing headers; what is stored (headers as rendered, with ``$ENV`` in place of the
+  key; answers, errors and request ids redacted by providers/redact.py) never holds it.
 """
 
 from __future__ import annotations
