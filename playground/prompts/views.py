@@ -330,9 +330,9 @@ def media_upload(request, prompt_id: int):
     """An upload from the editor's picker, into the prompt's team (whatever team the session is
     on); answers with the library's media card, or the refusal card."""
     prompt, membership = _get_prompt(request, prompt_id)
-    if not membership.can_edit:
+    if not membership.can_edit:  # 403 like the library's upload: a refused write says so in its status
         return HttpResponse(render_to_string("uploads/_refused_card.html",
-                                             {"name": "", "reason": "Your role in this team is read-only."}))
+                                             {"name": "", "reason": "Your role in this team is read-only."}), status=403)
     files = request.FILES.getlist("file")
     if not files:
         return HttpResponse(render_to_string("uploads/_refused_card.html",

@@ -83,7 +83,7 @@ def walk_world(db) -> WalkWorld:
     version = prompt.save_version(normalize(doc), media_items=[item], user=owner)
 
     provider = Provider(team=team, name=f"{MARK} provider", protocol="chat",
-                        base_url="https://api.example.invalid/v1", notes=f"{MARK}-notes")
+                        base_url="https://api.example.invalid/v1", notes=f"{MARK}-notes", preset="openai")
     provider.set_api_key("sk-walk-not-a-real-key-0000")
     provider.save()
     model = ProviderModel.objects.create(provider=provider, name=f"{MARK}-model", inputs=["image", "audio", "video", "pdf"])

@@ -269,8 +269,12 @@ CASES: dict[str, Case] = {
     "runs:resend": Case("object", post=True, params=RESULT, write=True),
 }
 
+# Served without any URL pattern or login: static files (WhiteNoise, before every view). They
+# hold no team data; the walk checks that anonymous requests get them (or a 404), not a login.
+PUBLIC_PATHS = ["/static/app.css", "/static/vendor/htmx.min.js"]
+
 ADMIN = Case("admin", get=True, post=True)
-ADMIN_PUBLIC = {"admin:login"}  # its login form is for anyone; the rest of the admin is staff only
+ADMIN_PUBLIC = {"admin:login", "admin:logout"}  # for anyone (logging out is harmless); the rest is staff only
 
 
 def case_for(pattern: Pattern) -> Case | None:

@@ -1,0 +1,188 @@
+"""Access control, walked over every URL pattern of the URL conf (issue 7, "Prove it stays closed").
+
+Each pattern is requested with team A's objects (tests/security/conftest.py) as
+  1. anonymous: a redirect to a login page, or 403/404; never the object's content;
+  2. an owner of another team B: 403/404 for team A's objects (their own team's page for team
+     pages), never a marker of team A in the body, nothing of team A changed;
+  3. a viewer of team A: each write (POST) is a 403 and changes nothing; reads work;
+  4. an owner of team A: 2xx/3xx for every method the view answers (so the fixtures are right).
+A pattern without a Case in tests/security/walk.py fails the walk.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from tests import media_samples as samples
+from tests.security import walk
+from tests.security.conftest import MARK
+
+PATTERNS = walk.patterns()
+BY_KEY = {p.key: p for p in PATTERNS}
+APP_KEYS = [p.key for p in PATTERNS if p.namespace != "admin"]
+ADMIN_KEYS = [p.key for p in PATTERNS if p.namespace == "admin"]
+
+UPLOADS = {"prompts:import": ("walk.json", json.dumps({"system": "imported", "messages": []}).encode())}
+
+
+def dump(world, *, personal_of=None) -> dict:
+    """Every row that belongs to team A, field by field. ``personal_of``: leave out that user's
+    own drafts (a viewer may keep a draft of their own previews)."""
+    from playground.accounts.models import Membership, Team
+    from playground.catalog.models import Provider, ProviderModel
+    from playground.prompts.models import Prompt, PromptDraft, PromptVersion
+    from playground.runs.models import Result, Run
+    from playground.uploads.models import MediaItem, MediaVariant, VariantFile
+
+    team = world.team
+    drafts = PromptDraft.objects.filter(prompt__team=team)
+    if personal_of is not None:
+        drafts = drafts.exclude(user=personal_of)
+    querysets = {
+        "team": Team.objects.filter(pk=team.pk),
+        "memberships": Membership.objects.filter(team=team),
+        "items": MediaItem.objects.filter(team=team),
+        "variants": MediaVariant.objects.filter(source__items__team=team).distinct(),
+        "variant_files": VariantFile.objects.filter(variant__source__items__team=team).distinct(),
+        "prompts": Prompt.objects.filter(team=team),
+        "versions": PromptVersion.objects.filter(prompt__team=team),
+        "drafts": drafts,
+        "providers": Provider.objects.filter(team=team),
+        "models": ProviderModel.objects.filter(provider__team=team),
+        "runs": Run.objects.filter(team=team),
+        "results": Result.objects.filter(run__team=team),
+    }
+    return {name: sorted(map(repr, qs.order_by("pk").values())) for name, qs in querysets.items()}
+
+
+def client_for(user=None) -> Client:
+    client = Client(raise_request_exception=False)
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def send(client, method, path, data, files):
+    if method == "GET":
+        return client.get(path, data)
+    if files:
+        body = walk.multipart(data, files)
+        return client.generic("POST", path, body, content_type=walk.MULTIPART)
+    return client.post(path, data)
+
+
+def body(response) -> str:
+    content = b"".join(response.streaming_content) if getattr(response, "streaming", False) else response.content
+    return content.decode("utf-8", "replace")
+
+
+def _request(pattern, case, world):
+    data = case.data(world) if case.data else {}
+    upload = UPLOADS.get(pattern.key, ("walk.png", samples.png_bytes(12, 10)))
+    files = {f: upload for f in case.files}
+    return walk.valid_path(pattern, world), data, files
+
+
+def _methods(case) -> list[str]:
+    return (["GET"] if case.get else []) + (["POST"] if case.post else [])
+
+
+def _say(who, method, path, response) -> str:
+    return f"{who} {method} {path} -> {response.status_code} {response.get('Location', '')}"
+
+
+def test_every_url_pattern_has_a_case_in_the_walk_table():
+    missing = [p.key for p in PATTERNS if walk.case_for(p) is None]
+    assert not missing, f"Add a Case to tests/security/walk.py CASES for each new URL pattern: {missing}"
+
+
+@pytest.mark.parametrize("key", APP_KEYS)
+def test_only_team_a_reaches_team_a(key, walk_world, walk_no_network):
+    w = walk_world
+    pattern = BY_KEY[key]
+    case = walk.case_for(pattern)
+    if case is None:
+        pytest.fail(f"{key} has no Case in tests/security/walk.py")
+    path, data, files = _request(pattern, case, w)
+    methods = _methods(case)
+    login = reverse("accounts:login")
+
+    # 1. Anonymous.
+    for method in methods:
+        before = dump(w)
+        response = send(client_for(), method, path, data, files)
+        text = body(response)
+        if case.scope == "public":
+            assert response.status_code < 500, _say("anonymous", method, path, response)
+        elif response.status_code == 302:
+            assert response["Location"].startswith(login), _say("anonymous", method, path, response)
+        else:
+            assert response.status_code in (403, 404), _say("anonymous", method, path, response)
+        assert MARK not in text, f"anonymous {method} {path} shows team A's content"
+        assert dump(w) == before, f"anonymous {method} {path} changed team A"
+
+    # 2. An owner of another team.
+    outsider = client_for(w.outsider)
+    for method in methods:
+        before = dump(w)
+        response = send(outsider, method, path, data, files)
+        text = body(response)
+        if case.scope == "object":
+            assert response.status_code in (403, 404), _say("team B owner", method, path, response)
+        else:
+            assert response.status_code < 500, _say("team B owner", method, path, response)
+            if response.status_code == 302 and method == "POST":
+                text += body(outsider.get(response["Location"]))  # where it lands shows nothing of A either
+        assert MARK not in text, f"team B's owner: {method} {path} shows team A's content"
+        assert dump(w) == before, f"team B's owner: {method} {path} changed team A"
+    assert outsider.session.get("team_id") in (None, w.other_team.pk)
+
+    # 3. A viewer of team A: reads work, writes are refused and change nothing.
+    viewer = client_for(w.viewer)
+    for method in methods:
+        before = dump(w, personal_of=w.viewer)
+        response = send(viewer, method, path, data, files)
+        if case.owner_only or (method == "POST" and case.write):
+            assert response.status_code == 403, _say("viewer", method, path, response)
+        else:
+            assert 200 <= response.status_code < 400, _say("viewer", method, path, response)
+        assert dump(w, personal_of=w.viewer) == before, f"viewer: {method} {path} changed team A"
+
+    # 4. An owner of team A: every method works (GET first; a POST may delete the object).
+    owner = client_for(w.owner)
+    for method in methods:
+        response = send(owner, method, path, data, files)
+        body(response)
+        assert 200 <= response.status_code < 400, _say("owner", method, path, response)
+
+
+def test_the_admin_is_for_staff_only(walk_world):
+    """Django's admin (its patterns follow the registered models): every page but its login is a
+    redirect to the login for anyone who is not staff, team owners included."""
+    w = walk_world
+    for who, user in (("anonymous", None), ("team B owner", w.outsider), ("viewer", w.viewer), ("owner", w.owner)):
+        client = client_for(user)
+        for key in ADMIN_KEYS:
+            pattern = BY_KEY[key]
+            path = pattern.path(walk.admin_values(pattern))
+            for method in ("GET", "POST"):
+                before = dump(w)
+                response = send(client, method, path, {}, {})
+                if key in walk.ADMIN_PUBLIC:
+                    assert response.status_code in (200, 302), _say(who, method, path, response)
+                else:
+                    assert response.status_code == 302 and "login" in response["Location"], _say(who, method, path, response)
+                assert MARK not in body(response), f"{who}: {method} {path} shows team A's content"
+                assert dump(w) == before
+
+
+@pytest.mark.parametrize("path", walk.PUBLIC_PATHS)
+def test_static_files_are_public_and_hold_nothing_of_a_team(path, walk_world):
+    response = client_for().get(path)
+
+    assert response.status_code in (200, 404)  # 404 when collectstatic has not run (tests)
+    assert MARK not in body(response)
