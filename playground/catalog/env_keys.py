@@ -65,7 +65,8 @@ def problem(name: str, team, host: str | None) -> str | None:
                 "(PRISM_ENV_KEYS): ask them to grant it, or store a key in Prism.")
     if what == WRONG_HOST:
         allowed = ", ".join(sorted(hosts_for(team, name)))
-        return (f"The operator granted {shown} to your team for {allowed} only, not for {normal_host(host) or 'this address'}: "
+        here = normal_host(host) or "this address"
+        return (f"The operator granted {shown} to your team for {allowed} only, not for {here}: "
                 "point the base URL there, or store a key in Prism.")
     if what == MISSING:
         return _missing(shown)
@@ -73,7 +74,8 @@ def problem(name: str, team, host: str | None) -> str | None:
 
 
 def _missing(name: str) -> str:
-    return f"The environment variable {name} is not set where Prism runs: ask the operator to set it, or store a key in Prism."
+    return (f"The environment variable {name} is not set where Prism runs: ask the operator to set it, "
+            "or store a key in Prism.")
 
 
 def read(name: str, team, host: str | None) -> str:

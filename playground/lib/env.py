@@ -102,7 +102,8 @@ ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _TEAM = re.compile(r"^(\*|#\d+|[-a-zA-Z0-9_]+)$")
 # Prism's own and its tools' variables, whether or not settings.py has read them yet.
-_OWN = re.compile(r"^(PRISM_|CELERY_|DJANGO_|DATABASE_|DB_|SECRET_KEY|AXES_|TEST_|DEMO_)|(DATABASE_URL|BROKER_URL|REDIS_URL)$")
+_OWN = re.compile(r"^(PRISM_|CELERY_|DJANGO_|DATABASE_|DB_|SECRET_KEY|AXES_|TEST_|DEMO_)"
+                  r"|(DATABASE_URL|BROKER_URL|REDIS_URL)$")
 ENV_KEYS_SYNTAX = "NAME=host[,host...]@team[,team...] separated by ';' (team: a slug, #id or *)"
 
 
@@ -165,7 +166,8 @@ def parse_env_keys(value: str, *, setting: str = "PRISM_ENV_KEYS") -> tuple[EnvK
                               "and underscores before '='")
         where += f" ({name})"
         if is_prism_setting(name):
-            raise ConfigError(f"{where}: {name} is one of Prism's own settings and can never be granted to teams")
+            raise ConfigError(f"{where}: {name} is one of Prism's own settings (or its scripts') and can never be "
+                              "granted to teams")
         hosts_part, at, teams_part = rest.rpartition("@")
         if not at:
             raise ConfigError(f"{where}: say which teams may use it after '@' (slugs, #ids, or * for all): "
@@ -194,5 +196,5 @@ def check_env_key_grants(grants) -> None:
     """Again once every setting is read (apps ready): a grant of a variable read after it is refused."""
     for grant in grants:
         if is_prism_setting(grant.name):
-            raise ConfigError(f"PRISM_ENV_KEYS ({grant.name}): {grant.name} is one of Prism's own settings and can "
-                              "never be granted to teams")
+            raise ConfigError(f"PRISM_ENV_KEYS ({grant.name}): {grant.name} is one of Prism's own settings "
+                              "(or its scripts') and can never be granted to teams")
