@@ -8,7 +8,9 @@ import hashlib
 import logging
 import os
 import shutil
+import stat
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -388,3 +390,50 @@ def prune_unused_files(*, before, dry_run: bool = False) -> Pruned:
                 if default_storage.exists(name):
                     default_storage.delete(name)
     return Pruned(variants=variant_count, files=len(files), bytes=sum(size for _, size in files))
+
+
+# --- temporary files ---------------------------------------------------------------------------
+
+# Every writer of FILE_UPLOAD_TEMP_DIR lives far shorter than this: a web request is killed after
+# gunicorn's --timeout (120 s), a task after CELERY_TASK_TIME_LIMIT, and a file being received is
+# written to (its mtime renewed) chunk by chunk.
+UPLOAD_TEMP_GRACE_S = 3600
+
+
+@dataclass
+class Swept:
+    files: int
+    bytes: int
+
+
+def sweep_upload_temp(*, grace_s: float = UPLOAD_TEMP_GRACE_S) -> Swept:
+    """Delete what killed processes left in FILE_UPLOAD_TEMP_DIR (a half-received upload, a URL
+    fetch, an import's unpacked folder): every entry not modified for grace_s seconds. Run when
+    a web process or the media worker starts, and by prune_media."""
+    root = Path(settings.FILE_UPLOAD_TEMP_DIR)
+    cutoff = time.time() - grace_s
+    swept = Swept(0, 0)
+    try:
+        entries = list(os.scandir(root))
+    except FileNotFoundError:
+        return swept
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                inside = [p.lstat() for p in Path(entry.path).rglob("*")]
+                if max([entry.stat(follow_symlinks=False).st_mtime, *(st.st_mtime for st in inside)]) < cutoff:
+                    shutil.rmtree(entry.path)
+                    files = [st for st in inside if stat.S_ISREG(st.st_mode)]
+                    swept.files += len(files)
+                    swept.bytes += sum(st.st_size for st in files)
+            else:
+                st = entry.stat(follow_symlinks=False)
+                if st.st_mtime < cutoff:
+                    os.unlink(entry.path)
+                    swept.files += 1
+                    swept.bytes += st.st_size
+        except FileNotFoundError:  # its owner finished and removed it meanwhile
+            continue
+    if swept.files:
+        log.info("Removed %d stale temporary upload file(s), %.1f MB, from %s", swept.files, swept.bytes / 1e6, root)
+    return swept

@@ -1,6 +1,13 @@
 from celery import shared_task
+from celery.signals import worker_ready
 
 from playground.uploads import services
+
+
+@worker_ready.connect
+def _on_worker_start(**kwargs) -> None:
+    # A worker killed mid-task leaves its temporary files behind; so does a killed web process.
+    services.sweep_upload_temp()
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -82,3 +82,57 @@ def test_a_file_a_logged_request_used_is_kept(team):
 
     assert StoredFile.objects.filter(pk=sha).exists()
     assert not MediaItem.objects.exists()
+
+
+# --- temporary files a killed upload left ------------------------------------------------------
+
+
+def _stale(path, hours: float = 2):
+    import os
+    import time
+
+    past = time.time() - hours * 3600
+    os.utime(path, (past, past))
+
+
+@pytest.fixture
+def leftovers(db, settings, media_dir):
+    from pathlib import Path
+
+    tmp = Path(settings.FILE_UPLOAD_TEMP_DIR)
+    half = tmp / "tmpa1b2c3.upload.mp4"  # what Django's TemporaryUploadedFile names them
+    half.write_bytes(b"\0" * 2_000_000)
+    _stale(half)
+    unpacked = tmp / "prism-prompt-x7"  # an import's folder
+    (unpacked / "media").mkdir(parents=True)
+    (unpacked / "media" / "a.png").write_bytes(samples.png_bytes())
+    for p in (unpacked / "media" / "a.png", unpacked / "media", unpacked):
+        _stale(p)
+    receiving = tmp / "tmpz9y8x7.upload.wav"  # being written now
+    receiving.write_bytes(b"\0" * 1000)
+    recent_dir = tmp / "prism-prompt-new"
+    recent_dir.mkdir()
+    (recent_dir / "b.png").write_bytes(b"x")
+    _stale(recent_dir)  # an old folder with a fresh file in it is still in use
+    return half, unpacked, receiving, recent_dir
+
+
+def test_prune_media_deletes_temporary_files_killed_uploads_left(leftovers):
+    half, unpacked, receiving, recent_dir = leftovers
+    out = prune()
+    assert "Deleted 2 stale temporary upload file(s), 2.0 MB." in out
+    assert not half.exists() and not unpacked.exists()
+    assert receiving.exists() and recent_dir.exists() and (recent_dir / "b.png").exists()
+
+
+def test_a_dry_run_leaves_temporary_files(leftovers):
+    prune("--dry-run")
+    assert all(p.exists() for p in leftovers)
+
+
+def test_the_media_worker_sweeps_when_it_starts(leftovers):
+    from playground.uploads import tasks
+
+    half, unpacked, receiving, _ = leftovers
+    tasks._on_worker_start(sender=None)
+    assert not half.exists() and not unpacked.exists() and receiving.exists()

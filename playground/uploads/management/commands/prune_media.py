@@ -5,6 +5,9 @@ other item, variant or logged request that needs them; this command collects the
 kept while a media item (as its file or thumbnail), a variant of a kept file, or a logged request
 body uses it. Files younger than --older-than are kept too: an upload in progress stores its bytes
 a moment before its item exists.
+
+It also deletes temporary files that killed uploads left in FILE_UPLOAD_TEMP_DIR (not touched
+for an hour; also done whenever a web process or the media worker starts).
 """
 
 from datetime import timedelta
@@ -12,7 +15,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from playground.uploads.services import prune_unused_files
+from playground.uploads.services import prune_unused_files, sweep_upload_temp
 
 
 class Command(BaseCommand):
@@ -29,3 +32,6 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{verb} {pruned.variants} variant(s) and {pruned.files} stored file(s), {pruned.bytes / 1e6:.1f} MB."
         )
+        if not dry_run:
+            swept = sweep_upload_temp()
+            self.stdout.write(f"Deleted {swept.files} stale temporary upload file(s), {swept.bytes / 1e6:.1f} MB.")
