@@ -893,7 +893,10 @@ def _guess_filename(content_disposition: str, url: httpx.URL) -> str:
 
 def _clean_filename(name: str) -> str:
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = _UNSAFE_FILENAME.sub("", name).strip().lstrip(".").strip()
+    name = _UNSAFE_FILENAME.sub("", name)
+    # As Django does for uploaded names: no unprintable characters, which include the bidi
+    # overrides (U+202E shows "a\u202egnp.exe" as "aexe.png") and zero-width ones.
+    name = "".join(ch for ch in name if ch.isprintable()).strip().lstrip(".").strip()
     return name[:200]
 
 

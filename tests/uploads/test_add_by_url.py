@@ -23,6 +23,13 @@ ROUTES = {
     "/not-media.html": (200, {"Content-Type": "text/html"}, b"<html><body>hello</body></html>"),
     "/to-private": (302, {"Location": "http://10.0.0.1/photo.png"}, b""),
     "/to-metadata": (302, {"Location": "http://169.254.169.254/latest/meta-data/"}, b""),
+    # Right-to-left override: "invoice\u202egnp.exe" is shown as "invoiceexe.png".
+    "/invoice%E2%80%AEgnp.exe": (200, {"Content-Type": "image/png"}, samples.png_bytes(80, 61)),
+    "/download": (
+        200,
+        {"Content-Type": "image/png", "Content-Disposition": "attachment; filename*=UTF-8''a%E2%80%8F%E2%81%A6b%E2%80%8B.png"},
+        samples.png_bytes(80, 62),
+    ),
 }
 
 
@@ -71,6 +78,17 @@ def test_it_fetches_and_stores_a_url(client_in, site, settings):
     assert item.name == "photo.png"
     assert item.file.path.read_bytes() == samples.png_bytes(80, 60)
     assert response["HX-Retarget"] == "#media-grid"
+
+
+@pytest.mark.parametrize(
+    "path,name", [("/invoice%E2%80%AEgnp.exe", "invoicegnp.exe"), ("/download", "ab.png")]
+)
+def test_names_from_urls_lose_bidi_and_invisible_characters_as_uploads_do(client_in, site, settings, path, name):
+    settings.URL_FETCH_ALLOW_LOOPBACK = True
+
+    add(client_in, f"{site}{path}")
+
+    assert MediaItem.objects.get(team=client_in.team).name == name
 
 
 def test_a_reference_keeps_the_url_and_metadata_but_not_the_bytes(client_in, site, settings, media_dir):
