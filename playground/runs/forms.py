@@ -112,7 +112,7 @@ class HistoryFilterForm(forms.Form):
             results = results.filter(run__prompt_version__number=data["version"])
         if data.get("since"):
             results = results.filter(run__created_at__gte=_start_of(data["since"]))
-        if data.get("until"):
+        if data.get("until") and data["until"] < dt.date.max:  # the last day there is has no day after it
             results = results.filter(run__created_at__lt=_start_of(data["until"] + dt.timedelta(days=1)))
         return results
 

@@ -166,18 +166,18 @@ def test_the_admin_is_for_staff_only(walk_world):
     w = walk_world
     for who, user in (("anonymous", None), ("team B owner", w.outsider), ("viewer", w.viewer), ("owner", w.owner)):
         client = client_for(user)
+        before = dump(w)
         for key in ADMIN_KEYS:
             pattern = BY_KEY[key]
             path = pattern.path(walk.admin_values(pattern))
             for method in ("GET", "POST"):
-                before = dump(w)
                 response = send(client, method, path, {}, {})
                 if key in walk.ADMIN_PUBLIC:
                     assert response.status_code in (200, 302), _say(who, method, path, response)
                 else:
                     assert response.status_code == 302 and "login" in response["Location"], _say(who, method, path, response)
                 assert MARK not in body(response), f"{who}: {method} {path} shows team A's content"
-                assert dump(w) == before
+        assert dump(w) == before, f"{who} changed team A through the admin"
 
 
 @pytest.mark.parametrize("path", walk.PUBLIC_PATHS)
