@@ -80,11 +80,21 @@ def _control() -> socket.socket:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     process = subprocess.Popen(
         [sys.executable, "-c", f"from playground.uploads.sandbox import _serve; _serve({theirs.fileno()})"],
-        pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL, close_fds=True,
-    )
+        pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, close_fds=True,
+    )  # stdout closed: `out=$(manage.py seed_demo)` must not wait for the server
     theirs.close()
     _server = (os.getpid(), process, ours)
     return ours
+
+
+def _forget_server() -> None:
+    global _server
+    if _server is not None:
+        _server[2].close()
+        if _server[0] == os.getpid():
+            _server[1].kill()
+            _server[1].wait()
+    _server = None
 
 
 def warm_up() -> None:
@@ -132,7 +142,11 @@ def run(func, *args, max_mb: int, timeout_s: float, **kwargs):
     deadline = time.monotonic() + timeout_s + 5  # the fork itself gets a few seconds
     try:
         with _server_lock:
-            socket.send_fds(_control(), [b"j"], [childs.fileno()])
+            try:
+                socket.send_fds(_control(), [b"j"], [childs.fileno()])
+            except OSError:  # the server died (killed, out of memory): start another
+                _forget_server()
+                socket.send_fds(_control(), [b"j"], [childs.fileno()])
         childs.close()
         raw = _recv_exactly(mine, 4, deadline)
         if raw is None:
