@@ -303,7 +303,7 @@ def media_picker(request, prompt_id: int):
     prompt, membership = _get_prompt(request, prompt_id)
     kind = request.GET.get("kind", "")
     target = request.GET.get("target", "")
-    q = request.GET.get("q", "").strip()
+    q = request.GET.get("q", "").replace("\x00", "").strip()  # PostgreSQL takes no NUL in a query
     items = MediaItem.objects.for_team(prompt.team)
     if kind in MediaItem.Kind.values:
         items = items.filter(kind=kind)

@@ -89,7 +89,7 @@ def test_a_deeply_nested_prompt_json_is_refused_on_import(walk_world, nested):
 
 import copy  # noqa: E402
 
-from django.db import transaction  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
 from playground.lib import jsonlimits  # noqa: E402
@@ -148,7 +148,7 @@ class Sender:
     def send(self, method, path, data=None, files=None, headers=None) -> int:
         data, headers = data or {}, headers or {}
         self.client.cookies = copy.deepcopy(self.cookies)  # a logout must not end the walk
-        with transaction.atomic():
+        with transaction.atomic(), connection.execute_wrapper(_like_postgresql):
             if method == "GET":
                 sent = walk.urlencoded(data).encode()
                 response = self.client.get(path + ("?" + sent.decode() if sent else ""), **headers)
@@ -174,6 +174,17 @@ class Sender:
         if status >= 500:
             self.failures.append(f"{method} {path[:200]} {_short(data)} {_short(files)} {headers} -> {status}")
         return status
+
+
+def _like_postgresql(execute, sql, params, many, context):
+    """Refuse a NUL in a query parameter as psycopg does, so the embedded pass finds what would
+    be a 500 at team scale (a search for "a\x00b" is fine on SQLite)."""
+    rows = params if many else [params]
+    for row in rows or ():
+        for value in (row.values() if isinstance(row, dict) else row) or ():
+            if isinstance(value, str) and "\x00" in value:
+                raise ValueError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+    return execute(sql, params, many, context)
 
 
 def _stored_nul() -> list[str]:
