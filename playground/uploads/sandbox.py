@@ -221,7 +221,9 @@ def _apply_limits(max_mb: int, timeout_s: float) -> None:
     if base is not None:
         limit = base + max_mb * _MB
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    cpu = max(1, math.ceil(timeout_s)) + 1  # the parent's wall-clock deadline normally comes first
+    # A backstop for a child whose parent was killed: the parent's wall-clock deadline is the
+    # real bound, and comes first even when the decoder's threads use every core.
+    cpu = max(1, math.ceil(timeout_s)) * (os.cpu_count() or 1) + 1
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
 
 

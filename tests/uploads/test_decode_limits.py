@@ -180,6 +180,26 @@ def test_the_child_is_stopped_at_its_limits():
     assert caught.value.reason == "memory"
 
 
+def test_checks_from_many_threads_at_once(tmp_path):
+    """As gunicorn's threads do: each gets its own child and its own answer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = [ms.write_sample(tmp_path, f"{w}.png", ms.png_bytes(w, 20)) for w in (30, 40, 50, 60, 70, 80)]
+    with ThreadPoolExecutor(6) as pool:
+        infos = list(pool.map(lambda p: sandbox.check_media(p, max_image_pixels=100_000_000)[0], paths))
+    assert [info.width for info in infos] == [30, 40, 50, 60, 70, 80]
+
+
+def test_a_dead_server_is_replaced():
+    import os
+    import signal
+
+    sandbox.warm_up()
+    os.kill(sandbox._server[1].pid, signal.SIGKILL)
+    sandbox._server[1].wait()
+    assert sandbox.run(sorted, [2, 1], max_mb=64, timeout_s=5) == [1, 2]
+
+
 def test_a_check_costs_little(tmp_path):
     """Each check is a fork of a server that has the decoders loaded (figures: see the commit)."""
     sandbox.warm_up()
