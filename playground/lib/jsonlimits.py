@@ -16,7 +16,11 @@ MAX_DEPTH = 100
 _NUL = "The JSON holds a NUL character (\\u0000), which cannot be stored."
 
 
-class TooDeep(ValueError):
+class Refused(ValueError):
+    """Parsed, but not a value Prism takes: nested too deeply, NaN/Infinity, a NUL character."""
+
+
+class TooDeep(Refused):
     pass
 
 
@@ -32,11 +36,11 @@ def depth(value: Any) -> int:
         node, level = stack.pop()
         if isinstance(node, str):
             if "\x00" in node:
-                raise ValueError(_NUL)
+                raise Refused(_NUL)
             continue
         if isinstance(node, dict):
             if any("\x00" in key for key in node):
-                raise ValueError(_NUL)
+                raise Refused(_NUL)
             children = node.values()
         elif isinstance(node, (list, tuple)):
             children = node
@@ -48,7 +52,7 @@ def depth(value: Any) -> int:
 
 
 def check_depth(value: Any, max_depth: int = MAX_DEPTH) -> Any:
-    """value itself; raises TooDeep when it is nested deeper than max_depth."""
+    """value itself; raises TooDeep when it is nested deeper than max_depth, Refused for a NUL."""
     if depth(value) > max_depth:
         raise _too_deep(max_depth)
     return value
@@ -58,17 +62,17 @@ def _finite(text: str) -> float:
     # 1e400 parses to inf, which no JSON column stores (and NaN/Infinity are not JSON at all).
     value = float(text)
     if not math.isfinite(value):
-        raise ValueError(f"The number {text[:40]} is too large.")
+        raise Refused(f"The number {text[:40]} is too large.")
     return value
 
 
 def _no_constant(name: str):
-    raise ValueError(f"{name} is not a JSON value.")
+    raise Refused(f"{name} is not a JSON value.")
 
 
 def loads(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
-    """json.loads, raising ValueError (json.JSONDecodeError, TooDeep, or for NaN/Infinity and
-    numbers too large for a float) for anything it refuses."""
+    """json.loads, raising ValueError for anything it refuses: json.JSONDecodeError for what is
+    not JSON, Refused (TooDeep among them) for NaN/Infinity, numbers past a float, NUL, nesting."""
     try:
         value = json.loads(text, parse_float=_finite, parse_constant=_no_constant)
     except RecursionError:

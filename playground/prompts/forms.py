@@ -39,7 +39,7 @@ class JSONRefField(forms.CharField):
             return None
         try:
             return jsonlimits.loads(value)
-        except jsonlimits.TooDeep as exc:
+        except jsonlimits.Refused as exc:
             raise forms.ValidationError(str(exc)) from None
         except ValueError:
             raise forms.ValidationError("This hidden value is not valid JSON; reload the editor.") from None
@@ -73,7 +73,7 @@ class PromptForm(forms.Form):
             return None
         try:
             schema = jsonlimits.loads(text)
-        except jsonlimits.TooDeep as exc:
+        except jsonlimits.Refused as exc:
             raise forms.ValidationError(str(exc)) from None
         except ValueError as exc:
             raise forms.ValidationError(f"Not valid JSON: {exc}.") from None

@@ -279,7 +279,7 @@ def parse_json(data: bytes, label: str) -> Any:
         return jsonlimits.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise ImportRefused(f"{label} is not UTF-8 text.") from None
-    except jsonlimits.TooDeep as exc:
+    except jsonlimits.Refused as exc:  # nested too deeply, NaN, a NUL...
         raise ImportRefused(f"{label}: {exc}") from None
     except json.JSONDecodeError as exc:
         raise ImportRefused(f"{label} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.") from None

@@ -8,13 +8,20 @@ malformed values from hypothesis, GET and POST, as an owner of the team. Nothing
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import zipfile
 
 import pytest
+from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from playground.lib import jsonlimits
+from tests import media_samples as samples
+from tests.security import walk
 
 DEEP = "[" * 5000 + "]" * 5000
 
@@ -85,16 +92,27 @@ def test_a_deeply_nested_prompt_json_is_refused_on_import(walk_world, nested):
     assert Prompt.objects.count() == before
 
 
+@pytest.mark.parametrize("document, why", [(b'{"system": NaN}', "NaN is not a JSON value"),
+                                           (b'{"options": {"temperature": 1e400}}', "is too large"),
+                                           (b'{"system": "a\\u0000b"}', "NUL character")])
+def test_a_prompt_json_with_nan_a_huge_number_or_a_nul_is_refused_on_import(walk_world, document, why):
+    from playground.prompts.models import Prompt
+
+    client = _owner_client(walk_world)
+    before = Prompt.objects.count()
+    for name, data in (("export.zip", walk._zip({"prompt.json": document})), ("prompt.json", document)):
+        upload = io.BytesIO(data)
+        upload.name = name
+        response = client.post(reverse("prompts:import"), {"file": upload})
+        assert response.status_code == 200, (name, response.status_code)
+        assert "Not imported" in response.content.decode() and why in response.content.decode()
+    assert Prompt.objects.count() == before
+
+
 # --- every URL pattern, every field ------------------------------------------------------------------
 
-import copy  # noqa: E402
 
-from django.db import connection, transaction  # noqa: E402
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
-from playground.lib import jsonlimits  # noqa: E402
-from tests import media_samples as samples  # noqa: E402
-from tests.security import walk  # noqa: E402
 
 HUGE = "99999999999999999999999"
 NASTY = [
@@ -117,7 +135,9 @@ FILE_NAMES = ["photo.png", b"\xff\xfe.png", "x" * 300 + ".png", "a\x00.png", "..
               "prompt.json", "export.zip", "\u202egnp.exe"]
 FILE_CONTENTS = [b"", b"\x00" * 64, b"\xff\xfe\xfd" * 100, samples.png_bytes(8, 8), DEEP.encode(),
                  b"{" * 5000, walk._zip({"prompt.json": DEEP.encode()}), walk._zip({"prompt.json": b"\xff\xfe"}),
-                 walk._zip({"../evil": b"x", "prompt.json": b"{}"}), b"PK\x03\x04broken", b"RIFF\x00\x00\x00\x00WAVE"]
+                 walk._zip({"../evil": b"x", "prompt.json": b"{}"}), b"PK\x03\x04broken", b"RIFF\x00\x00\x00\x00WAVE",
+                 b'{"system": NaN}', b'{"system": "a\\u0000b"}', b'{"options": {"temperature": 1e400}}',
+                 walk._zip({"prompt.json": b'{"variables": {"x": Infinity}}'})]
 
 PATTERNS = walk.patterns()
 BY_KEY = {p.key: p for p in PATTERNS}
