@@ -37,6 +37,9 @@ named ``fake-SPEC`` (e.g. ``"fake-429:retry-after=1"``), else ``ok``:
     empty         500 with an empty body
     hang          read the request, never answer (until the client gives up)
     close         read the request, close the connection without answering
+    cut           a 200 answer whose connection closes halfway through the body
+    invalid       200 with valid JSON that is not the protocol's response (``{"object": "list"...}``)
+    garbage       answer with a line that is not HTTP at all (an SSH banner), then close
     blocked       Gemini: prompt blocked (200, no candidates); others: a content-filter finish
     safety        Gemini: finishReason SAFETY; others: a content-filter finish
     incomplete    Responses: status incomplete (max_output_tokens); others: ``length``
@@ -85,6 +88,7 @@ MAX_BODY = 200 * 1024 * 1024
 
 KINDS = {
     "ok", "length", "malformed", "html", "empty", "hang", "close", "blocked", "safety", "incomplete", "failed", "midgen",
+    "cut", "invalid", "garbage",
     "echo",
     "400", "401", "403", "404", "408", "409", "413", "429", "500", "502", "503", "504", "529",
 }  # fmt: skip
@@ -1150,6 +1154,8 @@ def behaviour_reply(protocol: str, b: Behaviour, model: str, c: Check, gateway: 
         return ok_reply(protocol, model, c, b)
     if kind == "malformed":
         return Reply(200, b'{"id": "chatcmpl-1", "object": "chat.completion", "choices": [{"index": 0, "mess')
+    if kind == "invalid":
+        return Reply(200, b'{"object": "list", "data": []}')
     if kind == "html":
         return Reply(502, b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>", content_type="text/html")
     if kind == "empty":
@@ -1188,6 +1194,15 @@ class _Close:
 
 
 HANG, CLOSE = _Hang(), _Close()
+# An SSH banner where a status line should be (the blank line ends the "headers").
+GARBAGE = b"SSH-2.0-OpenSSH_9.6\r\n\r\n"
+
+
+@dataclass
+class _Cut:
+    """Send ``reply``'s headers and half its body, then close the connection."""
+
+    reply: Reply
 
 
 class ProviderServer:
@@ -1358,9 +1373,20 @@ class ProviderServer:
                 reply = await self._respond(request, body, reader)
                 if reply is CLOSE or reply is HANG:
                     return
+                if reply is GARBAGE:
+                    writer.write(GARBAGE)
+                    await writer.drain()
+                    return
+                cut = isinstance(reply, _Cut)
+                if cut:
+                    reply = reply.reply
                 head = [("content-type", reply.content_type), ("content-length", str(len(reply.body))),
                         ("date", email.utils.formatdate(usegmt=True)), ("server", "prism-fake-provider")] + reply.headers  # fmt: skip
                 data = conn.send(h11.Response(status_code=reply.status, headers=head, reason=REASONS.get(reply.status, b"")))
+                if cut:
+                    writer.write(data + conn.send(h11.Data(data=reply.body[: len(reply.body) // 2])))
+                    await writer.drain()
+                    return
                 data += conn.send(h11.Data(data=reply.body)) + conn.send(h11.EndOfMessage())
                 writer.write(data)
                 await writer.drain()
@@ -1533,6 +1559,10 @@ class ProviderServer:
             await asyncio.sleep(delay_s)
         if behaviour.kind == "close":
             return CLOSE
+        if behaviour.kind == "garbage":
+            return GARBAGE
+        if behaviour.kind == "cut":
+            return _Cut(ok_reply(protocol, record.model or "fake-model", c, Behaviour()))
         return behaviour_reply(protocol, behaviour, record.model or "fake-model", c, self.gateway, self.api_key)
 
     def _control(self, method: str, path: str, body: bytes) -> Reply:

@@ -285,27 +285,83 @@ async def _stream_body(rendered) -> AsyncIterator[bytes]:
         yield piece
 
 
-def _transport_error(exc: Exception, url: str, timeouts: Timeouts) -> ProviderError:
+_DNS_FAILURES = ("name or service not known", "name resolution", "nodename nor servname", "getaddrinfo", "no address associated")
+
+
+class _FailedSteps:
+    """httpcore's ``trace`` hook: which step failed ("connection.start_tls", ...). An EOF during the
+    TLS handshake surfaces as a ConnectError with no text; the step is what tells it apart."""
+
+    def __init__(self):
+        self.steps: list[str] = []
+
+    async def __call__(self, event: str, info: dict) -> None:
+        if event.endswith(".failed"):
+            self.steps.append(event.removesuffix(".failed"))
+
+
+def _transport_error(
+    exc: Exception, url: str, timeouts: Timeouts, *, answered: bool = False, failed_steps: list[str] = ()
+) -> ProviderError:
+    """A ProviderError for what the network did: ``message`` the technical detail, ``headline``
+    the cause in plain words. ``answered``: the response headers had arrived (so a timeout or a
+    closed connection happened in the middle of the answer); ``failed_steps``: from _FailedSteps."""
     where = urlsplit(url).netloc
-    if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
-        what = "connect" if isinstance(exc, httpx.ConnectTimeout) else "pool"
-        limit = timeouts.connect if what == "connect" else timeouts.pool
-        return ProviderError(f"No connection to {where} within {limit:g} s ({what} timeout).", kind="timeout", retryable=True)
+    text = str(exc) or type(exc).__name__
+
+    def timeout(message: str, headline: str) -> ProviderError:
+        return ProviderError(message, kind="timeout", retryable=True, headline=headline)
+
+    def connection(message: str, headline: str, retryable: bool = True) -> ProviderError:
+        return ProviderError(message, kind="connection", retryable=retryable, headline=headline)
+
+    def waited(seconds: float, which: str) -> str:
+        # In Prism every limit comes from the provider's "Timeout" setting (runs/engine.py).
+        why = "the provider's timeout" if timeouts.total is not None and seconds >= timeouts.total else f"the {which} timeout"
+        if answered:
+            return f"The provider's answer did not finish within {seconds:g} s ({why})."
+        return f"The provider did not answer within {seconds:g} s ({why})."
+
+    if isinstance(exc, httpx.ConnectTimeout):
+        return timeout(f"No connection to {where} within {timeouts.connect:g} s (connect timeout).",
+                       f"Could not connect to {where} within {timeouts.connect:g} s.")  # fmt: skip
+    if isinstance(exc, httpx.PoolTimeout):
+        return timeout(f"No connection to {where} within {timeouts.pool:g} s (pool timeout).",
+                       f"No free connection to {where} within {timeouts.pool:g} s: too many requests in flight.")  # fmt: skip
     if isinstance(exc, httpx.ReadTimeout):
-        return ProviderError(f"{where} sent nothing for {timeouts.read:g} s (read timeout).", kind="timeout", retryable=True)
+        return timeout(f"{where} sent nothing for {timeouts.read:g} s (read timeout).", waited(timeouts.read, "read"))
     if isinstance(exc, httpx.WriteTimeout):
-        return ProviderError(f"Sending the request to {where} stalled for {timeouts.write:g} s (write timeout).", kind="timeout", retryable=True)
+        return timeout(f"Sending the request to {where} stalled for {timeouts.write:g} s (write timeout).",
+                       f"Sending the request to {where} stalled for {timeouts.write:g} s.")  # fmt: skip
     if isinstance(exc, (TimeoutError, httpx.TimeoutException)):
-        within = f" within {timeouts.total:g} s (total timeout)" if timeouts.total is not None else " in time"
-        return ProviderError(f"No complete answer from {where}{within}.", kind="timeout", retryable=True)
+        if timeouts.total is None:
+            return timeout(f"No complete answer from {where} in time.", "The provider did not answer in time.")
+        return timeout(f"No complete answer from {where} within {timeouts.total:g} s (total timeout).",
+                       waited(timeouts.total, "total"))  # fmt: skip
     if isinstance(exc, httpx.ConnectError):
-        return ProviderError(f"Could not connect to {where}: {exc or type(exc).__name__}.", kind="connection", retryable=True)
+        message = f"Could not connect to {where}: {text}."
+        lowered = text.lower()
+        if "certificate" in lowered:
+            return connection(message, f"Could not connect securely to {where}: its TLS certificate is not valid.")
+        if "connection.start_tls" in failed_steps or "ssl" in lowered or "tls" in lowered:
+            return connection(message, f"Could not connect securely to {where}: the TLS handshake failed.")
+        if any(m in lowered for m in _DNS_FAILURES):
+            return connection(message, f"Could not find the server {urlsplit(url).hostname} (DNS lookup failed).")
+        return connection(message, f"Could not connect to {where}.")
     if isinstance(exc, httpx.RemoteProtocolError):
-        return ProviderError(f"{where} closed the connection without a complete answer ({exc}).", kind="connection", retryable=True)
+        message = f"{where} closed the connection without a complete answer ({text})."
+        if answered:
+            return connection(message, "The connection was closed before the answer was complete.")
+        if "without sending a response" in text.lower():
+            return connection(message, f"{where} closed the connection without answering.")
+        return connection(message, "The provider's answer was not a valid HTTP response.")
     if isinstance(exc, (httpx.ReadError, httpx.WriteError, httpx.NetworkError)):
-        return ProviderError(f"The connection to {where} broke: {exc or type(exc).__name__}.", kind="connection", retryable=True)
+        message = f"The connection to {where} broke: {text}."
+        if answered:
+            return connection(message, "The connection was closed before the answer was complete.")
+        return connection(message, f"The connection to {where} broke before it answered.")
     # UnsupportedProtocol, InvalidURL, ...: a configuration mistake that no retry will fix.
-    return ProviderError(f"Cannot send to {url}: {exc or type(exc).__name__}.", kind="connection", retryable=False)
+    return connection(f"Cannot send to {url}: {text}.", "The provider's address cannot be used; check its base URL.", retryable=False)
 
 
 async def _notify(on_attempt, attempt: Attempt) -> None:
@@ -373,10 +429,12 @@ async def send(
             t0 = time.perf_counter()
             attempt.queued_s = t0 - queued_at
             try:
+                failed_steps = _FailedSteps()
                 async with asyncio.timeout(timeouts.total):
                     request = client.build_request(
-                        rendered.method, rendered.url, headers=headers, content=content, timeout=http_timeout
-                    )
+                        rendered.method, rendered.url, headers=headers, content=content, timeout=http_timeout,
+                        extensions={"trace": failed_steps},
+                    )  # fmt: skip
                     response = await client.send(request, stream=True)
                     attempt.ttfb_s = time.perf_counter() - t0
                     try:
@@ -384,7 +442,9 @@ async def send(
                     finally:
                         await response.aclose()
             except (httpx.HTTPError, TimeoutError) as exc:
-                error = _transport_error(exc, rendered.url, timeouts)
+                error = _transport_error(
+                    exc, rendered.url, timeouts, answered=attempt.ttfb_s is not None, failed_steps=failed_steps.steps
+                )
                 response = None
             attempt.latency_s = time.perf_counter() - t0
         finally:
@@ -406,6 +466,7 @@ async def send(
                         kind="malformed",
                         status=response.status_code,
                         request_id=attempt.request_id,
+                        headline="The provider's answer was not valid JSON.",
                     )
                 else:
                     try:
@@ -424,7 +485,8 @@ async def send(
             _redact_result(result, redact)
         if error is not None:
             _redact_error(error, redact)
-            attempt.error = {"message": error.message, "kind": error.kind, "error_type": error.error_type, "retryable": error.retryable}
+            attempt.error = {"message": error.message, "kind": error.kind, "error_type": error.error_type,
+                             "retryable": error.retryable, "headline": error.headline}  # fmt: skip
 
         outcome.attempts.append(attempt)
         outcome.status, outcome.ttfb_s, outcome.latency_s = attempt.status, attempt.ttfb_s, attempt.latency_s

@@ -74,6 +74,9 @@ class ProviderError(Exception):
     as a 200: blocked, incomplete, failed). ``status`` is the HTTP status when there was one;
     ``error_type`` the provider's own type or status string (``rate_limit_error``,
     ``RESOURCE_EXHAUSTED``, ``invalid_request_error``); ``code``/``param`` as the provider gave them.
+    ``headline``: the cause in plain words when Prism knows it ("The connection was closed before
+    the answer was complete."), for a person; ``message`` keeps the technical detail. None for
+    answers the provider described itself (an HTTP error), whose status says what happened.
 
         raise ProviderError("No answer within 30 s.", retryable=True, kind="timeout")
     """
@@ -91,6 +94,7 @@ class ProviderError(Exception):
         retry_after_s: float | None = None,
         request_id: str | None = None,
         details: Any = None,
+        headline: str | None = None,
     ):
         super().__init__(message)
         self.message = message
@@ -103,6 +107,7 @@ class ProviderError(Exception):
         self.retry_after_s = retry_after_s
         self.request_id = request_id
         self.details = details
+        self.headline = headline
 
     def __str__(self) -> str:
         return self.message
@@ -125,6 +130,7 @@ class ProviderError(Exception):
             "retry_after_s": self.retry_after_s,
             "request_id": self.request_id,
             "details": self.details,
+            "headline": self.headline,
         }
 
 
@@ -201,6 +207,7 @@ def _malformed(protocol: str, what: str, data=None) -> ProviderError:
     return ProviderError(
         f"The {label} answer is not a response we can read: {what}." + (f" It begins: {excerpt}" if excerpt else ""),
         kind="malformed",
+        headline=f"The provider's answer was not a valid {label} response.",
     )
 
 

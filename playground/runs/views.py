@@ -201,6 +201,8 @@ def _plain_error(r: Result) -> str:
         return "Cancelled before an answer arrived."
     if r.status != Result.Status.FAILED:
         return ""
+    if headline := _known_cause(r):
+        return headline
     status, kind = r.error_status, (r.error_type or "").lower()
     if status in (401, 403) or "auth" in kind or "permission" in kind:
         return "The provider did not accept the API key (or the key may not use this model)."
@@ -216,11 +218,38 @@ def _plain_error(r: Result) -> str:
         return "No answer in time."
     if status is not None and status >= 500:
         return "The provider had an error or was overloaded, even after retrying."
-    if "connection" in kind:
-        return "Could not connect to the provider."
-    if "malformed" in kind:
-        return "The provider's answer could not be read."
-    return "The request failed."
+    # Results stored before headlines: their kind still says more than "failed".
+    if r.error_kind in TRANSPORT_KINDS or "connection" in kind or "malformed" in kind:
+        return TRANSPORT_KINDS.get(r.error_kind) or (
+            TRANSPORT_KINDS["connection"] if "connection" in kind else TRANSPORT_KINDS["malformed"]
+        )
+    return OTHER_KINDS.get(r.error_kind, "The request failed.")
+
+
+# error_kind -> headline when no attempt carries a more precise one.
+TRANSPORT_KINDS = {
+    "timeout": "The provider did not answer in time.",
+    "connection": "Could not connect to the provider, or the connection broke before the answer was complete.",
+    "malformed": "The provider's answer could not be read.",
+}
+OTHER_KINDS = {
+    "key": "The provider's API key cannot be used.",
+    "config": "This request cannot be sent as the provider is configured now.",
+    "internal": "Prism failed while sending this request.",
+    "response": "The provider answered, but reported a failure instead of a complete answer.",
+}
+
+
+def _known_cause(r: Result) -> str:
+    """The client's plain headline for a timeout, a broken connection or an unreadable answer
+    (providers/client.py), kept with the last attempt; "" if it does not describe this error."""
+    if r.error_kind not in TRANSPORT_KINDS or not r.attempts or not isinstance(r.attempts[-1], dict):
+        return ""
+    error = r.attempts[-1].get("error")
+    if not isinstance(error, dict) or error.get("kind") != r.error_kind:
+        return ""
+    headline = error.get("headline")
+    return headline if isinstance(headline, str) else ""
 
 
 def _note_text(note) -> str:
