@@ -186,3 +186,44 @@ def test_static_files_are_public_and_hold_nothing_of_a_team(path, walk_world):
 
     assert response.status_code in (200, 404)  # 404 when collectstatic has not run (tests)
     assert MARK not in body(response)
+
+
+def test_team_a_ids_in_another_teams_own_forms_reach_nothing_of_team_a(walk_world, walk_no_network):
+    """Ids can travel in form fields too: team B's owner, on team B's own prompt, names team A's
+    media item (a reference, a pick) and team A's model (a run). Nothing of team A is shown,
+    used or changed."""
+    from playground.prompts import editor
+    from playground.prompts.document import normalize
+    from playground.prompts.models import Prompt
+    from playground.runs.models import Result
+
+    w = walk_world
+    b_prompt = Prompt.objects.create(team=w.other_team, name="B prompt", created_by=w.outsider)
+    b_prompt.save_version(normalize({"system": "b", "messages": [{"role": "user", "parts": [{"text": "Hi {{subject}}"}]}],
+                                     "variables": {"subject": "x"}}), user=w.outsider)
+    doc = normalize({"name": "B prompt", "system": "b", "variables": {"photo": {"media": {"item": w.item.pk}}},
+                     "messages": [{"role": "user", "parts": [{"text": "Hi"}, {"media": {"item": w.item.pk}}]}]})
+    data = editor.form_data(doc, {})
+    client = client_for(w.outsider)
+    before = dump(w)
+    steps = [
+        ("POST", reverse("prompts:preview", args=[b_prompt.pk]), data),
+        ("POST", reverse("prompts:action", args=[b_prompt.pk]), {**data, "pick": f"m-0-new|{w.item.pk}"}),
+        ("POST", reverse("prompts:action", args=[b_prompt.pk]), {**data, "pick": f"var-photo|{w.audio.pk}"}),
+        ("POST", reverse("prompts:save", args=[b_prompt.pk]), data),
+        ("GET", reverse("prompts:body", args=[b_prompt.pk, "chat"]), {}),
+        ("GET", reverse("prompts:picker", args=[b_prompt.pk]), {"q": "photo"}),  # team A has a photo
+        ("GET", reverse("runs:new", args=[b_prompt.pk]), {"models": [w.model.pk]}),
+        ("POST", reverse("runs:preflight", args=[b_prompt.pk]), {"version": "1", "models": [w.model.pk]}),
+        ("POST", reverse("runs:start", args=[b_prompt.pk]), {"version": "1", "models": [w.model.pk]}),
+        ("GET", reverse("runs:diff", args=[w.run.pk]), {"a": w.result.pk, "b": w.other_result.pk}),
+        ("POST", reverse("accounts:team_switch"), {"team": w.team.pk}),
+    ]
+    for method, path, form in steps:
+        response = send(client, method, path, form, {})
+        assert response.status_code < 500, _say("team B owner", method, path, response)
+        assert MARK not in body(response), f"team B's owner: {method} {path} shows team A's content"
+    assert dump(w) == before
+    assert not b_prompt.versions.filter(media_items=w.item).exists()
+    assert not Result.objects.filter(run__team=w.other_team).exists()  # team A's model was not run
+    assert client.session.get("team_id") != w.team.pk
