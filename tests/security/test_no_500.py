@@ -169,15 +169,15 @@ class Sender:
         data, headers = data or {}, headers or {}
         self.client.cookies = copy.deepcopy(self.cookies)  # a logout must not end the walk
         with transaction.atomic(), connection.execute_wrapper(_like_postgresql):
-            if method == "GET":
+            if method in ("GET", "HEAD", "OPTIONS", "DELETE"):
                 sent = walk.urlencoded(data).encode()
-                response = self.client.get(path + ("?" + sent.decode() if sent else ""), **headers)
+                response = self.client.generic(method, path + ("?" + sent.decode() if sent else ""), **headers)
             elif files:
                 sent = walk.multipart(data, files)
-                response = self.client.generic("POST", path, sent, content_type=walk.MULTIPART, **headers)
+                response = self.client.generic(method, path, sent, content_type=walk.MULTIPART, **headers)
             else:
                 sent = walk.urlencoded(data).encode()
-                response = self.client.generic("POST", path, sent, content_type="application/x-www-form-urlencoded", **headers)
+                response = self.client.generic(method, path, sent, content_type="application/x-www-form-urlencoded", **headers)
             status = response.status_code
             form = walk.urlencoded(data) + walk.urlencoded({n: "" for n, _ in (files or {}).values()})
             if method == "POST" and ("%00" in form or "%5Cu0000" in form):
@@ -260,6 +260,9 @@ def _walk_one(pattern, world, sender: Sender, examples: int) -> None:
     files = {f: ("photo.png", samples.png_bytes(8, 8)) for f in case.files}
     methods = _methods(case)
 
+    # 0. Methods no view is written for: a 405 (or what the view makes of them), never a 5xx.
+    for method in ("HEAD", "OPTIONS", "DELETE", "PUT", "PATCH"):
+        sender.send(method, valid_path, base, files)
     # 1. Each path parameter malformed in turn, with otherwise valid data.
     for name, opts in _path_options(pattern, case, world).items():
         for i, bad in enumerate(opts[1:]):
