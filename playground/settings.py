@@ -5,11 +5,14 @@ PRISM_DATA_DIR. Team scale sets DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL 
 Every variable is documented in README.md.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.utils.csp import CSP
 
-from playground.lib.env import ConfigError, env_bool, env_int, env_list, env_secret, env_str, persistent_secret_key
+from playground.lib.env import (ConfigError, env_bool, env_int, env_list, env_secret, env_str, persistent_secret_key,
+                                private_sqlite_file, weak_secret_key)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("PRISM_DATA_DIR", str(BASE_DIR / "var"))).resolve()
@@ -21,6 +24,13 @@ PRODUCTION = env_bool("PRISM_PRODUCTION", False)
 # Required in production; for the embedded default it is generated once into the data folder
 # and kept, so sessions survive restarts without anyone having to invent a key.
 SECRET_KEY = env_secret("SECRET_KEY") or persistent_secret_key(DATA_DIR / "secret_key", required=PRODUCTION)
+if PRODUCTION:
+    # Debug pages show settings and code to anyone who hits an error; a guessable key forges sessions.
+    if DEBUG:
+        raise ConfigError("DEBUG=True is not allowed when PRISM_PRODUCTION=True: error pages would show "
+                          "settings and source code to visitors")
+    if problem := weak_secret_key(SECRET_KEY):
+        raise ConfigError(f"SECRET_KEY is too weak for PRISM_PRODUCTION=True: {problem}")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -29,6 +39,7 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
+    "axes",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -45,6 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -54,6 +66,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as axes requires: turns a lockout into its response
 ]
 
 ROOT_URLCONF = "playground.urls"
@@ -89,6 +102,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # It holds sessions and encrypted keys: owner-only, like the secret key (WAL files follow it).
+    private_sqlite_file(DATABASES["default"]["NAME"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -96,6 +111,28 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Login throttling (django-axes): failures counted per address and per username, so neither one
+# address trying many accounts nor many addresses trying one account get more than the limit.
+# (The username+address pair is implied by both.) Counted in the database: shared by every
+# web process. Unlock early with `manage.py axes_reset` (or axes_reset_username NAME).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_FAILURE_LIMIT = env_int("PRISM_LOGIN_FAILURE_LIMIT", 5)
+PRISM_LOGIN_COOLOFF_MIN = env_int("PRISM_LOGIN_COOLOFF_MIN", 15)
+if AXES_FAILURE_LIMIT < 1 or PRISM_LOGIN_COOLOFF_MIN < 1:
+    raise ConfigError("PRISM_LOGIN_FAILURE_LIMIT and PRISM_LOGIN_COOLOFF_MIN must be at least 1")
+AXES_COOLOFF_TIME = timedelta(minutes=PRISM_LOGIN_COOLOFF_MIN)
+# Guesses while locked out are refused unchecked and do not extend it: "try again in 15 minutes" holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = False  # done narrowly instead: playground/accounts/throttle.py
+AXES_LOCKOUT_CALLABLE = "playground.accounts.throttle.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "playground.accounts.throttle.client_ip"
+# The client's address comes from this header (e.g. X-Forwarded-For, X-Real-IP) only when set:
+# only behind a proxy that always sets it, with Prism reachable through that proxy alone.
+PRISM_CLIENT_IP_HEADER = env_str("PRISM_CLIENT_IP_HEADER", "")
+PRISM_CLIENT_IP_META = ("HTTP_" + PRISM_CLIENT_IP_HEADER.upper().replace("-", "_")) if PRISM_CLIENT_IP_HEADER else ""
+AXES_VERBOSE = False
+
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "uploads:library"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -203,6 +240,22 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every response: scripts and styles only from Prism's static files (no
+# inline script, no eval: htmx is configured for it in base.html), media from Prism itself.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF],
+    "media-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)  # only behind HTTPS, e.g. 31536000
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie; kept default-compatible
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", PRODUCTION)

@@ -24,7 +24,7 @@
     return el(`<article class="media-card refused" role="alert"><div class="meta">
       <div class="name">${escapeText(name)}</div><p class="reason">Refused: ${escapeText(reason)}</p>
       <p class="muted small">Nothing was stored.</p></div>
-      <button type="button" class="dismiss" aria-label="Dismiss" onclick="this.closest('.media-card').remove()">×</button></article>`);
+      <button type="button" class="dismiss" aria-label="Dismiss" data-dismiss=".media-card">×</button></article>`);
   }
 
   function placeholder(file) {
@@ -72,7 +72,7 @@
     const note = el(`<article class="media-card added-note" role="status"><div class="meta">
       <div class="name"></div><p class="small">Added to the library; it is not shown under the current filter.</p>
       <a class="small" href="${node.querySelector("a.name").getAttribute("href")}">Open it</a></div>
-      <button type="button" class="dismiss" aria-label="Dismiss" onclick="this.closest('.media-card').remove()">×</button></article>`);
+      <button type="button" class="dismiss" aria-label="Dismiss" data-dismiss=".media-card">×</button></article>`);
     note.querySelector(".name").textContent = name;
     return note;
   }
@@ -216,6 +216,24 @@
     } else {
       countAdded(node);
     }
+  });
+
+  // Behaviour the templates ask for with data- attributes: the Content-Security-Policy runs no
+  // inline handlers (onclick=, hx-on), so they live here.
+  document.addEventListener("click", (e) => {
+    const button = e.target instanceof Element && e.target.closest("[data-dismiss]");
+    if (!button) return;
+    const target = button.closest(button.dataset.dismiss);
+    if (target instanceof HTMLDialogElement) target.close();
+    else if (target) target.remove();
+  });
+  document.addEventListener("submit", (e) => {
+    const form = e.target;
+    if (form instanceof HTMLFormElement && form.dataset.confirm && !confirm(form.dataset.confirm)) e.preventDefault();
+  });
+  document.addEventListener("htmx:afterRequest", (e) => {
+    const form = e.detail && e.detail.elt;
+    if (form instanceof HTMLFormElement && form.hasAttribute("data-reset-on-success") && e.detail.successful) form.reset();
   });
 
   window.prismUpload = uploadFiles;

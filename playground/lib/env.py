@@ -96,6 +96,44 @@ def persistent_secret_key(path: Path, *, required: bool) -> str:
     return key
 
 
+def weak_secret_key(key: str) -> str | None:
+    """Why KEY is weak by Django's own measure (the deploy check security.W009), or None."""
+    from django.core.checks.security.base import (
+        SECRET_KEY_INSECURE_PREFIX, SECRET_KEY_MIN_LENGTH, SECRET_KEY_MIN_UNIQUE_CHARACTERS)
+
+    if key.startswith(SECRET_KEY_INSECURE_PREFIX):
+        return f"it starts with {SECRET_KEY_INSECURE_PREFIX!r}, the mark of a development key"
+    if len(key) < SECRET_KEY_MIN_LENGTH:
+        return f"it has {len(key)} characters, fewer than {SECRET_KEY_MIN_LENGTH}"
+    if len(set(key)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS:
+        return f"it has fewer than {SECRET_KEY_MIN_UNIQUE_CHARACTERS} different characters"
+    return None
+
+
+def private_sqlite_file(name) -> None:
+    """Make the SQLite database file owner-only (0600), creating it empty if need be.
+
+    SQLite creates its -wal and -shm files with the database file's permissions, so they follow.
+    An existing database (and journal) readable by others is tightened too."""
+    name = str(name)
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    path = Path(name)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError:
+        return  # no folder yet, read-only...: SQLite reports it when it opens the file
+    for p in (path, Path(name + "-wal"), Path(name + "-shm"), Path(name + "-journal")):
+        try:
+            mode = p.stat().st_mode & 0o777
+            if mode & 0o077:
+                os.chmod(p, mode & 0o700)
+        except OSError:
+            pass
+
+
 # --- environment variables granted to teams as provider keys (PRISM_ENV_KEYS) ---------------------
 
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
