@@ -132,21 +132,111 @@ def test_team_scale_uses_DATABASE_URL_and_CELERY_BROKER_URL(tmp_path):
     assert not (tmp_path / "data" / "broker").exists()
 
 
+STRONG_KEY = "pR1sm-" + "x7Kq2vLm9TzB4wYc" * 4
+FERNET_KEY = "x" * 43 + "="
+
+
 def test_production_requires_a_secret_key(tmp_path):
     refused = settings_with(tmp_path, PRISM_PRODUCTION="True")
     assert refused.returncode != 0
     assert "SECRET_KEY (or SECRET_KEY_FILE) must be set" in refused.stderr
     key_file = tmp_path / "key"
-    key_file.write_text("k" * 60)
+    key_file.write_text(STRONG_KEY)
     no_encryption_key = settings_with(tmp_path, PRISM_PRODUCTION="True", SECRET_KEY_FILE=str(key_file))
     assert "PRISM_ENCRYPTION_KEY must be set" in no_encryption_key.stderr
-    fernet_key = "x" * 43 + "="
     production = settings_with(tmp_path, PRISM_PRODUCTION="True", SECRET_KEY_FILE=str(key_file),
-                               PRISM_ENCRYPTION_KEY=fernet_key)
-    assert production["secret_key"] == "k" * 60
+                               PRISM_ENCRYPTION_KEY=FERNET_KEY)
+    assert production["secret_key"] == STRONG_KEY
 
 
 def test_a_typo_in_a_boolean_stops_the_server_from_starting(tmp_path):
     refused = settings_with(tmp_path, DEBUG="ture")
     assert refused.returncode != 0
     assert "DEBUG must be True or False, not 'ture'" in refused.stderr
+
+
+@pytest.mark.parametrize("key, reason", [
+    ("Short-but-varied-key-0123456789", "fewer than 50"),
+    ("ab" * 40, "fewer than 5 different characters"),
+    ("django-insecure-" + "x7Kq2vLm9TzB4wYc" * 4, "django-insecure-"),
+])
+def test_production_refuses_a_weak_secret_key(tmp_path, key, reason):
+    refused = settings_with(tmp_path, PRISM_PRODUCTION="True", SECRET_KEY=key, PRISM_ENCRYPTION_KEY=FERNET_KEY)
+    assert refused.returncode != 0
+    assert "SECRET_KEY is too weak for PRISM_PRODUCTION=True" in refused.stderr and reason in refused.stderr
+    assert key not in refused.stderr  # the key itself is never printed
+
+
+def test_production_refuses_debug(tmp_path):
+    refused = settings_with(tmp_path, PRISM_PRODUCTION="True", SECRET_KEY=STRONG_KEY, PRISM_ENCRYPTION_KEY=FERNET_KEY,
+                            DEBUG="True")
+    assert refused.returncode != 0
+    assert "DEBUG=True is not allowed when PRISM_PRODUCTION=True" in refused.stderr
+    assert settings_with(tmp_path, DEBUG="True")["debug"] is True  # still fine for development
+
+
+# The production settings README.md gives ("Running in production"): check --deploy must pass.
+PRODUCTION_ENV = {
+    "PRISM_PRODUCTION": "True", "SECRET_KEY": STRONG_KEY, "PRISM_ENCRYPTION_KEY": FERNET_KEY,
+    "ALLOWED_HOSTS": "prism.example.com", "CSRF_TRUSTED_ORIGINS": "https://prism.example.com",
+    "BEHIND_TLS_PROXY": "True", "SECURE_SSL_REDIRECT": "True", "SECURE_HSTS_SECONDS": "31536000",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS": "True", "SECURE_HSTS_PRELOAD": "True",
+}
+
+
+def manage(tmp_path, *args, **env):
+    clean = {k: v for k, v in os.environ.items() if k not in {
+        "DATABASE_URL", "CELERY_BROKER_URL", "PRISM_PRODUCTION", "SECRET_KEY", "SECRET_KEY_FILE", "DEBUG"}}
+    clean.update(DJANGO_SETTINGS_MODULE="playground.settings", PRISM_DATA_DIR=str(tmp_path / "data"), **env)
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_the_readme_production_settings_pass_check_deploy(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    for name, value in PRODUCTION_ENV.items():  # the README block and this test say the same
+        if name not in ("SECRET_KEY", "PRISM_ENCRYPTION_KEY"):
+            assert f"{name}={value}" in readme, name
+    result = manage(tmp_path, "check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # Without HSTS the same check fails: it really looks at the settings.
+    without_hsts = {k: v for k, v in PRODUCTION_ENV.items() if not k.startswith("SECURE_HSTS")}
+    failed = manage(tmp_path, "check", "--deploy", "--fail-level", "WARNING", **without_hsts)
+    assert failed.returncode != 0 and "security.W004" in failed.stdout + failed.stderr
+
+
+SHOW_DB_MODES = """
+import os, stat
+os.umask(0o022)  # the usual umask: what SQLite alone would create world-readable
+import django
+django.setup()
+from django.db import connection
+with connection.cursor() as c:
+    c.execute("CREATE TABLE t (x)")
+    c.execute("INSERT INTO t VALUES (1)")
+    name = connection.settings_dict["NAME"]
+    for p in (name, name + "-wal", name + "-shm"):
+        print(p, oct(stat.S_IMODE(os.stat(p).st_mode)))
+"""
+
+
+def test_the_sqlite_database_and_its_wal_files_are_owner_only(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "PRISM_PRODUCTION", "DEBUG"}}
+    env.update(DJANGO_SETTINGS_MODULE="playground.settings", PRISM_DATA_DIR=str(tmp_path / "data"))
+    result = subprocess.run([sys.executable, "-c", SHOW_DB_MODES], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    modes = dict(line.split() for line in result.stdout.strip().splitlines())
+    assert set(modes) == {str(tmp_path / "data" / f"prism.sqlite3{s}") for s in ("", "-wal", "-shm")}
+    assert set(modes.values()) == {"0o600"}, modes
+
+
+def test_an_existing_world_readable_database_is_made_owner_only(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    for suffix in ("", "-wal"):
+        (data / f"prism.sqlite3{suffix}").touch()
+        os.chmod(data / f"prism.sqlite3{suffix}", 0o644)
+    settings_with(tmp_path)
+    for suffix in ("", "-wal"):
+        assert stat.S_IMODE((data / f"prism.sqlite3{suffix}").stat().st_mode) == 0o600
