@@ -185,8 +185,10 @@ PRODUCTION_ENV = {
 
 
 def manage(tmp_path, *args, **env):
+    # DJANGO_ALLOW_ASYNC_UNSAFE: set by the browser tests' conftest, never in a deployment.
     clean = {k: v for k, v in os.environ.items() if k not in {
-        "DATABASE_URL", "CELERY_BROKER_URL", "PRISM_PRODUCTION", "SECRET_KEY", "SECRET_KEY_FILE", "DEBUG"}}
+        "DATABASE_URL", "CELERY_BROKER_URL", "PRISM_PRODUCTION", "SECRET_KEY", "SECRET_KEY_FILE", "DEBUG",
+        "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     clean.update(DJANGO_SETTINGS_MODULE="playground.settings", PRISM_DATA_DIR=str(tmp_path / "data"), **env)
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True,
                           timeout=120)
