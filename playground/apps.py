@@ -9,3 +9,24 @@ class PlaygroundConfig(AppConfig):
 
     def ready(self):
         import playground.celery  # noqa: F401
+
+        _private_sqlite_files()
+
+
+def _private_sqlite_files() -> None:
+    """Create the SQLite file 0600 just before Django first opens it (SQLite then gives its -wal
+    and -shm files the same mode). Not at settings time: `manage.py preview` must create no database."""
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    from playground.lib.env import private_sqlite_file
+
+    if getattr(DatabaseWrapper.get_new_connection, "_prism_private", False):
+        return
+    opened = DatabaseWrapper.get_new_connection
+
+    def get_new_connection(self, conn_params):
+        private_sqlite_file(conn_params.get("database", ""))
+        return opened(self, conn_params)
+
+    get_new_connection._prism_private = True
+    DatabaseWrapper.get_new_connection = get_new_connection

@@ -102,8 +102,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    # It holds sessions and encrypted keys: owner-only, like the secret key (WAL files follow it).
-    private_sqlite_file(DATABASES["default"]["NAME"])
+    # It holds sessions and encrypted keys: owner-only, like the secret key. An existing one is
+    # tightened here; a new one is created 0600 when first opened (playground/apps.py).
+    private_sqlite_file(DATABASES["default"]["NAME"], create=False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -110,7 +110,7 @@ def weak_secret_key(key: str) -> str | None:
     return None
 
 
-def private_sqlite_file(name) -> None:
+def private_sqlite_file(name, *, create: bool = True) -> None:
     """Make the SQLite database file owner-only (0600), creating it empty if need be.
 
     SQLite creates its -wal and -shm files with the database file's permissions, so they follow.
@@ -119,12 +119,13 @@ def private_sqlite_file(name) -> None:
     if not name or name == ":memory:" or name.startswith("file:"):
         return
     path = Path(name)
-    try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
-        pass
-    except OSError:
-        return  # no folder yet, read-only...: SQLite reports it when it opens the file
+    if create:
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+        except OSError:
+            return  # no folder yet, read-only...: SQLite reports it when it opens the file
     for p in (path, Path(name + "-wal"), Path(name + "-shm"), Path(name + "-journal")):
         try:
             mode = p.stat().st_mode & 0o777

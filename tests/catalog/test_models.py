@@ -70,7 +70,7 @@ def test_an_invalid_model_re_renders_the_section_with_errors(owner_client, provi
     assert response.status_code == 200 and "<html" not in page
     assert "A model id has no spaces" in page
     assert "greater than or equal to 0" in page
-    assert "<details class=\"add-model form-section\" style=\"margin-top:12px\" open>" in page
+    assert "<details class=\"add-model form-section gap-above\" open>" in page
     assert not provider.models.exists()
 
 
