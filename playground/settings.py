@@ -128,6 +128,7 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = False  # done narrowly instead: playground/accounts/throttle.py
 AXES_LOCKOUT_CALLABLE = "playground.accounts.throttle.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "playground.accounts.throttle.client_ip"
+AXES_USERNAME_CALLABLE = "playground.accounts.throttle.client_username"
 # The client's address comes from this header (e.g. X-Forwarded-For, X-Real-IP) only when set:
 # only behind a proxy that always sets it, with Prism reachable through that proxy alone.
 PRISM_CLIENT_IP_HEADER = env_str("PRISM_CLIENT_IP_HEADER", "")

@@ -117,3 +117,13 @@ def test_a_successful_login_resets_only_its_own_failures(client, user, other_use
     assert logged_in(attempt(client, LOGIN, user.username, user.raw_password, ip="10.0.0.7"))
     client.post(reverse("accounts:logout"))
     assert attempt(client, LOGIN, other_user.username, "wrong", ip="10.0.0.7").status_code == 429
+
+
+@pytest.mark.parametrize("url", [LOGIN, ADMIN_LOGIN])
+def test_a_very_long_or_nul_username_is_counted_not_a_500(client, db, url):
+    """AccessAttempt.username is varchar(255): a 5,000-character name was a 500 on PostgreSQL."""
+    for name in ("x" * 5000, "ro\x00ot"):
+        response = attempt(client, url, name, "wrong")
+        assert response.status_code == 200, (name[:10], response.status_code)
+    counted = set(AccessAttempt.objects.values_list("username", flat=True))
+    assert "x" * 255 in counted  # the form refuses a NUL before any password is checked

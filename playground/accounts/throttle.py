@@ -30,6 +30,21 @@ def client_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR")
 
 
+# AccessAttempt.username is a varchar(255): a longer name typed at a login page was a 500 on
+# PostgreSQL (SQLite does not enforce the length). No real username is that long (Django's is
+# at most 150), so cutting there never merges two accounts' failures.
+AXES_USERNAME_LENGTH = 255
+
+
+def client_username(request, credentials=None) -> str | None:
+    """The username a login tried, as axes counts it: NUL removed (PostgreSQL refuses it), cut to fit."""
+    source = credentials if credentials else getattr(request, "POST", {})
+    name = source.get(settings.AXES_USERNAME_FORM_FIELD) if source else None
+    if name is None:
+        return None
+    return str(name).replace("\x00", "")[:AXES_USERNAME_LENGTH]
+
+
 def lockout_message(request) -> str:
     minutes = max(1, math.ceil(get_cool_off(request).total_seconds() / 60))
     unit = "minute" if minutes == 1 else "minutes"
