@@ -18,27 +18,14 @@ from playground.uploads.inspect import MediaRejected
 from playground.uploads.models import MediaItem, MediaVariant, RefusedFile, StoredFile
 from playground.uploads.variants import VariantSpec
 from tests import media_samples as ms
+# autouse there and here: each test stores into its own folder, so 'nothing was stored' is checked on disk
+from tests.uploads.test_library import media_dir  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-
-
-@pytest.fixture(autouse=True)
-def media_dir(tmp_path, settings):
-    """Each test stores into its own folder, so 'nothing was stored' can be checked on disk."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "media"), "base_url": None},
-        },
-    }
-    (tmp_path / "upload-tmp").mkdir()
-    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "upload-tmp")
-    return tmp_path / "media"
 
 
 @pytest.fixture
