@@ -1,3 +1,5 @@
+import os
+
 from django.apps import AppConfig
 
 
@@ -23,9 +25,13 @@ def _private_sqlite_files() -> None:
     if getattr(DatabaseWrapper.get_new_connection, "_prism_private", False):
         return
     opened = DatabaseWrapper.get_new_connection
+    made_private: set[str] = set()  # SQLite connects anew for every request (CONN_MAX_AGE=0): once per file
 
     def get_new_connection(self, conn_params):
-        private_sqlite_file(conn_params.get("database", ""))
+        name = str(conn_params.get("database", ""))
+        if name not in made_private or not os.path.exists(name):
+            private_sqlite_file(name)
+            made_private.add(name)
         return opened(self, conn_params)
 
     get_new_connection._prism_private = True

@@ -232,8 +232,8 @@ def editor_action(request, prompt_id: int):
         ids = editor.item_ids(doc)
         if pick:
             _, _, picked = pick.partition("|")
-            if parse_id(picked):
-                ids.add(parse_id(picked))
+            if picked_id := parse_id(picked):
+                ids.add(picked_id)
         _, items = _items_for(prompt.team, ids)
         try:
             doc, focus = editor.apply_action(doc, action, items=items, pick=pick)

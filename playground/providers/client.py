@@ -65,7 +65,6 @@ logging.getLogger("httpcore").setLevel(logging.INFO)
 USER_AGENT = "Prism/0.1"
 STREAM_ABOVE = 1 << 20  # bodies larger than this are streamed from disk instead of built in memory
 STREAM_CHUNK = 1 << 20
-REDACTED = "[redacted]"
 
 
 @dataclass(frozen=True)
@@ -245,15 +244,6 @@ class SendOutcome:
 
 
 # --- sending ---------------------------------------------------------------------------------------
-
-
-def _redactable(key: str | None) -> bool:
-    # A real key is long; redacting a 3-letter test value would mangle unrelated text.
-    return bool(key) and len(key) >= 8
-
-
-def _redact(text: str, key: str | None) -> str:
-    return text.replace(key, REDACTED) if _redactable(key) and key in text else text
 
 
 def _redact_error(error: ProviderError, redact: Redactor) -> None:
