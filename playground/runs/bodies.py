@@ -41,7 +41,7 @@ from playground.protocols.render import DIALECTS
 from playground.runs.models import RequestBody, RequestBodyFile, Result
 from playground.uploads.models import StoredFile
 
-__all__ = ["BodyError", "StoredRequest", "body_bytes", "display_tree", "iter_bytes", "store_body"]
+__all__ = ["BodyError", "StoredRequest", "body_bytes", "iter_bytes", "store_body"]
 
 CHUNK = 1 << 20
 _SHA = re.compile(r"^[0-9a-f]{64}$")
@@ -185,21 +185,6 @@ def body_bytes(body: RequestBody) -> bytes:
 
 def pieces_size(pieces: list) -> int:
     return sum(len(p.encode("utf-8")) if isinstance(p, str) else int(p["size"]) for p in pieces)
-
-
-def display_tree(body: RequestBody):
-    """The skeleton for reading: media shown as ``data:image/png;base64,<stored file ab12…, 1.2 MB>``."""
-
-    def show(node):
-        if isinstance(node, dict):
-            if set(node) == {"$b64", "prefix"}:
-                return f"{node['prefix']}<base64 of stored file {node['$b64'][:12]}>"
-            return {k: show(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [show(v) for v in node]
-        return node
-
-    return show(body.skeleton)
 
 
 # --- sending ---------------------------------------------------------------------------------------
