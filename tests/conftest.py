@@ -80,6 +80,8 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 # --- people and teams ----------------------------------------------------------------------------
 
 PASSWORD = "correct-horse-battery"
+# The header htmx sends with each request it makes; views answer it with a fragment, not a page.
+HX = {"HX-Request": "true"}
 
 
 def _make_user(username: str):
@@ -135,9 +137,43 @@ def viewer(team):
 
 
 @pytest.fixture
+def owner(team):
+    """An owner of `team` (may manage providers, models and members)."""
+    from playground.accounts.models import Membership
+    from tests.factories import make_member
+
+    return make_member(team, Membership.Role.OWNER, username="olivia")
+
+
+@pytest.fixture
 def client_logged_in(client, user):
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def owner_client(client, owner):
+    client.force_login(owner)
+    return client
+
+
+# --- media in the team's library -------------------------------------------------------------------
+
+
+@pytest.fixture
+def png(team):
+    """photo.png, 64x48, in `team`'s library."""
+    from tests.factories import make_png
+
+    return make_png(team)
+
+
+@pytest.fixture
+def wav(team):
+    """tone.wav, one second, in `team`'s library."""
+    from tests.factories import make_wav
+
+    return make_wav(team)
 
 
 @pytest.fixture

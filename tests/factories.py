@@ -1,14 +1,34 @@
-"""Plain factory functions for tests: each fills in sensible defaults with setdefault."""
+"""Plain factory functions for tests, the one home of every `make_*` helper: each fills in
+sensible defaults, so a test names only what it is about.
+
+People: make_user, make_team, make_member. Media: make_item (any bytes), make_png, make_wav.
+Prompts: doc_with (a normalized prompt document), make_prompt, make_version. Catalog:
+make_provider (aimed at the fake provider of tests/provider_server.py, or at any base URL),
+make_model, model_for (a provider and one model on it). The matching fixtures (owner,
+owner_client, png, wav, ...) are in tests/conftest.py.
+"""
 
 import itertools
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
 
 from playground.accounts.models import Membership, Team
+from playground.catalog.models import Provider, ProviderModel
+from playground.prompts.document import normalize
+from playground.prompts.models import Prompt, PromptVersion
+from tests import media_samples as samples
+from tests.provider_server import DEFAULT_KEY, ProviderServer
 
 _counter = itertools.count(1)
+
+ALL_KINDS = ["image", "audio", "video", "pdf"]
+PROTOCOL_MODELS = {"chat": "gpt-4o", "responses": "gpt-4.1", "messages": "claude-sonnet-4-5", "gemini": "gemini-2.5-flash"}
+
+
+# --- people and teams ---------------------------------------------------------------------------
 
 
 def make_user(**kw):
@@ -33,6 +53,9 @@ def make_member(team: Team | None = None, role: str = Membership.Role.EDITOR, **
     return user
 
 
+# --- media ---------------------------------------------------------------------------------------
+
+
 def make_item(team: Team, data: bytes, name: str = "sample.bin", user=None):
     from playground.uploads import services
 
@@ -40,3 +63,72 @@ def make_item(team: Team, data: bytes, name: str = "sample.bin", user=None):
         tmp.write(data)
         tmp.flush()
         return services.add_path(team=team, user=user, path=Path(tmp.name), name=name).item
+
+
+def make_png(team: Team, name: str = "photo.png", *, width: int = 64, height: int = 48, user=None):
+    """A small PNG in the team's library (the `png` fixture is one of these)."""
+    return make_item(team, samples.png_bytes(width, height), name, user)
+
+
+def make_wav(team: Team, name: str = "tone.wav", *, seconds: float = 1.0, user=None):
+    """A short WAV in the team's library (the `wav` fixture is one of these)."""
+    return make_item(team, samples.wav_bytes(seconds=seconds), name, user)
+
+
+# --- prompts -------------------------------------------------------------------------------------
+
+
+def doc_with(*parts, variables=None, system="Be brief.", options=None, name="Caption") -> dict:
+    """A normalized prompt document: one user message made of `parts`."""
+    return normalize({"name": name, "system": system, "messages": [{"role": "user", "parts": list(parts)}],
+                      "variables": variables or {}, "options": options or {}})
+
+
+def make_prompt(team: Team, name: str | None = None, *, user=None, doc: dict | None = None, media_items=()) -> Prompt:
+    """A prompt of `team` (named after `doc` when there is one), with `doc` saved as version 1 if given."""
+    name = name or (doc or {}).get("name") or "Caption"
+    prompt = Prompt.objects.create(team=team, name=name, created_by=user)
+    if doc is not None:
+        prompt.save_version(doc, media_items=media_items, user=user)
+    return prompt
+
+
+def make_version(team: Team, doc: dict, user=None, *, media_items=()) -> PromptVersion:
+    """A new prompt with `doc` as its only version; returns the version."""
+    prompt = make_prompt(team, doc.get("name"), user=user)
+    return prompt.save_version(doc, media_items=media_items, user=user)
+
+
+# --- the catalog ---------------------------------------------------------------------------------
+
+
+def make_provider(team: Team, server: ProviderServer | None = None, protocol: str = "chat", *, name: str | None = None,
+                  base_url: str | None = None, key: str | None = None, **kw) -> Provider:
+    """A provider of `team`. Aimed at the fake provider `server` (the render protocol's URL) with the
+    server's key unless `key` says otherwise; without a server at `base_url` (a placeholder by
+    default) with no key unless `key` is given. `key_source` in kw (env, none) stores no key."""
+    if server is not None:
+        base_url = base_url or server.base_url_for("chat" if protocol == "compatible" else protocol)
+        key = DEFAULT_KEY if key is None else key
+    provider = Provider(team=team, name=name or f"Fake {protocol}", protocol=protocol,
+                        base_url=base_url or "https://x.example/v1", **kw)
+    if key is not None and "key_source" not in kw:
+        provider.set_api_key(key)
+    provider.save()
+    return provider
+
+
+def make_model(provider: Provider, name: str = "gpt-4o", *, inputs=None, prices=True, **kw) -> ProviderModel:
+    """A model on `provider` taking every kind of input unless `inputs` says, priced unless prices=False."""
+    if prices:
+        kw.setdefault("price_input_per_mtok", Decimal("2.50"))
+        kw.setdefault("price_cached_input_per_mtok", Decimal("1.25"))
+        kw.setdefault("price_output_per_mtok", Decimal("10.00"))
+    return ProviderModel.objects.create(provider=provider, name=name, inputs=ALL_KINDS if inputs is None else inputs, **kw)
+
+
+def model_for(team: Team, server: ProviderServer, protocol: str, name: str | None = None, *, provider_kw=None,
+              **kw) -> ProviderModel:
+    """A provider of its own on the fake server and one model on it (the protocol's usual model by default)."""
+    provider = make_provider(team, server, protocol, **(provider_kw or {}))
+    return make_model(provider, name or PROTOCOL_MODELS.get(protocol, "gpt-4o"), **kw)

@@ -11,22 +11,15 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from playground.accounts.models import Membership
 from playground.catalog import secrets, services
 from playground.catalog.models import Provider
 from playground.lib.env import ConfigError, parse_env_keys
 from playground.runs.preflight import key_problem
-from tests.factories import make_member
+from tests.factories import make_provider
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 KEY = "sk-granted-Zq8xN3vT7cW1rLm5Ks9Hd2Fb6Yp4"
 NOT_GRANTED = "not granted to your team by the operator"
-
-
-@pytest.fixture
-def owner_client(client, team):
-    client.force_login(make_member(team, Membership.Role.OWNER, username="olivia"))
-    return client
 
 
 @pytest.fixture
@@ -47,8 +40,7 @@ def form_data(**overrides):
 
 
 def env_provider(team, name="FAKE_OPENAI_KEY", base_url="https://api.openai.com/v1") -> Provider:
-    return Provider.objects.create(team=team, name=f"Env {name}", protocol="chat", base_url=base_url,
-                                   key_source="env", api_key_env=name)
+    return make_provider(team, name=f"Env {name}", base_url=base_url, key_source="env", api_key_env=name)
 
 
 # --- the setting -------------------------------------------------------------------------------------
@@ -245,9 +237,7 @@ def test_a_granted_but_unset_variable_says_so(team, grants, monkeypatch):
 
 
 def test_a_stored_key_goes_only_to_its_base_urls_server_when_sent(team):
-    provider = Provider(team=team, name="Stored", protocol="chat", base_url="https://api.openai.com/v1")
-    provider.set_api_key(KEY)
-    provider.save()
+    provider = make_provider(team, name="Stored", base_url="https://api.openai.com/v1", key=KEY)
     assert provider.api_key("https://api.openai.com/v1/chat/completions") == KEY
     # e.g. re-sending a request made while the provider pointed elsewhere.
     with pytest.raises(secrets.KeyUnavailable, match="made for collector.example, but Stored now points to api.openai.com"):

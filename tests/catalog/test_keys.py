@@ -11,26 +11,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.views.debug import ExceptionReporter
 
-from playground.accounts.models import Membership
 from playground.catalog import secrets, services
 from playground.catalog.forms import ProviderForm
 from playground.catalog.models import Provider
 from playground.lib.env import parse_env_keys
-from tests.factories import make_member
+from tests.factories import make_provider
 
 KEY = "sk-proj-Zq8xN3vT7cW1rLm5Ks9Hd2Fb6Yp4Jg0A"  # made up; long enough to be unmistakable
 OTHER_KEY = "sk-ant-api03-Uu7Tt6Rr5Ee4Ww3Qq2Pp1Oo0"
-
-
-@pytest.fixture
-def owner(team):
-    return make_member(team, Membership.Role.OWNER, username="olivia")
-
-
-@pytest.fixture
-def owner_client(client, owner):
-    client.force_login(owner)
-    return client
 
 
 def form_data(**overrides):
@@ -196,8 +184,8 @@ def test_switching_to_no_key_drops_the_stored_key(owner_client):
 
 def test_an_env_key_is_read_from_the_environment_when_sent(team, monkeypatch, settings):
     settings.PRISM_ENV_KEYS = parse_env_keys(f"FAKE_TEST_KEY=api.openai.com@{team.slug}")
-    provider = Provider.objects.create(team=team, name="Env", protocol="chat", base_url="https://api.openai.com/v1",
-                                       key_source="env", api_key_env="FAKE_TEST_KEY")
+    provider = make_provider(team, name="Env", base_url="https://api.openai.com/v1", key_source="env",
+                             api_key_env="FAKE_TEST_KEY")
     monkeypatch.delenv("FAKE_TEST_KEY", raising=False)
     assert not provider.has_key
     assert services.key_status(provider).text == "from $FAKE_TEST_KEY: missing"
@@ -232,8 +220,7 @@ def test_keys_rotate_with_old_keys_listed_second(team, settings):
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     settings.PRISM_ENCRYPTION_KEY = old
     provider = services.apply_preset(team=team, key="openai", api_key=KEY)
-    untouched = Provider.objects.create(team=team, name="Env", protocol="chat", base_url="https://x.example/v1",
-                                        key_source="env", api_key_env="X")
+    untouched = make_provider(team, name="Env", base_url="https://x.example/v1", key_source="env", api_key_env="X")
 
     settings.PRISM_ENCRYPTION_KEY = f"{new}, {old}"  # newest first; spaces are forgiven
     provider.refresh_from_db()

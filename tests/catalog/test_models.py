@@ -6,29 +6,15 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from playground.accounts.models import Membership
 from playground.catalog import services
-from playground.catalog.models import Provider, ProviderModel
-from tests.factories import make_member
-
-HX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def owner(team):
-    return make_member(team, Membership.Role.OWNER, username="olivia")
-
-
-@pytest.fixture
-def owner_client(client, owner):
-    client.force_login(owner)
-    return client
+from playground.catalog.models import ProviderModel
+from tests.conftest import HX
+from tests.factories import make_model, make_provider
 
 
 @pytest.fixture
 def provider(team):
-    return Provider.objects.create(team=team, name="Gateway", protocol="compatible",
-                                   base_url="https://gateway.example/v1")
+    return make_provider(team, protocol="compatible", name="Gateway", base_url="https://gateway.example/v1")
 
 
 def model_data(**overrides):
@@ -93,8 +79,7 @@ def test_the_same_model_id_cannot_be_added_twice(owner_client, provider):
     ],
 )
 def test_capabilities_must_fit_the_protocol(owner_client, team, protocol, gateway, inputs, formats, error):
-    provider = Provider.objects.create(team=team, name=protocol, protocol=protocol, gateway_extensions=gateway,
-                                       base_url="https://x.example")
+    provider = make_provider(team, protocol=protocol, name=protocol, gateway_extensions=gateway, base_url="https://x.example")
     response = owner_client.post(reverse("catalog:model_add", args=[provider.pk]),
                                  model_data(inputs=inputs, image_formats=formats), headers=HX)
     assert error in response.content.decode()
@@ -102,10 +87,9 @@ def test_capabilities_must_fit_the_protocol(owner_client, team, protocol, gatewa
 
 
 def test_a_gateway_may_take_video_and_gemini_takes_everything(owner_client, team):
-    gateway = Provider.objects.create(team=team, name="OR", protocol="compatible", gateway_extensions=True,
-                                      base_url="https://openrouter.ai/api/v1")
-    gemini = Provider.objects.create(team=team, name="G", protocol="gemini",
-                                     base_url="https://generativelanguage.googleapis.com")
+    gateway = make_provider(team, protocol="compatible", name="OR", gateway_extensions=True,
+                            base_url="https://openrouter.ai/api/v1")
+    gemini = make_provider(team, protocol="gemini", name="G", base_url="https://generativelanguage.googleapis.com")
     owner_client.post(reverse("catalog:model_add", args=[gateway.pk]), model_data(inputs=["image", "video"]))
     owner_client.post(reverse("catalog:model_add", args=[gemini.pk]),
                       model_data(inputs=["image", "audio", "video", "pdf"], image_formats=["image/heic"]))
@@ -123,9 +107,9 @@ def test_image_formats_are_dropped_when_the_model_takes_no_images(owner_client, 
 
 @pytest.fixture
 def model(provider):
-    return ProviderModel.objects.create(provider=provider, name="vision-1", label="Vision One", inputs=["image"],
-                                        price_input_per_mtok=Decimal("2.5"), price_output_per_mtok=Decimal("10"),
-                                        price_source="List prices 2026-07 (preset)")
+    return make_model(provider, "vision-1", label="Vision One", inputs=["image"], prices=False,
+                      price_input_per_mtok=Decimal("2.5"), price_output_per_mtok=Decimal("10"),
+                      price_source="List prices 2026-07 (preset)")
 
 
 def test_edit_returns_the_row_editor_for_htmx_and_a_page_otherwise(owner_client, model):
@@ -193,8 +177,8 @@ def test_the_detail_page_and_its_model_section(owner_client, model):
 
 
 def test_kinds_the_protocol_cannot_carry_are_marked(owner_client, team):
-    provider = Provider.objects.create(team=team, name="A", protocol="messages", base_url="https://api.anthropic.com")
-    ProviderModel.objects.create(provider=provider, name="odd", inputs=["image", "audio"])
+    provider = make_provider(team, protocol="messages", name="A", base_url="https://api.anthropic.com")
+    make_model(provider, "odd", inputs=["image", "audio"], prices=False)
     page = owner_client.get(reverse("catalog:detail", args=[provider.pk])).content.decode()
     assert 'class="kind kind-audio refused" title="Anthropic Messages cannot carry audio"' in page
 

@@ -8,8 +8,7 @@ from django.urls import reverse
 from playground.accounts.models import Membership
 from playground.catalog import presets, services
 from playground.catalog.forms import ProviderForm, ProviderModelForm
-from playground.catalog.models import Provider
-from tests.factories import make_member
+from tests.factories import make_member, make_provider
 
 
 def test_prices_are_dated():
@@ -136,5 +135,5 @@ def test_missing_preset_models_can_be_added_back(client, team):
 
 def test_a_provider_without_a_preset_has_no_preset_models_to_add(client, team):
     client.force_login(make_member(team, Membership.Role.OWNER))
-    provider = Provider.objects.create(team=team, name="X", protocol="chat", base_url="https://x.example/v1")
+    provider = make_provider(team, name="X", base_url="https://x.example/v1")
     assert client.post(reverse("catalog:preset_models_add", args=[provider.pk])).status_code == 404

@@ -7,20 +7,9 @@ from playground.accounts.models import Membership
 from playground.catalog import presets, services
 from playground.catalog.models import Provider, ProviderModel
 from playground.lib.env import parse_env_keys
-from tests.factories import make_member
+from tests.factories import make_member, make_provider
 
 LIST = "/providers/"
-
-
-@pytest.fixture
-def owner(team):
-    return make_member(team, Membership.Role.OWNER, username="olivia")
-
-
-@pytest.fixture
-def owner_client(client, owner):
-    client.force_login(owner)
-    return client
 
 
 @pytest.fixture
@@ -49,8 +38,7 @@ def blank_post(**overrides):
 
 
 def test_it_lists_the_teams_providers_with_protocol_url_key_status_and_model_count(owner_client, provider, team):
-    Provider.objects.create(team=team, name="Ollama", protocol="compatible", base_url="http://localhost:11434/v1",
-                            key_source="none")
+    make_provider(team, protocol="compatible", name="Ollama", base_url="http://localhost:11434/v1", key_source="none")
     page = owner_client.get(LIST).content.decode()
     assert "OpenAI Chat Completions" in page
     assert "https://api.openai.com/v1" in page
@@ -62,8 +50,7 @@ def test_it_lists_the_teams_providers_with_protocol_url_key_status_and_model_cou
 
 def test_it_reports_granted_env_keys_as_set_or_missing(owner_client, team, monkeypatch, settings):
     settings.PRISM_ENV_KEYS = parse_env_keys("FAKE_OPENAI_KEY=api.openai.com@*")
-    Provider.objects.create(team=team, name="Env", protocol="chat", base_url="https://api.openai.com/v1",
-                            key_source="env", api_key_env="FAKE_OPENAI_KEY")
+    make_provider(team, name="Env", base_url="https://api.openai.com/v1", key_source="env", api_key_env="FAKE_OPENAI_KEY")
     monkeypatch.delenv("FAKE_OPENAI_KEY", raising=False)
     assert "from $FAKE_OPENAI_KEY: missing" in owner_client.get(LIST).content.decode()
     monkeypatch.setenv("FAKE_OPENAI_KEY", "sk-from-the-environment")
@@ -73,7 +60,7 @@ def test_it_reports_granted_env_keys_as_set_or_missing(owner_client, team, monke
 
 
 def test_a_stored_source_without_a_key_says_no_key(owner_client, team):
-    Provider.objects.create(team=team, name="Empty", protocol="chat", base_url="https://api.openai.com/v1")
+    make_provider(team, name="Empty", base_url="https://api.openai.com/v1")
     assert '<span class="key-state missing">no key</span>' in owner_client.get(LIST).content.decode()
 
 
