@@ -1,7 +1,8 @@
 """Body trees to the exact bytes sent, and to the form shown in the preview.
 
 A body is a tree of dicts, lists and JSON scalars whose base64 leaves are :class:`Base64Slot`
-objects. The canonical exact form is
+objects (a :class:`Payload` by reference, and the prefix before it), or :class:`Omitted` where a
+part was refused. The canonical exact form is
 
     json.dumps(materialize(body), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -15,20 +16,119 @@ output: a memory copy, several GB/s. ``iter_body`` streams the same bytes withou
 
 The display form is the same JSON pretty-printed (indent 2) with each slot shown as a short string
 like ``"data:image/png;base64,<base64 PNG, 1.2 MB>"``: identical keys, order and values; only the
-whitespace and the elided base64 differ.
+whitespace and the elided base64 differ. :func:`display_data` shows plain JSON (a body as it was
+stored, a provider's answer) the same way, and :func:`describe_base64` is the short string itself,
+so every page that shows base64 labels it alike.
+
+The leaf types are defined here, not in :mod:`.types` (which imports them from here): they are
+what this module reads, and ``types.RenderedRequest`` calls this module, so the import runs one way.
 """
 
 from __future__ import annotations
 
+import base64
 import io
 import json
+import os
 import re
 import uuid
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator
 
-from .types import Base64Slot, Omitted, Payload
+__all__ = [
+    "Base64Slot",
+    "Omitted",
+    "Payload",
+    "body_bytes",
+    "body_size",
+    "describe_base64",
+    "describe_payload",
+    "display_data",
+    "display_json",
+    "iter_body",
+    "materialize",
+]
 
-__all__ = ["body_bytes", "iter_body", "body_size", "display_json", "materialize", "describe_payload"]
+
+# --- media bytes ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Payload:
+    """Base64 text of one file, by reference: ``path`` to a file holding exactly the base64 text
+    (e.g. ``StoredFile.base64_path()``), or ``text`` in memory (tests, small generated files).
+    It is read only when the exact bytes are produced."""
+
+    mime_type: str
+    raw_size: int
+    path: Path | None = None
+    text: str | None = None
+
+    def __post_init__(self):
+        if (self.path is None) == (self.text is None):
+            raise ValueError("A Payload needs exactly one of path or text.")
+        if self.path is not None and not isinstance(self.path, Path):
+            object.__setattr__(self, "path", Path(self.path))
+
+    @classmethod
+    def from_bytes(cls, data: bytes, mime_type: str) -> Payload:
+        return cls(mime_type=mime_type, raw_size=len(data), text=base64.b64encode(data).decode("ascii"))
+
+    @property
+    def b64_size(self) -> int:
+        """Length of the base64 text in bytes (what a request carries)."""
+        if self.text is not None:
+            return len(self.text)
+        return os.stat(self.path).st_size
+
+    def read(self) -> bytes:
+        if self.text is not None:
+            return self.text.encode("ascii")
+        with open(self.path, "rb") as f:
+            return f.read()
+
+    def readinto(self, view: memoryview) -> None:
+        """Fill ``view`` (exactly ``b64_size`` bytes) with the base64 text: one copy, no temporary."""
+        if self.text is not None:
+            view[:] = self.text.encode("ascii")
+            return
+        with open(self.path, "rb", buffering=0) as f:
+            done = 0
+            while done < len(view):
+                n = f.readinto(view[done:])
+                if not n:
+                    raise OSError(f"{self.path} is shorter than when it was measured.")
+                done += n
+
+    def iter_chunks(self, chunk: int) -> Iterator[bytes]:
+        if self.text is not None:
+            data = self.text.encode("ascii")
+            for i in range(0, len(data), chunk):
+                yield data[i : i + chunk]
+            return
+        with open(self.path, "rb") as f:
+            while block := f.read(chunk):
+                yield block
+
+
+@dataclass(frozen=True)
+class Base64Slot:
+    """A body leaf standing for the JSON string ``prefix + <base64 of payload>``.
+    ``prefix`` is ``"data:image/png;base64,"`` for data URLs and ``""`` for bare base64."""
+
+    payload: Payload
+    prefix: str = ""
+
+
+@dataclass(frozen=True)
+class Omitted:
+    """A body leaf where a part was refused: shown in the display form, never sent."""
+
+    reason: str
+
+
+# --- exact bytes -----------------------------------------------------------------------------------
 
 
 def _skeleton(body, slots: list[Base64Slot], token: str):
@@ -135,7 +235,9 @@ _LABELS = {
 }
 
 
-def _label(mime: str) -> str:
+def _label(mime: str | None) -> str:
+    if mime is None:
+        return "data"
     mime = mime.lower()
     if mime in _LABELS:
         return _LABELS[mime]
@@ -153,9 +255,14 @@ def _size(n: int) -> str:
     raise AssertionError
 
 
+def describe_base64(mime_type: str | None, b64_size: int) -> str:
+    """``<base64 PNG, 1.2 MB>``: the format (``data`` when it is not known) and the size of the
+    base64 text. What every page shows in place of base64."""
+    return f"<base64 {_label(mime_type)}, {_size(b64_size)}>"
+
+
 def describe_payload(payload: Payload) -> str:
-    """``<base64 PNG, 1.2 MB>``: the format and the size of the base64 text."""
-    return f"<base64 {_label(payload.mime_type)}, {_size(payload.b64_size)}>"
+    return describe_base64(payload.mime_type, payload.b64_size)
 
 
 def _display_tree(body):
@@ -173,3 +280,29 @@ def _display_tree(body):
 def display_json(body) -> str:
     """The body as shown in the preview: indented JSON, base64 elided, refused parts marked."""
     return json.dumps(_display_tree(body), ensure_ascii=False, indent=2)
+
+
+# Base64 in plain JSON data: a data URL, or a long run of base64 characters (its format named by a
+# key beside it, as the protocols name it: mime_type, mimeType, media_type).
+_DATA_URL = re.compile(r"^(data:([^;,]+)(?:;[^;,]*)*;base64,)(.{256,})$", re.S)
+_BARE_BASE64 = re.compile(r"^[A-Za-z0-9+/=\s]{256,}$")
+
+
+def _elide_plain(value, mime: str | None = None):
+    if isinstance(value, dict):
+        here = value.get("mime_type") or value.get("mimeType") or value.get("media_type") or mime
+        return {k: _elide_plain(v, here if isinstance(here, str) else None) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_elide_plain(v, mime) for v in value]
+    if isinstance(value, str) and len(value) >= 256:
+        if m := _DATA_URL.match(value):
+            return m.group(1) + describe_base64(m.group(2), len(m.group(3)))
+        if _BARE_BASE64.match(value):
+            return describe_base64(mime, len(value))
+    return value
+
+
+def display_data(data) -> str:
+    """Plain JSON data (a body as it was stored, a provider's answer) shown as the preview shows a
+    body: indented, each base64 string (256 characters or more) replaced by :func:`describe_base64`."""
+    return json.dumps(_elide_plain(data), ensure_ascii=False, indent=2)

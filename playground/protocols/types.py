@@ -3,18 +3,25 @@
 A prompt is built once (:class:`Prompt`), then rendered per :class:`Target` into a
 :class:`RenderedRequest` whose ``body`` is a plain dict/list tree. Base64 media never enters that
 tree as a string: its leaves are :class:`Base64Slot` objects pointing at a :class:`Payload`
-(usually the ``.b64`` file kept beside a stored file), which :mod:`.serialize` streams into the
-exact bytes and elides in the display form.
+(usually the ``.b64`` file kept beside a stored file). Those leaf types live in :mod:`.serialize`,
+which streams them into the exact bytes and elides them in the display form; they are imported
+here (and so still importable from this module) because a :class:`MediaPart` carries a Payload.
 """
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterator, Literal, Sequence, Union
+
+from . import serialize
+from .serialize import Base64Slot, Omitted, Payload
+
+__all__ = [
+    "DETAILS", "KINDS", "PROTOCOLS", "Auth", "Base64Slot", "Detail", "Fallback", "Kind", "MediaPart", "Message",
+    "Note", "NotSendable", "Omitted", "Options", "Part", "Payload", "Problem", "Prompt", "Protocol", "Refusal",
+    "RenderedRequest", "Sent", "Target", "TextPart",
+]
 
 Kind = Literal["image", "audio", "video", "pdf"]
 Detail = Literal["auto", "low", "high", "original"]
@@ -23,83 +30,6 @@ Protocol = Literal["chat", "responses", "messages", "gemini"]
 KINDS = ("image", "audio", "video", "pdf")
 DETAILS = ("auto", "low", "high", "original")
 PROTOCOLS = ("chat", "responses", "messages", "gemini")
-
-
-# --- media bytes ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Payload:
-    """Base64 text of one file, by reference: ``path`` to a file holding exactly the base64 text
-    (e.g. ``StoredFile.base64_path()``), or ``text`` in memory (tests, small generated files).
-    It is read only when the exact bytes are produced."""
-
-    mime_type: str
-    raw_size: int
-    path: Path | None = None
-    text: str | None = None
-
-    def __post_init__(self):
-        if (self.path is None) == (self.text is None):
-            raise ValueError("A Payload needs exactly one of path or text.")
-        if self.path is not None and not isinstance(self.path, Path):
-            object.__setattr__(self, "path", Path(self.path))
-
-    @classmethod
-    def from_bytes(cls, data: bytes, mime_type: str) -> Payload:
-        return cls(mime_type=mime_type, raw_size=len(data), text=base64.b64encode(data).decode("ascii"))
-
-    @property
-    def b64_size(self) -> int:
-        """Length of the base64 text in bytes (what a request carries)."""
-        if self.text is not None:
-            return len(self.text)
-        return os.stat(self.path).st_size
-
-    def read(self) -> bytes:
-        if self.text is not None:
-            return self.text.encode("ascii")
-        with open(self.path, "rb") as f:
-            return f.read()
-
-    def readinto(self, view: memoryview) -> None:
-        """Fill ``view`` (exactly ``b64_size`` bytes) with the base64 text: one copy, no temporary."""
-        if self.text is not None:
-            view[:] = self.text.encode("ascii")
-            return
-        with open(self.path, "rb", buffering=0) as f:
-            done = 0
-            while done < len(view):
-                n = f.readinto(view[done:])
-                if not n:
-                    raise OSError(f"{self.path} is shorter than when it was measured.")
-                done += n
-
-    def iter_chunks(self, chunk: int) -> Iterator[bytes]:
-        if self.text is not None:
-            data = self.text.encode("ascii")
-            for i in range(0, len(data), chunk):
-                yield data[i : i + chunk]
-            return
-        with open(self.path, "rb") as f:
-            while block := f.read(chunk):
-                yield block
-
-
-@dataclass(frozen=True)
-class Base64Slot:
-    """A body leaf standing for the JSON string ``prefix + <base64 of payload>``.
-    ``prefix`` is ``"data:image/png;base64,"`` for data URLs and ``""`` for bare base64."""
-
-    payload: Payload
-    prefix: str = ""
-
-
-@dataclass(frozen=True)
-class Omitted:
-    """A body leaf where a part was refused: shown in the display form, never sent."""
-
-    reason: str
 
 
 # --- the prompt ----------------------------------------------------------------------------------
@@ -365,9 +295,7 @@ class RenderedRequest:
         return headers
 
     def display(self) -> str:
-        from .serialize import display_json
-
-        return display_json(self.body)
+        return serialize.display_json(self.body)
 
     def _check_sendable(self):
         if not self.ok:
@@ -375,23 +303,17 @@ class RenderedRequest:
             raise NotSendable(f"This {self.protocol} request cannot be sent: " + " ".join(reasons))
 
     def body_bytes(self) -> bytes:
-        from .serialize import body_bytes
-
         self._check_sendable()
-        return body_bytes(self.body)
+        return serialize.body_bytes(self.body)
 
     def iter_body(self, chunk: int = 1 << 20) -> Iterator[bytes]:
-        from .serialize import iter_body
-
         self._check_sendable()
-        return iter_body(self.body, chunk=chunk)
+        return serialize.iter_body(self.body, chunk=chunk)
 
     def body_size(self) -> int | None:
         """Bytes the body will take, or None while parts are refused."""
-        from .serialize import body_size
-
         try:
-            return body_size(self.body)
+            return serialize.body_size(self.body)
         except ValueError:
             return None
 

@@ -1,4 +1,4 @@
-"""Exact bytes by splicing, streaming, sizes, and the display form."""
+"""Exact bytes by splicing, streaming, sizes, and the display form (of a body tree and of plain JSON)."""
 
 import base64
 import json
@@ -7,8 +7,19 @@ import re
 
 import pytest
 
-from playground.protocols.serialize import body_bytes, body_size, display_json, iter_body, materialize
-from playground.protocols.types import Base64Slot, Omitted, Payload
+from playground.protocols.serialize import (
+    Base64Slot,
+    Omitted,
+    Payload,
+    body_bytes,
+    body_size,
+    describe_base64,
+    describe_payload,
+    display_data,
+    display_json,
+    iter_body,
+    materialize,
+)
 
 from .helpers import canonical
 
@@ -112,3 +123,34 @@ def test_payload_needs_one_source():
         Payload(mime_type="image/png", raw_size=1)
     with pytest.raises(ValueError):
         Payload(mime_type="image/png", raw_size=1, path="/x", text="eA==")
+
+
+def test_plain_json_is_shown_with_the_same_labels_as_a_body():
+    mp3, mov = "QUJD" * 100, "REVG" * 100  # 400 base64 characters each
+    shown = json.loads(display_data({
+        "parts": [
+            {"inlineData": {"mimeType": "audio/mpeg", "data": mp3}},
+            {"source": {"media_type": "video/quicktime", "data": mov}},
+            {"url": "data:image/svg+xml;base64," + mp3},
+            {"data": mp3},
+            {"text": "short and plain", "note": "QUJD" * 10},
+        ]
+    }))
+    assert shown["parts"] == [
+        {"inlineData": {"mimeType": "audio/mpeg", "data": "<base64 MP3, 400 B>"}},
+        {"source": {"media_type": "video/quicktime", "data": "<base64 MOV, 400 B>"}},
+        {"url": "data:image/svg+xml;base64,<base64 SVG, 400 B>"},
+        {"data": "<base64 data, 400 B>"},  # no format named beside it
+        {"text": "short and plain", "note": "QUJD" * 10},  # under 256 characters: kept
+    ]
+    # The same words as the preview's, for the same file.
+    slot = Payload(mime_type="audio/mpeg", raw_size=300, text=mp3)
+    assert describe_base64("audio/mpeg", 400) == describe_payload(slot) == "<base64 MP3, 400 B>"
+    assert display_data({"a": [1, "é"]}) == json.dumps({"a": [1, "é"]}, ensure_ascii=False, indent=2)
+
+
+def test_the_leaf_types_are_one_set_of_classes():
+    from playground import protocols
+    from playground.protocols import types
+
+    assert types.Payload is Payload is protocols.Payload and types.Base64Slot is Base64Slot
