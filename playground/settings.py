@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "playground.prompts",
     "playground.catalog",
     "playground.runs",
+    "playground.demo",  # seed_demo: above the apps it fills with demo data
 ]
 
 MIDDLEWARE = [

@@ -1,7 +1,8 @@
 """Create a demo team and user with a few media items, so a newcomer sees Prism working at once.
 
 Safe to run again: existing demo objects are kept, missing ones are added. The password is printed
-so the person who started Prism can log in; set DEMO_PASSWORD to choose it.
+so the person who started Prism can log in; set DEMO_PASSWORD to choose it. bin/run calls it on every
+start. It lives in the demo app, above accounts, uploads and prompts, whose objects it creates.
 """
 
 import os
@@ -14,6 +15,8 @@ from django.core.management.base import BaseCommand
 
 from playground.accounts.models import Membership, Team
 from playground.lib.demo_media import DEMO_FILES
+from playground.prompts.models import Prompt
+from playground.uploads import services
 
 DEMO_USERNAME = "demo"
 DEFAULT_PASSWORD = "prism-demo"
@@ -27,8 +30,6 @@ class Command(BaseCommand):
         parser.add_argument("--no-media", action="store_true", help="Only the team and user.")
 
     def handle(self, *args, no_media=False, **options):
-        from playground.uploads import services  # after apps are ready
-
         password = os.environ.get("DEMO_PASSWORD", DEFAULT_PASSWORD)
         User = get_user_model()
         user, created = User.objects.get_or_create(username=DEMO_USERNAME)
@@ -60,8 +61,6 @@ class Command(BaseCommand):
 
     def seed_prompt(self, team, user) -> None:
         """A prompt using the demo picture and sound, so Prompts and its previews show something."""
-        from playground.prompts.models import Prompt
-
         if Prompt.objects.filter(team=team, name=DEMO_PROMPT).exists():
             return
         items = {item.name: item for item in team.media_items.filter(name__in=["three-shapes.jpg", "c-major-arpeggio.wav"])}
