@@ -1,6 +1,6 @@
 """Decode untrusted files in a child process with a memory and a time limit.
 
-No Django here (like inspect.py and variants.py): callers pass the limits.
+No Django here (like identify.py, pictures.py and variants.py): callers pass the limits.
 
 A file that is small on disk can expand enormously when decoded (a PDF page whose content stream
 is 1 MB of Flate holding 1 GiB of spaces, a 100-megapixel PNG of zeros). Decoding it inside a web
@@ -40,7 +40,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from .inspect import MediaInfo, MediaRejected, inspect_file, make_thumbnail, sniff_mime
+from .identify import MediaInfo, MediaRejected, inspect_file, sniff_mime
+from .pictures import make_thumbnail
 
 # Registering Pillow's plugins takes ~40 ms; done here, the server does it once for all children.
 Image.init()
@@ -185,7 +186,7 @@ def run(func, *args, max_mb: int, timeout_s: float, **kwargs):
 
 def _serve(control_fd: int) -> None:
     """Fork a child for each socket the parent sends; exit when the parent goes away."""
-    import playground.uploads.variants  # noqa: F401  (preloaded for the children, like inspect)
+    import playground.uploads.variants  # noqa: F401  (preloaded for the children, like identify and pictures)
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the parent, which closes the control socket

@@ -23,8 +23,9 @@ from django.db.models.deletion import ProtectedError
 from django.utils import timezone
 
 from playground.lib import safe_fetch
-from playground.uploads import inspect, sandbox, variants
-from playground.uploads.inspect import MediaInfo, MediaRejected
+from playground.uploads import sandbox, variants
+from playground.uploads.identify import MediaInfo, MediaRejected
+from playground.uploads.pictures import THUMBNAIL_MIME
 from playground.uploads.models import MediaItem, MediaVariant, RefusedFile, StoredFile, VariantFile, blob_name
 from playground.uploads.upload_handlers import OversizeUpload
 
@@ -201,7 +202,7 @@ def check_path(path: Path, *, sha256: str | None = None, thumbnail: bool = True)
         # The file itself decoded; a thumbnail is a nicety, and its absence is shown as a plain icon.
         log.warning("thumbnail failed for %s (%s): %s", path, info.mime_type, problem)
         return info, None
-    return info, store_bytes(drawn, inspect.THUMBNAIL_MIME) if thumbnail else None
+    return info, store_bytes(drawn, THUMBNAIL_MIME) if thumbnail else None
 
 
 # The decoder's findings, as MediaInfo fields and MediaItem columns alike.

@@ -1,6 +1,6 @@
 """Prepared forms of checked media: resized/re-encoded images, converted audio, video key frames.
 
-No Django here (see inspect.py). A variant is described by a :class:`VariantSpec` whose
+No Django here (see identify.py). A variant is described by a :class:`VariantSpec` whose
 :meth:`~VariantSpec.key` is canonical (same settings → same string), so the key together with
 the source's content hash identifies the work, and it is done once.
 """
@@ -15,17 +15,8 @@ import av
 import av.error
 from PIL import Image
 
-from .inspect import (
-    MediaInfo,
-    container_for,
-    MediaRejected,
-    frame_to_image,
-    open_container,
-    pick_streams,
-    prepare_image,
-    stream_duration,
-    to_rgb,
-)
+from .identify import MediaInfo, MediaRejected, container_for, open_container, pick_streams, stream_duration
+from .pictures import frame_to_image, prepare_image, to_rgb
 
 __all__ = ["VariantError", "VariantSpec", "VariantOutput", "make_variant"]
 

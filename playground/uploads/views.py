@@ -14,7 +14,7 @@ from playground.lib.ids import MAX_ID, parse_id
 from playground.lib.serving import serve_stored_file
 from playground.uploads import services
 from playground.uploads.forms import LibraryFilterForm, UrlAddForm, VariantForm
-from playground.uploads.inspect import MediaRejected
+from playground.uploads.identify import MediaRejected
 from playground.uploads.models import MediaItem, MediaVariant, VariantFile
 
 

@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from playground.uploads import sandbox, services
-from playground.uploads.inspect import MediaRejected
+from playground.uploads.identify import MediaRejected
 from playground.uploads.models import MediaItem, MediaVariant, RefusedFile, StoredFile
 from playground.uploads.variants import VariantSpec
 from tests import media_samples as ms
@@ -200,7 +200,7 @@ def test_a_check_costs_little(tmp_path):
 
 def test_the_decoding_modules_need_no_django():
     code = (
-        "import sys; from playground.uploads import inspect, sandbox, variants; "
+        "import sys; from playground.uploads import identify, pictures, sandbox, variants; "
         "sandbox.run(sorted, [2, 1], max_mb=64, timeout_s=10); "
         "bad = [m for m in sys.modules if m == 'django' or m.startswith('django.')]; "
         "sys.exit('django imported: ' + ', '.join(bad) if bad else 0)"

@@ -7,7 +7,7 @@ import av
 import pytest
 from PIL import Image
 
-from playground.uploads.inspect import inspect_file
+from playground.uploads.identify import inspect_file
 from playground.uploads.variants import VariantError, VariantOutput, VariantSpec, make_variant
 from tests import media_samples as ms
 

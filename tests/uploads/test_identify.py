@@ -1,5 +1,6 @@
-"""playground.uploads.inspect: real decoding of every accepted type, refusal of bad files,
-thumbnails. No database, no Django."""
+"""playground.uploads.identify: real decoding of every accepted type, refusal of bad files; and
+pictures.py's thumbnails of the same files (they share the table of accepted formats). No
+database, no Django."""
 
 import io
 import time
@@ -7,14 +8,8 @@ import time
 import pytest
 from PIL import Image, ImageFile
 
-from playground.uploads.inspect import (
-    THUMBNAIL_MIME,
-    MediaInfo,
-    MediaRejected,
-    inspect_file,
-    make_thumbnail,
-    sniff_mime,
-)
+from playground.uploads.identify import MediaInfo, MediaRejected, inspect_file, sniff_mime
+from playground.uploads.pictures import THUMBNAIL_MIME, make_thumbnail
 from tests import media_samples as ms
 
 
