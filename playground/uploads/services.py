@@ -1,6 +1,7 @@
-"""Media library workflows: adding media (upload or URL), preparing variants, deleting.
+"""Media library workflows: adding media (upload or URL), preparing variants, deleting, pruning.
 
-Views, tasks and management commands all call these functions. Each check runs before anything
+Views, tasks and management commands all call these functions. Queueing variant work for a worker
+is enqueue.py's (it sits above tasks.py, which calls this module). Each check runs before anything
 is written, so a refused file leaves no trace.
 """
 
@@ -13,20 +14,18 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models.deletion import ProtectedError
-from django.utils import timezone
 
 from playground.lib import safe_fetch
 from playground.uploads import sandbox, variants
 from playground.uploads.identify import MediaInfo, MediaRejected
-from playground.uploads.pictures import THUMBNAIL_MIME
 from playground.uploads.models import MediaItem, MediaVariant, RefusedFile, StoredFile, VariantFile, blob_name
+from playground.uploads.pictures import THUMBNAIL_MIME
 from playground.uploads.upload_handlers import OversizeUpload
 
 log = logging.getLogger(__name__)
@@ -234,36 +233,16 @@ class VariantUnavailable(Exception):
     pass
 
 
-def _check_can_vary(item: MediaItem) -> StoredFile:
+def variant_source(item: MediaItem) -> StoredFile:
+    """The stored bytes variants of item are made from; VariantUnavailable for a URL reference."""
     if item.file_id is None:
         raise VariantUnavailable("This item is a URL reference; its bytes are not stored, so no variant can be made.")
     return item.file
 
 
-def request_variant(item: MediaItem, spec: variants.VariantSpec) -> MediaVariant:
-    """The variant of item for spec: ready if made before, otherwise queued for a worker."""
-    from playground.uploads.tasks import prepare_variant  # tasks import services; import here to avoid a cycle
-
-    source = _check_can_vary(item)
-    variant, created = MediaVariant.objects.get_or_create(source=source, spec=spec.key())
-    stale = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT * 2)
-    if variant.status == MediaVariant.Status.FAILED or (
-        variant.status == MediaVariant.Status.PENDING and variant.updated_at < stale
-    ):
-        # Asking again retries a failed variant, or one whose task was lost (broker or worker gone).
-        MediaVariant.objects.filter(pk=variant.pk).update(
-            status=MediaVariant.Status.PENDING, error="", updated_at=timezone.now()
-        )
-        variant.refresh_from_db()
-        created = True
-    if created:
-        transaction.on_commit(lambda: prepare_variant.delay(variant.pk, item.pk))
-    return variant
-
-
 def get_variant(item: MediaItem, spec: variants.VariantSpec) -> MediaVariant:
     """The variant of item for spec, made now (inline) unless it is ready already. Raises VariantError."""
-    source = _check_can_vary(item)
+    source = variant_source(item)
     variant, _ = MediaVariant.objects.get_or_create(source=source, spec=spec.key())
     if variant.status != MediaVariant.Status.READY:
         make_variant(variant.pk, item.pk)

@@ -1,3 +1,5 @@
+"""Celery tasks of the media library, kept thin: each calls services. Sending them is enqueue.py's."""
+
 from celery import shared_task
 from celery.signals import worker_ready
 

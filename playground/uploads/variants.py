@@ -8,8 +8,8 @@ the source's content hash identifies the work, and it is done once.
 from __future__ import annotations
 
 import io
-from fractions import Fraction
 from dataclasses import dataclass
+from fractions import Fraction
 
 import av
 import av.error

@@ -12,7 +12,7 @@ from django_htmx.http import HttpResponseStopPolling, reswap, retarget
 from playground.accounts.teams import current_membership, current_team, require_membership
 from playground.lib.ids import MAX_ID, parse_id
 from playground.lib.serving import serve_stored_file
-from playground.uploads import services
+from playground.uploads import enqueue, services
 from playground.uploads.forms import LibraryFilterForm, UrlAddForm, VariantForm
 from playground.uploads.identify import MediaRejected
 from playground.uploads.models import MediaItem, MediaVariant, VariantFile
@@ -190,7 +190,7 @@ def variant_create(request, item_id: int):
     error = None
     if form.is_valid():
         try:
-            services.request_variant(item, form.spec())
+            enqueue.request_variant(item, form.spec())
         except services.VariantUnavailable as exc:
             error = str(exc)
     else:

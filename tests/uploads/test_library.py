@@ -394,7 +394,7 @@ def test_asking_again_requeues_a_failed_or_lost_variant(team, settings, django_c
 
     from django.utils import timezone
 
-    from playground.uploads import services
+    from playground.uploads import enqueue
     from playground.uploads.variants import VariantSpec
 
     item = make_item(team, samples.jpeg_bytes(40, 30), name="photo.jpg")
@@ -403,11 +403,11 @@ def test_asking_again_requeues_a_failed_or_lost_variant(team, settings, django_c
     MediaVariant.objects.filter(pk=lost.pk).update(updated_at=timezone.now() - timedelta(hours=1))
 
     with django_capture_on_commit_callbacks() as queued:
-        services.request_variant(item, spec)
+        enqueue.request_variant(item, spec)
     assert len(queued) == 1  # the lost task is sent again
 
     with django_capture_on_commit_callbacks() as queued_again:
-        services.request_variant(item, spec)
+        enqueue.request_variant(item, spec)
     assert queued_again == []  # pending and recent: not sent twice
 
 
