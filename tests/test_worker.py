@@ -12,7 +12,7 @@ import pytest
 from django.db import transaction
 from PIL import Image
 
-from playground.uploads import services
+from playground.uploads import enqueue, services
 from playground.uploads.models import MediaVariant, StoredFile, VariantFile
 from playground.uploads.variants import VariantSpec
 from tests import media_samples as samples
@@ -38,7 +38,7 @@ def add_item(team, tmp_path, name: str, data: bytes):
 def request(item, spec: VariantSpec) -> MediaVariant:
     # on_commit: the task is sent only once the variant row is committed and visible to the worker.
     with transaction.atomic():
-        return services.request_variant(item, spec)
+        return enqueue.request_variant(item, spec)
 
 
 def wait_until_done(variant: MediaVariant, worker, timeout: float = 30) -> MediaVariant:

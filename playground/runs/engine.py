@@ -72,7 +72,10 @@ from playground.catalog import secrets
 from playground.catalog.models import Provider, ProviderModel
 from playground.providers import Dispatcher, RetryPolicy, SendOutcome, Timeouts
 from playground.runs.bodies import BodyError, StoredRequest
-from playground.runs.models import RequestBody, Result, Run
+from playground.runs.models import Result, Run
+from playground.runs.models import lease_s as models_lease_s
+from playground.runs.models import requeue_after_s as models_requeue_after_s
+from playground.runs.sql import DBThreads, db_threads
 
 __all__ = [
     "RunDispatcher",
@@ -91,12 +94,8 @@ log = logging.getLogger("playground.runs")
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-def lease_s() -> float:
-    return float(getattr(settings, "PRISM_RESULT_LEASE_S", 30))
-
-
-def requeue_after_s() -> float:
-    return float(getattr(settings, "PRISM_RESULT_REQUEUE_S", 600))
+lease_s = models_lease_s
+requeue_after_s = models_requeue_after_s
 
 
 def retry_policy() -> RetryPolicy:
@@ -235,141 +234,15 @@ def new_token() -> str:
     return f"{os.getpid()}-{pysecrets.token_hex(8)}"
 
 
-def claim(result_id: int, token: str) -> bool:
-    """Take the result for this worker: one atomic UPDATE, true for exactly one caller."""
-    now = timezone.now()
-    R = Result.Status
-    return _execute(_sql("claim"), [R.RUNNING, token, _dt(now + timedelta(seconds=lease_s())), _dt(now), result_id,
-                                    R.QUEUED, R.RUNNING, _dt(now)]) == 1  # fmt: skip
-
-
-def renew(result_id: int, token: str) -> bool:
-    """Extend the lease; False when the result is no longer ours (cancelled, or taken over)."""
-    until = timezone.now() + timedelta(seconds=lease_s())
-    return bool(Result.objects.filter(pk=result_id, claim_token=token, status=Result.Status.RUNNING).update(claimed_until=until))
+claim = Result.claim
+renew = Result.renew
+load = Result.load_for_sending
+_finish_run = Run.finish_if_complete
+_write = Result.record
 
 
 def _ms(seconds: float | None) -> int | None:
     return None if seconds is None else max(0, round(seconds * 1000))
-
-
-def _finish_run(run_id: int) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(_sql("unfinished"), [run_id, *Result.FINISHED])
-        if cursor.fetchone() is not None:
-            return
-    Run.objects.filter(pk=run_id).exclude(status__in=(Run.Status.DONE, Run.Status.CANCELLED)).update(
-        status=Run.Status.DONE, finished_at=timezone.now()
-    )
-
-
-def _write(result_id: int, token: str, fields: dict) -> bool:
-    """The outcome, written only while the claim is ours (one UPDATE matching the token)."""
-    fields.update(finished_at=timezone.now(), claimed_until=None)
-    names = sorted(fields)
-    get = Result._meta.get_field
-    params = [get(name).get_db_prep_save(fields[name], connection) for name in names]
-    return _execute(_sql("write", tuple(names)), [*params, result_id, token, Result.Status.RUNNING]) == 1
-
-
-# --- the hot statements, in SQL ----------------------------------------------------------------------
-# Claiming, loading and recording run for every request; the ORM's query compiler took about as
-# much CPU as the rest of a request together, so these few statements are written once per
-# process. Values are adapted by the fields themselves (get_db_prep_save), as the ORM would.
-
-_SQL_CACHE: dict = {}
-
-
-def _dt(value):
-    return connection.ops.adapt_datetimefield_value(value)
-
-
-def _execute(sql: str, params) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
-
-
-def _sql(name: str, extra=None) -> str:
-    key = (connection.vendor, name, extra)
-    if key in _SQL_CACHE:
-        return _SQL_CACHE[key]
-    qn = connection.ops.quote_name
-    col = lambda model, field: qn(model._meta.get_field(field).column)
-    table = qn(Result._meta.db_table)
-    if name == "claim":
-        sql = (f"UPDATE {table} SET {col(Result, 'status')} = %s, {col(Result, 'claim_token')} = %s, "
-               f"{col(Result, 'claimed_until')} = %s, {col(Result, 'claims')} = {col(Result, 'claims')} + 1, "
-               f"{col(Result, 'started_at')} = %s WHERE {col(Result, 'id')} = %s AND ({col(Result, 'status')} = %s "
-               f"OR ({col(Result, 'status')} = %s AND {col(Result, 'claimed_until')} < %s))")  # fmt: skip
-    elif name == "write":
-        sets = ", ".join(f"{col(Result, n)} = %s" for n in extra)
-        sql = (f"UPDATE {table} SET {sets} WHERE {col(Result, 'id')} = %s AND {col(Result, 'claim_token')} = %s "
-               f"AND {col(Result, 'status')} = %s")  # fmt: skip
-    elif name == "unfinished":
-        marks = ", ".join(["%s"] * len(Result.FINISHED))
-        sql = (f"SELECT 1 FROM {table} WHERE {col(Result, 'run')} = %s AND {col(Result, 'status')} NOT IN ({marks}) "
-               f"LIMIT 1")  # fmt: skip
-    elif name == "load":
-        run, body = qn(Run._meta.db_table), qn(RequestBody._meta.db_table)
-        pm, prov, team = qn(ProviderModel._meta.db_table), qn(Provider._meta.db_table), qn(Team._meta.db_table)
-        cols = [f"r.{col(Result, f)}" for f in _LOAD_RESULT] + [f"u.{col(Run, 'status')}"]
-        cols += [f"m.{col(ProviderModel, f)}" for f in _LOAD_MODEL] + [f"p.{col(Provider, f)}" for f in _LOAD_PROVIDER]
-        cols += [f"t.{col(Team, f)}" for f in _LOAD_TEAM] + [f"b.{col(RequestBody, f)}" for f in _LOAD_BODY]
-        sql = (f"SELECT {', '.join(cols)} FROM {table} r JOIN {run} u ON u.{col(Run, 'id')} = r.{col(Result, 'run')} "
-               f"LEFT JOIN {pm} m ON m.{col(ProviderModel, 'id')} = r.{col(Result, 'provider_model')} "
-               f"LEFT JOIN {prov} p ON p.{col(Provider, 'id')} = m.{col(ProviderModel, 'provider')} "
-               f"LEFT JOIN {team} t ON t.{col(Team, 'id')} = p.{col(Provider, 'team')} "
-               f"LEFT JOIN {body} b ON b.{col(RequestBody, 'sha256')} = r.{col(Result, 'request_body')} "
-               f"WHERE r.{col(Result, 'id')} = %s")  # fmt: skip
-    else:
-        raise KeyError(name)
-    _SQL_CACHE[key] = sql
-    return sql
-
-
-# What sending needs, and no more: the answer columns are empty yet, the skeleton is for display.
-_LOAD_RESULT = ("id", "run_id", "protocol", "model_name", "url", "request_headers", "prices", "sent_media", "claims",
-                "provider_model_id", "request_body_id")  # fmt: skip
-_LOAD_MODEL = ("id", "name", "provider_id")
-# The team and base URL bind the key: an environment key to its grant, a stored key to its server.
-_LOAD_PROVIDER = ("id", "name", "team_id", "base_url", "key_source", "api_key_encrypted", "api_key_env",
-                  "max_concurrency", "timeout_s")
-_LOAD_TEAM = ("id", "slug")
-_LOAD_BODY = ("sha256", "pieces")
-
-
-def _from_db(model, name: str, value):
-    field = model._meta.get_field(name)
-    return field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
-
-
-def load(result_id: int) -> Result | None:
-    """The Result with its run's status, model, provider and body: one SELECT, unsaved instances."""
-    with connection.cursor() as cursor:
-        cursor.execute(_sql("load"), [result_id])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    row = list(row)
-
-    def take(model, names):
-        values = {n: _from_db(model, n, row.pop(0)) for n in names}
-        return values
-
-    result = Result(**take(Result, _LOAD_RESULT))
-    result.run = Run(id=result.run_id, status=row.pop(0))
-    model = take(ProviderModel, _LOAD_MODEL)
-    provider = take(Provider, _LOAD_PROVIDER)
-    team = take(Team, _LOAD_TEAM)
-    body = take(RequestBody, _LOAD_BODY)
-    if model["id"] is not None:
-        result.provider_model = ProviderModel(**model)
-        result.provider_model.provider = Provider(**provider)
-        result.provider_model.provider.team = Team(**team)
-    if body["sha256"] is not None:
-        result.request_body = RequestBody(sha256=body["sha256"], pieces=body["pieces"], size=0, skeleton={})
-    return result
 
 
 def outcome_fields(result: Result, outcome: SendOutcome) -> dict:
@@ -405,44 +278,6 @@ def outcome_fields(result: Result, outcome: SendOutcome) -> dict:
 
 
 # --- database work, optionally on a few dedicated threads ----------------------------------------
-
-
-class DBThreads:
-    """A few threads that do every query of the tasks of a worker process, each keeping its
-    connection. Why: the runs worker has 64 task threads; if each queried the database itself,
-    Celery's Django fixup would open and close a connection per task (0.5 ms of CPU on SQLite, a
-    PostgreSQL backend process per task), 64 threads would hold connections, and SQLite writers
-    would collide. Through here, a worker uses ``PRISM_RUNS_DB_THREADS`` connections at most."""
-
-    def __init__(self, size: int):
-        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=size, thread_name_prefix="prism-db")
-
-    def submit(self, fn, *args) -> concurrent.futures.Future:
-        return self._pool.submit(self._run, fn, *args)
-
-    def call(self, fn, *args):
-        return self.submit(fn, *args).result()
-
-    @staticmethod
-    def _run(fn, *args):
-        try:
-            return fn(*args)
-        except Exception:
-            connection.close()  # a broken connection must not stay with the thread
-            raise
-
-
-_db_threads: DBThreads | None = None
-_db_threads_pid: int | None = None
-
-
-def db_threads() -> DBThreads:
-    global _db_threads, _db_threads_pid
-    with _dispatcher_lock:
-        if _db_threads is None or _db_threads_pid != os.getpid():
-            _db_threads = DBThreads(int(getattr(settings, "PRISM_RUNS_DB_THREADS", 4)))
-            _db_threads_pid = os.getpid()
-        return _db_threads
 
 
 def _inline(fn, *args):
@@ -602,16 +437,7 @@ def enqueue(result_ids) -> None:
 
 
 def stale_results(*, run_id: int | None = None, now=None):
-    """Results whose worker was lost (expired lease) or whose task never came (long queued)."""
-    now = now or timezone.now()
-    lost = Q(status=Result.Status.RUNNING, claimed_until__lt=now)
-    forgotten = Q(status=Result.Status.QUEUED) & (
-        Q(enqueued_at__lt=now - timedelta(seconds=requeue_after_s())) | Q(enqueued_at__isnull=True)
-    )
-    qs = Result.objects.filter(lost | forgotten)
-    if run_id is not None:
-        qs = qs.filter(run_id=run_id)
-    return qs
+    return Result.objects.stale(now=now, run_id=run_id)
 
 
 def reclaim_stale(*, run_id: int | None = None, limit: int = 500) -> list[int]:
@@ -620,13 +446,8 @@ def reclaim_stale(*, run_id: int | None = None, limit: int = 500) -> list[int]:
     now = timezone.now()
     requeued = []
     for pk, status in stale_results(run_id=run_id, now=now).values_list("pk", "status")[:limit]:
-        if status == Result.Status.RUNNING:
-            cond = Q(status=Result.Status.RUNNING, claimed_until__lt=now)
-        else:
-            cond = Q(status=Result.Status.QUEUED) & (
-                Q(enqueued_at__lt=now - timedelta(seconds=requeue_after_s())) | Q(enqueued_at__isnull=True)
-            )
-        reset = Result.objects.filter(cond, pk=pk).update(
+        one = Result.objects.filter(pk=pk)
+        reset = (one.lost(now) if status == Result.Status.RUNNING else one.forgotten(now)).update(
             status=Result.Status.QUEUED, claim_token="", claimed_until=None, enqueued_at=now
         )
         if reset:

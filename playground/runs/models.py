@@ -3,14 +3,39 @@
 Snapshot, don't reference: a Result keeps the exact request (by content, media by reference to
 stored files), the provider's answer, usage, latency and cost as they were at send time, so later
 edits to prompts, providers or prices never change what an old run shows.
+
+    Run.objects.with_counts()                   # n_results, n_ok, n_failed, cost per run (history)
+    Result.objects.stale(run_id=run.pk)         # worker lost (lease expired) or task never came
+    Result.objects.filter(run=run).counts_by_status()   # {"total": 4, "succeeded": 2, ...}
+    Result.claim(result_id, token)              # the sending life of a result: claim, renew, record
+    Result.renew(result_id, token); Result.record(result_id, token, fields); Run.finish_if_complete(run_id)
+
+Claiming and recording run once per request, so they are hand-written SQL (sql.py) behind these
+methods; sending.py explains the design (leases, tokens, exactly-once recording).
 """
+
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
 
 from playground.accounts.models import Team
 from playground.catalog.models import ProviderModel
 from playground.prompts.models import PromptVersion
+from playground.runs import sql
+
+
+def lease_s() -> float:
+    """How long a claim lasts unless renewed (PRISM_RESULT_LEASE_S): a lost worker's results are
+    sent again after this."""
+    return float(getattr(settings, "PRISM_RESULT_LEASE_S", 30))
+
+
+def requeue_after_s() -> float:
+    """How long a queued result waits for its task before it is queued again (PRISM_RESULT_REQUEUE_S)."""
+    return float(getattr(settings, "PRISM_RESULT_REQUEUE_S", 600))
 
 
 class RequestBody(models.Model):
@@ -44,6 +69,18 @@ class RequestBodyFile(models.Model):
         constraints = [models.UniqueConstraint(fields=["body", "file"], name="one_use_per_body_file")]
 
 
+class RunQuerySet(models.QuerySet):
+    def with_counts(self):
+        """Each run with ``n_results``, ``n_ok`` (succeeded), ``n_failed`` (failed or refused) and
+        ``cost`` (the sum of its results' cost_usd; None when none is known)."""
+        return self.annotate(
+            n_results=Count("results", distinct=True),
+            n_ok=Count("results", filter=Q(results__status=Result.Status.SUCCEEDED), distinct=True),
+            n_failed=Count("results", filter=Q(results__status__in=[Result.Status.FAILED, Result.Status.REFUSED]), distinct=True),
+            cost=Sum("results__cost_usd"),
+        )
+
+
 class Run(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -60,12 +97,60 @@ class Run(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns")
 
+    objects = RunQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["team", "-created_at"])]
 
     def __str__(self) -> str:
         return f"Run {self.pk} of {self.prompt_version}"
+
+    @classmethod
+    def finish_if_complete(cls, run_id: int) -> None:
+        """Mark the run DONE once none of its results is left unfinished (a cancelled or done run
+        stays as it is)."""
+        if sql.any_unfinished(Result, run_id):
+            return
+        cls.objects.filter(pk=run_id).exclude(status__in=(cls.Status.DONE, cls.Status.CANCELLED)).update(
+            status=cls.Status.DONE, finished_at=timezone.now()
+        )
+
+
+class ResultQuerySet(models.QuerySet):
+    def lost(self, now=None):
+        """Running, but the lease expired: the worker that had it was lost (or stalled)."""
+        return self.filter(status=Result.Status.RUNNING, claimed_until__lt=now or timezone.now())
+
+    def forgotten(self, now=None):
+        """Queued, and its task was sent longer than PRISM_RESULT_REQUEUE_S ago (or never)."""
+        now = now or timezone.now()
+        return self.filter(
+            Q(status=Result.Status.QUEUED)
+            & (Q(enqueued_at__lt=now - timedelta(seconds=requeue_after_s())) | Q(enqueued_at__isnull=True))
+        )
+
+    def stale(self, now=None, run_id=None):
+        """Results whose worker was lost (expired lease) or whose task never came (long queued),
+        of one run when ``run_id`` is given. The sweeper queues them again."""
+        now = now or timezone.now()
+        qs = self.lost(now) | self.forgotten(now)
+        if run_id is not None:
+            qs = qs.filter(run_id=run_id)
+        return qs
+
+    def counts_by_status(self) -> dict:
+        """One aggregate: {"total", "succeeded", "failed", "refused", "cancelled", "running", "queued"}."""
+        S = Result.Status
+        return self.aggregate(
+            total=Count("pk"),
+            succeeded=Count("pk", filter=Q(status=S.SUCCEEDED)),
+            failed=Count("pk", filter=Q(status=S.FAILED)),
+            refused=Count("pk", filter=Q(status=S.REFUSED)),
+            cancelled=Count("pk", filter=Q(status=S.CANCELLED)),
+            running=Count("pk", filter=Q(status=S.RUNNING)),
+            queued=Count("pk", filter=Q(status=S.QUEUED)),
+        )
 
 
 class Result(models.Model):
@@ -112,7 +197,7 @@ class Result(models.Model):
     error_type = models.CharField(max_length=100, blank=True)
     error_message = models.TextField(blank=True)
     # "http", "timeout", "connection", "malformed", "response" (a failure sent as 200), "key",
-    # "config", "refused" (preflight) or "lost" (see engine.py); blank when it succeeded.
+    # "config", "refused" (preflight), "internal" (a bug while sending) or "cancelled"; blank when it succeeded.
     error_kind = models.CharField(max_length=20, blank=True)
     request_id = models.CharField(max_length=200, blank=True)  # the provider's, for support tickets
     elapsed_ms = models.PositiveIntegerField(null=True, blank=True)  # all attempts and waits
@@ -124,6 +209,8 @@ class Result(models.Model):
     enqueued_at = models.DateTimeField(null=True, blank=True)  # last time a task was sent for it
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ResultQuerySet.as_manager()
 
     class Meta:
         ordering = ["run", "position"]
@@ -138,3 +225,32 @@ class Result(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
+
+    # The sending life of a result (sending.py). Class methods taking the id: a worker claims a
+    # result before it loads anything. Each is one statement, true only while the claim is ours.
+
+    @classmethod
+    def claim(cls, result_id: int, token: str) -> bool:
+        """Take the result for the worker holding ``token``: RUNNING with a lease of lease_s(), if
+        it is queued or its lease expired. One atomic UPDATE, true for exactly one caller."""
+        now = timezone.now()
+        return sql.claim(cls, result_id, token, until=now + timedelta(seconds=lease_s()), now=now)
+
+    @classmethod
+    def renew(cls, result_id: int, token: str) -> bool:
+        """Extend the lease; False when the result is no longer ours (cancelled, or taken over)."""
+        until = timezone.now() + timedelta(seconds=lease_s())
+        return bool(cls.objects.filter(pk=result_id, claim_token=token, status=cls.Status.RUNNING).update(claimed_until=until))
+
+    @classmethod
+    def record(cls, result_id: int, token: str, fields: dict) -> bool:
+        """Write the outcome (``fields``: field name to value; finished_at is set and the lease
+        cleared) only while the claim is ours: one UPDATE matching the token. False when it was
+        not (cancelled, or taken over): nothing is written."""
+        return sql.write(cls, result_id, token, {**fields, "finished_at": timezone.now(), "claimed_until": None})
+
+    @classmethod
+    def load_for_sending(cls, result_id: int) -> "Result | None":
+        """The result with its run's status, model, provider, team and body, in one SELECT:
+        unsaved instances holding only what sending needs."""
+        return sql.load(cls, result_id)

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.db import transaction
-from django.db.models import Count, Q
 from django.utils import timezone
 
 from playground.catalog.models import ProviderModel
@@ -107,7 +106,7 @@ def cancel_run(run) -> int:
         if cancelled:
             Run.objects.filter(pk=run.pk).update(status=Run.Status.CANCELLED, finished_at=now)
         else:
-            engine._finish_run(run.pk)
+            Run.finish_if_complete(run.pk)
     run.refresh_from_db(fields=["status", "finished_at"])
     return cancelled
 
@@ -162,18 +161,9 @@ def result_body_iter(result) -> Iterator[bytes]:
 def run_progress(run, *, reclaim: bool = True) -> dict:
     """Counts by status. Also re-queues this run's results whose worker was lost (see
     engine.reclaim_stale), so a run always finishes while someone watches it."""
-    if reclaim and run.status in (Run.Status.QUEUED, Run.Status.RUNNING) and engine.stale_results(run_id=run.pk).exists():
+    if reclaim and run.status in (Run.Status.QUEUED, Run.Status.RUNNING) and Result.objects.stale(run_id=run.pk).exists():
         engine.reclaim_stale(run_id=run.pk)
-    S = Result.Status
-    counts = Result.objects.filter(run=run).aggregate(
-        total=Count("pk"),
-        succeeded=Count("pk", filter=Q(status=S.SUCCEEDED)),
-        failed=Count("pk", filter=Q(status=S.FAILED)),
-        refused=Count("pk", filter=Q(status=S.REFUSED)),
-        cancelled=Count("pk", filter=Q(status=S.CANCELLED)),
-        running=Count("pk", filter=Q(status=S.RUNNING)),
-        queued=Count("pk", filter=Q(status=S.QUEUED)),
-    )
+    counts = Result.objects.filter(run=run).counts_by_status()
     finished = counts["succeeded"] + counts["failed"] + counts["refused"] + counts["cancelled"]
     total = counts["total"]
     return {

@@ -1,0 +1,204 @@
+"""The database side of sending one result: the hot statements in hand-written SQL, and the few
+threads that run them in a worker (sending.py explains the design).
+
+    sql.claim(Result, result_id, token, until=..., now=...)   # one conditional UPDATE: True for one caller
+    sql.write(Result, result_id, token, fields)               # the outcome, while the claim is ours
+    sql.any_unfinished(Result, run_id)                        # does the run still wait for an answer?
+    sql.load(Result, result_id)                               # the result and all sending needs, one SELECT
+    DBThreads(4).call(fn, *args)                              # run fn on a thread that keeps its connection
+
+Why SQL: claiming, loading and recording run for every request, and the ORM's query compiler took
+about as much CPU as the rest of a request together, so these few statements are written once per
+process (per database vendor) and cached. Values are adapted by the fields themselves
+(``get_db_prep_save``, ``from_db_value``), as the ORM would.
+
+The Result model is passed in (models.py's ``Result.claim``/``record``/``load_for_sending`` call
+this module), and the other tables are found through its relations, so this module imports no
+model: it sits below models.py.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import threading
+
+from django.conf import settings
+from django.db import connection
+
+__all__ = ["DBThreads", "any_unfinished", "claim", "db_threads", "load", "write"]
+
+_SQL_CACHE: dict = {}
+
+# What sending needs, and no more: the answer columns are empty yet, the skeleton is for display.
+_LOAD_RESULT = ("id", "run_id", "protocol", "model_name", "url", "request_headers", "prices", "sent_media", "claims",
+                "provider_model_id", "request_body_id")  # fmt: skip
+_LOAD_MODEL = ("id", "name", "provider_id")
+# The team and base URL bind the key: an environment key to its grant, a stored key to its server.
+_LOAD_PROVIDER = ("id", "name", "team_id", "base_url", "key_source", "api_key_encrypted", "api_key_env",
+                  "max_concurrency", "timeout_s")
+_LOAD_TEAM = ("id", "slug")
+_LOAD_BODY = ("sha256", "pieces")
+
+
+def _related(model, field: str):
+    return model._meta.get_field(field).related_model
+
+
+def _models(Result) -> tuple:
+    """Result's run, body, model, provider and team models, through its foreign keys."""
+    ProviderModel = _related(Result, "provider_model")
+    Provider = _related(ProviderModel, "provider")
+    return _related(Result, "run"), _related(Result, "request_body"), ProviderModel, Provider, _related(Provider, "team")
+
+
+def _dt(value):
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _execute(sql: str, params) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _sql(Result, name: str, extra=None) -> str:
+    key = (connection.vendor, name, extra)
+    if key in _SQL_CACHE:
+        return _SQL_CACHE[key]
+    qn = connection.ops.quote_name
+    col = lambda model, field: qn(model._meta.get_field(field).column)
+    table = qn(Result._meta.db_table)
+    if name == "claim":
+        sql = (f"UPDATE {table} SET {col(Result, 'status')} = %s, {col(Result, 'claim_token')} = %s, "
+               f"{col(Result, 'claimed_until')} = %s, {col(Result, 'claims')} = {col(Result, 'claims')} + 1, "
+               f"{col(Result, 'started_at')} = %s WHERE {col(Result, 'id')} = %s AND ({col(Result, 'status')} = %s "
+               f"OR ({col(Result, 'status')} = %s AND {col(Result, 'claimed_until')} < %s))")  # fmt: skip
+    elif name == "write":
+        sets = ", ".join(f"{col(Result, n)} = %s" for n in extra)
+        sql = (f"UPDATE {table} SET {sets} WHERE {col(Result, 'id')} = %s AND {col(Result, 'claim_token')} = %s "
+               f"AND {col(Result, 'status')} = %s")  # fmt: skip
+    elif name == "unfinished":
+        marks = ", ".join(["%s"] * len(Result.FINISHED))
+        sql = (f"SELECT 1 FROM {table} WHERE {col(Result, 'run')} = %s AND {col(Result, 'status')} NOT IN ({marks}) "
+               f"LIMIT 1")  # fmt: skip
+    elif name == "load":
+        Run, RequestBody, ProviderModel, Provider, Team = _models(Result)
+        run, body = qn(Run._meta.db_table), qn(RequestBody._meta.db_table)
+        pm, prov, team = qn(ProviderModel._meta.db_table), qn(Provider._meta.db_table), qn(Team._meta.db_table)
+        cols = [f"r.{col(Result, f)}" for f in _LOAD_RESULT] + [f"u.{col(Run, 'status')}"]
+        cols += [f"m.{col(ProviderModel, f)}" for f in _LOAD_MODEL] + [f"p.{col(Provider, f)}" for f in _LOAD_PROVIDER]
+        cols += [f"t.{col(Team, f)}" for f in _LOAD_TEAM] + [f"b.{col(RequestBody, f)}" for f in _LOAD_BODY]
+        sql = (f"SELECT {', '.join(cols)} FROM {table} r JOIN {run} u ON u.{col(Run, 'id')} = r.{col(Result, 'run')} "
+               f"LEFT JOIN {pm} m ON m.{col(ProviderModel, 'id')} = r.{col(Result, 'provider_model')} "
+               f"LEFT JOIN {prov} p ON p.{col(Provider, 'id')} = m.{col(ProviderModel, 'provider')} "
+               f"LEFT JOIN {team} t ON t.{col(Team, 'id')} = p.{col(Provider, 'team')} "
+               f"LEFT JOIN {body} b ON b.{col(RequestBody, 'sha256')} = r.{col(Result, 'request_body')} "
+               f"WHERE r.{col(Result, 'id')} = %s")  # fmt: skip
+    else:
+        raise KeyError(name)
+    _SQL_CACHE[key] = sql
+    return sql
+
+
+# --- the statements ----------------------------------------------------------------------------------
+
+
+def claim(Result, result_id: int, token: str, *, until, now) -> bool:
+    """Set the result running under ``token`` until ``until`` if it is queued, or running with a
+    lease expired before ``now``: one atomic UPDATE, true for exactly one caller."""
+    R = Result.Status
+    params = [R.RUNNING, token, _dt(until), _dt(now), result_id, R.QUEUED, R.RUNNING, _dt(now)]
+    return _execute(_sql(Result, "claim"), params) == 1
+
+
+def write(Result, result_id: int, token: str, fields: dict) -> bool:
+    """Write ``fields`` (model field names) only while the result is running under ``token``."""
+    names = sorted(fields)
+    get = Result._meta.get_field
+    params = [get(name).get_db_prep_save(fields[name], connection) for name in names]
+    return _execute(_sql(Result, "write", tuple(names)), [*params, result_id, token, Result.Status.RUNNING]) == 1
+
+
+def any_unfinished(Result, run_id: int) -> bool:
+    """Whether a result of the run is not finished yet (queued or running)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(Result, "unfinished"), [run_id, *Result.FINISHED])
+        return cursor.fetchone() is not None
+
+
+def _from_db(model, name: str, value):
+    field = model._meta.get_field(name)
+    return field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+
+
+def load(Result, result_id: int):
+    """The Result with its run's status, model, provider, team and body: one SELECT, unsaved
+    instances holding only what sending needs; None when there is no such result."""
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(Result, "load"), [result_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    row = list(row)
+    Run, RequestBody, ProviderModel, Provider, Team = _models(Result)
+
+    def take(model, names):
+        return {n: _from_db(model, n, row.pop(0)) for n in names}
+
+    result = Result(**take(Result, _LOAD_RESULT))
+    result.run = Run(id=result.run_id, status=row.pop(0))
+    model = take(ProviderModel, _LOAD_MODEL)
+    provider = take(Provider, _LOAD_PROVIDER)
+    team = take(Team, _LOAD_TEAM)
+    body = take(RequestBody, _LOAD_BODY)
+    if model["id"] is not None:
+        result.provider_model = ProviderModel(**model)
+        result.provider_model.provider = Provider(**provider)
+        result.provider_model.provider.team = Team(**team)
+    if body["sha256"] is not None:
+        result.request_body = RequestBody(sha256=body["sha256"], pieces=body["pieces"], size=0, skeleton={})
+    return result
+
+
+# --- database work on a few dedicated threads ----------------------------------------------------------
+
+
+class DBThreads:
+    """A few threads that do every query of the tasks of a worker process, each keeping its
+    connection. Why: the runs worker has 64 task threads; if each queried the database itself,
+    Celery's Django fixup would open and close a connection per task (0.5 ms of CPU on SQLite, a
+    PostgreSQL backend process per task), 64 threads would hold connections, and SQLite writers
+    would collide. Through here, a worker uses ``PRISM_RUNS_DB_THREADS`` connections at most."""
+
+    def __init__(self, size: int):
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=size, thread_name_prefix="prism-db")
+
+    def submit(self, fn, *args) -> concurrent.futures.Future:
+        return self._pool.submit(self._run, fn, *args)
+
+    def call(self, fn, *args):
+        return self.submit(fn, *args).result()
+
+    @staticmethod
+    def _run(fn, *args):
+        try:
+            return fn(*args)
+        except Exception:
+            connection.close()  # a broken connection must not stay with the thread
+            raise
+
+
+_db_threads: DBThreads | None = None
+_db_threads_pid: int | None = None
+_db_threads_lock = threading.Lock()
+
+
+def db_threads() -> DBThreads:
+    """This process's database threads, made on first use (after a fork, new ones)."""
+    global _db_threads, _db_threads_pid
+    with _db_threads_lock:
+        if _db_threads is None or _db_threads_pid != os.getpid():
+            _db_threads = DBThreads(int(getattr(settings, "PRISM_RUNS_DB_THREADS", 4)))
+            _db_threads_pid = os.getpid()
+        return _db_threads
