@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models.deletion import ProtectedError
 
 from playground.lib import safe_fetch
-from playground.uploads import sandbox, variants
+from playground.uploads import references, sandbox, variants
 from playground.uploads.identify import MediaInfo, MediaRejected
 from playground.uploads.models import MediaItem, MediaVariant, RefusedFile, StoredFile, VariantFile, blob_name
 from playground.uploads.pictures import THUMBNAIL_MIME
@@ -344,16 +344,17 @@ class Pruned:
 
 
 def prune_unused_files(*, before, dry_run: bool = False) -> Pruned:
-    """Delete variants of bytes no item holds, then stored files nothing uses (see prune_media)."""
-    from playground.runs.models import RequestBodyFile  # runs depend on uploads, not the other way
+    """Delete variants of bytes no item holds, then stored files nothing uses (see prune_media).
 
+    "Uses" covers this app's items and variants and whatever the apps above registered in
+    references.py (the request bodies runs logged, for one)."""
     held = MediaItem.objects.filter(file__isnull=False).values("file_id")
     orphan_variants = MediaVariant.objects.exclude(source_id__in=held).filter(created_at__lt=before)
     variant_count = orphan_variants.count()
     in_use = (
         set(MediaItem.objects.filter(file__isnull=False).values_list("file_id", flat=True))
         | set(MediaItem.objects.filter(thumbnail__isnull=False).values_list("thumbnail_id", flat=True))
-        | set(RequestBodyFile.objects.values_list("file_id", flat=True))
+        | references.referenced_file_ids()
         | set(VariantFile.objects.exclude(variant__in=orphan_variants).values_list("file_id", flat=True))
         | set(MediaVariant.objects.exclude(pk__in=orphan_variants).values_list("source_id", flat=True))
     )

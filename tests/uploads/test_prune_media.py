@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from playground.runs.models import RequestBody, RequestBodyFile
-from playground.uploads import services
+from playground.uploads import references, services
 from playground.uploads.models import MediaItem, MediaVariant, StoredFile
 from playground.uploads.variants import VariantSpec
 from tests import media_samples as samples
@@ -82,6 +82,19 @@ def test_a_file_a_logged_request_used_is_kept(team):
 
     assert StoredFile.objects.filter(pk=sha).exists()
     assert not MediaItem.objects.exists()
+
+
+def test_a_file_any_app_above_reports_in_use_is_kept(team, monkeypatch):
+    item = make_item(team, samples.png_bytes(), name="elsewhere.png")
+    sha, thumbnail = item.file_id, item.thumbnail_id
+    monkeypatch.setitem(references._QUERIES, "tests: an app above uploads", lambda: [sha])
+    item.delete()
+    age_everything()
+
+    prune()
+
+    assert StoredFile.objects.filter(pk=sha).exists()
+    assert not StoredFile.objects.filter(pk=thumbnail).exists()  # nobody reported the thumbnail
 
 
 # --- temporary files a killed upload left ------------------------------------------------------

@@ -3,7 +3,7 @@
 Files are stored once by content and shared, so deleting a library item leaves its bytes for any
 other item, variant or logged request that needs them; this command collects the rest. A file is
 kept while a media item (as its file or thumbnail), a variant of a kept file, or a logged request
-body uses it. Files younger than --older-than are kept too: an upload in progress stores its bytes
+body uses it (apps above uploads name the files they use through uploads/references.py). Files younger than --older-than are kept too: an upload in progress stores its bytes
 a moment before its item exists.
 
 It also deletes temporary files that killed uploads left in FILE_UPLOAD_TEMP_DIR (not touched
