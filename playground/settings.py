@@ -11,8 +11,17 @@ from pathlib import Path
 import dj_database_url
 from django.utils.csp import CSP
 
-from playground.lib.env import (ConfigError, env_bool, env_int, env_list, env_secret, env_str, persistent_secret_key,
-                                private_sqlite_file, weak_secret_key)
+from playground.lib.env import (
+    ConfigError,
+    env_bool,
+    env_int,
+    env_list,
+    env_secret,
+    env_str,
+    persistent_secret_key,
+    private_sqlite_file,
+    weak_secret_key,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("PRISM_DATA_DIR", str(BASE_DIR / "var"))).resolve()

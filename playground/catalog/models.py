@@ -9,7 +9,6 @@ to its base URL's origin, an environment key to the hosts of its grant, checked 
 from decimal import Decimal
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.db import models
 
 from playground.accounts.models import Team

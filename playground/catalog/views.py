@@ -23,8 +23,13 @@ from django_htmx.http import trigger_client_event
 from playground.accounts.models import Membership
 from playground.accounts.teams import current_membership, current_team, require_membership
 from playground.catalog import presets, services
-from playground.catalog.forms import (API_VERSION_SUGGESTIONS, PRICE_FIELDS, PresetModelsForm, ProviderForm,
-                                      ProviderModelForm, plain_decimal)
+from playground.catalog.forms import (
+    API_VERSION_SUGGESTIONS,
+    PresetModelsForm,
+    ProviderForm,
+    ProviderModelForm,
+    plain_decimal,
+)
 from playground.catalog.models import Provider, ProviderModel
 
 OWNERS_ONLY = "Only team owners add, change or remove providers and models."
@@ -84,7 +89,7 @@ class ModelRow:
     priced: bool
 
     @classmethod
-    def of(cls, model: ProviderModel, provider: Provider) -> "ModelRow":
+    def of(cls, model: ProviderModel, provider: Provider) -> ModelRow:
         carried = presets.kinds_for(provider.protocol, provider.gateway_extensions)
         kinds = [(kind, kind in carried) for kind in ("image", "audio", "video", "pdf") if kind in model.inputs]
         formats = ", ".join(f.split("/")[1].upper() for f in model.image_formats) if "image" in model.inputs else ""

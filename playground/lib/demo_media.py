@@ -3,10 +3,10 @@
 No files are shipped or downloaded: each function draws or synthesises its bytes.
 """
 
-import time
 import io
 import math
 import struct
+import time
 import wave
 
 from PIL import Image, ImageDraw, ImageFont

@@ -99,7 +99,10 @@ def persistent_secret_key(path: Path, *, required: bool) -> str:
 def weak_secret_key(key: str) -> str | None:
     """Why KEY is weak by Django's own measure (the deploy check security.W009), or None."""
     from django.core.checks.security.base import (
-        SECRET_KEY_INSECURE_PREFIX, SECRET_KEY_MIN_LENGTH, SECRET_KEY_MIN_UNIQUE_CHARACTERS)
+        SECRET_KEY_INSECURE_PREFIX,
+        SECRET_KEY_MIN_LENGTH,
+        SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+    )
 
     if key.startswith(SECRET_KEY_INSECURE_PREFIX):
         return f"it starts with {SECRET_KEY_INSECURE_PREFIX!r}, the mark of a development key"

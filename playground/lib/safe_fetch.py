@@ -442,7 +442,7 @@ class FetchSlots:
         self.wait_s = wait_s
         self._sem = threading.BoundedSemaphore(limit)
 
-    def acquire(self, deadline: "_Deadline | None" = None) -> None:
+    def acquire(self, deadline: _Deadline | None = None) -> None:
         wait = self.wait_s if deadline is None else max(0.0, min(self.wait_s, deadline.remaining()))
         if not self._sem.acquire(timeout=wait):
             raise FetchRefused(self.BUSY)

@@ -1,0 +1,124 @@
+"""`ruff check` over playground, tests and bench finds nothing, with the rules chosen in pyproject.toml
+(where each rule family says what bug it catches).
+
+Findings present when this test was written are counted per file and rule in KNOWN, which may only
+shrink: a new finding fails, and so does a KNOWN count that is now too high (lower it, or delete the
+entry). Fix a finding with `.venv/bin/ruff check --fix <file>` (only files you are changing) or by
+hand; silence one only with `# noqa: <RULE>  <why>`.
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECKED = ["playground", "tests", "bench"]
+
+# {(file, rule): findings}; to be emptied (issue 8), then this test is the plain "ruff is clean" check.
+KNOWN: dict[tuple[str, str], int] = {
+    ("bench/dispatch.py", "B905"): 1,
+    ("bench/dispatch.py", "RUF100"): 1,
+    ("playground/prompts/library_source.py", "I001"): 1,
+    ("playground/prompts/previews.py", "I001"): 1,
+    ("playground/prompts/sources.py", "I001"): 1,
+    ("playground/prompts/transfer.py", "DTZ005"): 1,
+    ("playground/prompts/transfer.py", "E713"): 1,
+    ("playground/prompts/transfer.py", "UP017"): 1,
+    ("playground/prompts/transfer.py", "UP035"): 1,
+    ("playground/prompts/views.py", "I001"): 1,
+    ("playground/protocols/_common.py", "I001"): 1,
+    ("playground/protocols/_common.py", "UP035"): 1,
+    ("playground/protocols/openai_chat.py", "I001"): 1,
+    ("playground/protocols/render.py", "I001"): 1,
+    ("playground/protocols/render.py", "UP035"): 1,
+    ("playground/protocols/serialize.py", "UP035"): 1,
+    ("playground/protocols/types.py", "UP007"): 1,
+    ("playground/protocols/types.py", "UP035"): 1,
+    ("playground/providers/client.py", "UP035"): 1,
+    ("playground/providers/parse.py", "UP035"): 1,
+    ("playground/providers/retry.py", "UP035"): 1,
+    ("playground/runs/engine.py", "F401"): 5,
+    ("playground/runs/models.py", "DJ008"): 1,
+    ("playground/runs/sql.py", "E731"): 1,
+    ("playground/runs/views.py", "I001"): 1,
+    ("playground/uploads/models.py", "DJ008"): 1,
+    ("playground/uploads/pictures.py", "B905"): 1,
+    ("playground/uploads/services.py", "B904"): 2,
+    ("playground/uploads/services.py", "B905"): 1,
+    ("tests/browser/make_screenshots.py", "B023"): 1,
+    ("tests/browser/test_runs_browser.py", "F811"): 1,
+    ("tests/lib/test_safe_fetch.py", "UP017"): 1,
+    ("tests/media_samples.py", "SIM115"): 1,
+    ("tests/media_samples.py", "UP033"): 33,
+    ("tests/prompts/test_previews.py", "B018"): 1,
+    ("tests/prompts/test_previews.py", "I001"): 1,
+    ("tests/protocols/sdk_check.py", "UP006"): 1,
+    ("tests/protocols/sdk_check.py", "UP033"): 1,
+    ("tests/protocols/sdk_check.py", "UP035"): 1,
+    ("tests/protocols/test_anthropic_messages.py", "I001"): 1,
+    ("tests/protocols/test_openai_chat.py", "I001"): 1,
+    ("tests/protocols/test_sdk_validation.py", "B008"): 2,
+    ("tests/provider_server.py", "RUF100"): 1,
+    ("tests/providers/__init__.py", "I001"): 1,
+    ("tests/providers/test_client.py", "I001"): 1,
+    ("tests/runs/test_views.py", "F401"): 1,
+    ("tests/security/test_no_500.py", "I001"): 1,
+    ("tests/security/test_no_500.py", "RUF100"): 1,
+    ("tests/security/test_no_key_leaks.py", "F811"): 1,
+    ("tests/security/test_no_key_leaks.py", "I001"): 1,
+    ("tests/security/walk.py", "B007"): 1,
+    ("tests/security/walk.py", "UP035"): 1,
+    ("tests/uploads/test_add_by_url.py", "F811"): 2,
+    ("tests/uploads/test_decode_limits.py", "F811"): 1,
+    ("tests/uploads/test_decode_limits.py", "I001"): 1,
+    ("tests/uploads/test_prune_media.py", "F811"): 2,
+    ("tests/uploads/test_refused_cards.py", "SIM115"): 1,
+    ("tests/uploads/test_url_fetch_limits.py", "SIM115"): 1,
+}
+
+
+def ruff() -> str:
+    beside_python = Path(sys.executable).parent / "ruff"  # the venv's own, as installed from requirements.txt
+    found = str(beside_python) if beside_python.exists() else shutil.which("ruff")
+    assert found, "ruff is not installed: it is in requirements.txt, so run bin/setup"
+    return found
+
+
+def findings() -> list[dict]:
+    done = subprocess.run(
+        [ruff(), "check", "--output-format", "json", "--no-cache", *CHECKED],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode in (0, 1), f"ruff failed to run (exit {done.returncode}):\n{done.stderr}"
+    return json.loads(done.stdout)
+
+
+def file_of(finding: dict) -> str:
+    return Path(finding["filename"]).resolve().relative_to(ROOT).as_posix()
+
+
+def test_ruff_finds_nothing_new():
+    found = findings()
+    counts = Counter((file_of(f), f["code"]) for f in found)
+    over = {key for key, n in counts.items() if n > KNOWN.get(key, 0)}
+    lines = sorted(
+        f"  {file_of(f)}:{f['location']['row']}:{f['location']['column']}: {f['code']} {f['message']}"
+        for f in found if (file_of(f), f["code"]) in over
+    )
+    assert not lines, (
+        "ruff check finds problems (rules and their reasons: pyproject.toml):\n" + "\n".join(lines) +
+        "\nFix them (`.venv/bin/ruff check --fix <file>` fixes those marked fixable in `ruff check <file>`), "
+        "or, where the code is right, silence that one line with `# noqa: <RULE>  <why>`."
+    )
+
+
+def test_known_findings_are_still_there():
+    counts = Counter((file_of(f), f["code"]) for f in findings())
+    stale = {key: counts.get(key, 0) for key, n in KNOWN.items() if counts.get(key, 0) < n}
+    assert not stale, (
+        "Fewer ruff findings than KNOWN in tests/test_lint.py records; set these counts (0: delete the entry) "
+        "so they cannot come back:\n" + "\n".join(f"  {key!r}: {n}," for key, n in sorted(stale.items()))
+    )
