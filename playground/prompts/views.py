@@ -6,6 +6,10 @@ answers with the preview columns plus out-of-band updates of the remarks shown o
 buttons that change the structure post it to `editor_action`, which answers with the re-drawn
 editor plus the columns. Both keep the user's working draft (PromptDraft), so nothing typed is
 lost; "Save version" turns the draft into an immutable version.
+
+The views parse the request, check access, call services.py (every write; what the editor shows,
+EditorState, is read there without writing, so no GET writes) and render: workspace.py makes what
+the editor page draws.
 """
 
 from __future__ import annotations
@@ -13,25 +17,25 @@ from __future__ import annotations
 import json
 
 from django.contrib import messages
-from django.db import IntegrityError
 from django.db.models import Max
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from playground.accounts.teams import current_membership, current_team, require_membership
 from playground.lib.ids import parse_id
-from playground.prompts import editor
-from playground.prompts.document import DocumentError, MediaProblem, empty_document, normalize
-from playground.prompts.forms import DiffForm, ImportForm, NewPromptForm, PreviewSettingsForm
+from playground.prompts import editor, services
+from playground.prompts.document import DocumentError, normalize
+from playground.prompts.forms import DiffForm, ImportForm, NewPromptForm
 from playground.prompts.library_source import LibrarySource
-from playground.prompts.models import Prompt, PromptDraft, PromptVersion
-from playground.prompts.previews import COLUMN_KEYS, LABELS, SHORT_LABELS, PlaceRemark, body_filename, render_previews, targets_for
+from playground.prompts.models import Prompt, PromptVersion
+from playground.prompts.previews import COLUMN_KEYS, LABELS, body_filename, render_previews, targets_for
+from playground.prompts.services import EditorState, document_of
+from playground.prompts.workspace import head_context, workspace_context
 from playground.uploads.models import MediaItem
 from playground.uploads.views import upload_cards
 
@@ -47,84 +51,16 @@ def _get_version(prompt: Prompt, number: int) -> PromptVersion:
     return get_object_or_404(PromptVersion, prompt=prompt, number=number)
 
 
-def _document_of(prompt: Prompt, version: PromptVersion | None) -> dict:
-    if version is None:
-        return normalize({**empty_document(), "name": prompt.name})
-    try:
-        doc = normalize(version.content)
-    except DocumentError:
-        # An old or hand-made version that no longer reads: start from an empty prompt rather than fail.
-        return normalize({**empty_document(), "name": prompt.name})
-    doc.setdefault("name", prompt.name)
-    return doc
-
-
-class _State:
-    """What the editor shows for one user: their draft, else the latest version."""
-
-    def __init__(self, prompt: Prompt, user):
-        self.prompt = prompt
-        self.latest = prompt.latest_version()
-        self.draft = PromptDraft.objects.filter(prompt=prompt, user=user).first()
-        self.saved_doc = _document_of(prompt, self.latest)
-        self.doc = self.saved_doc
-        self.settings = PreviewSettingsForm.defaults()
-        if self.draft is None:
-            return
-        self.settings = {**self.settings, **(self.draft.preview or {})}
-        try:
-            self.doc = normalize(self.draft.document)
-        except DocumentError:  # written by an older Prism that no longer reads: start from the saved version
-            self.doc = self.saved_doc
-            return
-        self.draft.document = self.doc
-        base = self.draft.base_number
-        if self.latest and base and base < self.latest.number and not self._edited_since(base):
-            # A newer version was saved and this draft changed nothing: it follows the newest.
-            self.doc = self.saved_doc
-            PromptDraft.objects.filter(pk=self.draft.pk).update(document=self.doc, base_number=self.latest.number)
-            self.draft.document, self.draft.base_number = self.doc, self.latest.number
-
-    def _edited_since(self, number: int) -> bool:
-        base = PromptVersion.objects.filter(prompt=self.prompt, number=number).first()
-        if base is None:
-            return True
-        base_doc = _document_of(self.prompt, base)
-        _, items = _items_for(self.prompt.team, editor.item_ids(base_doc) | editor.item_ids(self.draft.document))
-        return self.draft.document != editor.canonical(base_doc, items)
-
-
-def _items_for(team, ids) -> tuple[LibrarySource, dict[int, MediaItem]]:
-    source = LibrarySource(team)
-    source.prefetch(ids)
-    items = {}
-    for item_id in ids:
-        try:
-            items[item_id] = source.item(item_id)
-        except MediaProblem:
-            pass
-    return source, items
-
-
-def _save_draft(prompt: Prompt, user, doc: dict, settings: dict, stamp: int, base: PromptVersion | None) -> None:
-    """Keep the user's working copy. A request older than the draft (by the page's own clock)
-    is not written: a slow preview must not undo a newer edit."""
-    now = timezone.now()
-    updated = PromptDraft.objects.filter(prompt=prompt, user=user, stamp__lte=stamp).update(
-        document=doc, preview=settings, stamp=stamp, updated_at=now
-    )
-    if updated or PromptDraft.objects.filter(prompt=prompt, user=user).exists():
-        return
-    try:
-        PromptDraft.objects.create(prompt=prompt, user=user, document=doc, preview=settings, stamp=stamp,
-                                   base_number=base.number if base else None)
-    except IntegrityError:  # another request of the same page created it just now
-        pass
-
-
 def _stamp(request) -> int:
     # The page's clock in ms; anything else (or beyond a BigIntegerField) counts as 0.
     return parse_id(request.POST.get("stamp", "0")) or 0
+
+
+def _page_base(request) -> int | None:
+    # The version the page showed its draft starting from (see services.EditorState); a version
+    # number is a PositiveIntegerField.
+    base = parse_id(request.POST.get("base", ""))
+    return base if base is not None and base < 2**31 else None
 
 
 # --- the list ----------------------------------------------------------------------------------------
@@ -164,8 +100,7 @@ def prompt_create(request):
     form = NewPromptForm(request.POST)
     if not form.is_valid():
         return _list_page(request, team, membership.can_edit, new_form=form)
-    prompt = Prompt.objects.create(team=team, name=form.cleaned_data["name"], created_by=request.user)
-    prompt.save_version(normalize({**empty_document(), "name": prompt.name}), user=request.user)
+    prompt = services.create_prompt(team, request.user, form.cleaned_data["name"])
     return redirect("prompts:edit", prompt_id=prompt.pk)
 
 
@@ -194,8 +129,8 @@ def prompt_import(request):
 @never_cache  # Back to the editor must show the draft as it is now, not the page as first served
 def prompt_edit(request, prompt_id: int):
     prompt, membership = _get_prompt(request, prompt_id)
-    state = _State(prompt, request.user)
-    ctx = _workspace(request, prompt, membership, state, doc=state.doc, settings=state.settings)
+    state = EditorState(prompt, request.user)
+    ctx = workspace_context(state, doc=state.doc, settings=state.settings, can_edit=membership.can_edit)
     return render(request, "prompts/edit.html", ctx)
 
 
@@ -204,10 +139,10 @@ def preview(request, prompt_id: int):
     """The preview columns for the posted editor form, plus the remarks on each part (out of band)."""
     prompt, membership = _get_prompt(request, prompt_id)
     parsed = editor.parse_editor(request.POST)
-    _save_draft(prompt, request.user, parsed.doc, parsed.settings, _stamp(request), prompt.latest_version())
-    state = _State(prompt, request.user)
-    ctx = _workspace(request, prompt, membership, state, doc=parsed.doc, settings=parsed.settings,
-                     prompt_form=parsed.prompt_form, errors=parsed.errors)
+    state = services.save_draft(prompt, request.user, parsed.doc, parsed.settings, stamp=_stamp(request),
+                                page_base=_page_base(request))
+    ctx = workspace_context(state, doc=parsed.doc, settings=parsed.settings, can_edit=membership.can_edit,
+                            prompt_form=parsed.prompt_form, errors=parsed.errors)
     ctx["variables_changed"] = request.POST.get("varsig") != ctx["varsig"]
     return render(request, "prompts/_preview_response.html", ctx)
 
@@ -218,34 +153,12 @@ def editor_action(request, prompt_id: int):
     the editor re-drawn and the previews, and puts the focus where the action left off."""
     prompt, membership = _get_prompt(request, prompt_id)
     parsed = editor.parse_editor(request.POST)
-    doc, settings, errors = parsed.doc, parsed.settings, dict(parsed.errors)
-    action = request.POST.get("action", "")
-    pick = request.POST.get("pick")
-    focus = None
-    if pick:
-        action = "pick"
-    if action.startswith("option:"):
-        if action == "option:clamp_temperature":
-            settings = {**settings, "clamp_temperature": True}
-        focus = "id_pv-clamp_temperature"
-    elif action:
-        ids = editor.item_ids(doc)
-        if pick:
-            _, _, picked = pick.partition("|")
-            if picked_id := parse_id(picked):
-                ids.add(picked_id)
-        _, items = _items_for(prompt.team, ids)
-        try:
-            doc, focus = editor.apply_action(doc, action, items=items, pick=pick)
-            doc = normalize(doc)
-        except (editor.ActionError, DocumentError) as exc:
-            errors.setdefault(("prompt",), []).append(str(exc))
-    _save_draft(prompt, request.user, doc, settings, _stamp(request), prompt.latest_version())
-    state = _State(prompt, request.user)
-    ctx = _workspace(request, prompt, membership, state, doc=doc, settings=settings, errors=errors,
-                     prompt_form=parsed.prompt_form)
-    ctx["focus"] = focus
-    ctx["settings_changed"] = action.startswith("option:")
+    edited = services.edit_draft(prompt, request.user, parsed, request.POST.get("action", ""),
+                                 pick=request.POST.get("pick"), stamp=_stamp(request), page_base=_page_base(request))
+    ctx = workspace_context(edited.state, doc=edited.doc, settings=edited.settings, can_edit=membership.can_edit,
+                            prompt_form=parsed.prompt_form, errors=edited.errors)
+    ctx["focus"] = edited.focus
+    ctx["settings_changed"] = edited.settings_changed
     return render(request, "prompts/_editor_response.html", ctx)
 
 
@@ -253,34 +166,20 @@ def editor_action(request, prompt_id: int):
 def prompt_save(request, prompt_id: int):
     prompt, membership = _get_prompt(request, prompt_id, edit=True)
     parsed = editor.parse_editor(request.POST)
-    doc = parsed.doc
-    ids = editor.item_ids(doc)
-    _, items = _items_for(prompt.team, ids)
-    problems = [m for msgs in parsed.errors.values() for m in msgs]
-    problems += [f"Library item {i} is not in this team's library (deleted?): remove or replace its part."
-                 for i in sorted(ids - set(items))]
-    state = _State(prompt, request.user)
-    if problems:
-        message = ("Not saved: " + " ".join(problems), "error")
+    saved = services.save_draft_as_version(
+        prompt, request.user, parsed.doc, parsed.settings, stamp=_stamp(request), page_base=_page_base(request),
+        form_problems=[m for msgs in parsed.errors.values() for m in msgs],
+    )
+    if saved.problems:
+        message = ("Not saved: " + " ".join(saved.problems), "error")
+    elif saved.created:
+        message = (f"Saved as v{saved.version.number}.", "success")
     else:
-        before = state.latest
-        version = prompt.save_version(doc, media_items=list(items.values()), user=request.user)
-        if prompt.name != doc.get("name", prompt.name):
-            Prompt.objects.filter(pk=prompt.pk).update(name=doc["name"])
-            prompt.name = doc["name"]
-        PromptDraft.objects.filter(prompt=prompt, user=request.user).delete()
-        if before is not None and version.pk == before.pk:
-            message = (f"No changes since v{version.number}: nothing new to save.", "info")
-        else:
-            message = (f"Saved as v{version.number}.", "success")
-        # Keep the preview settings the user chose (they are not part of the prompt).
-        PromptDraft.objects.create(prompt=prompt, user=request.user, document=doc, preview=parsed.settings,
-                                   stamp=_stamp(request), base_number=version.number)
-        state = _State(prompt, request.user)
+        message = (f"No changes since v{saved.version.number}: nothing new to save.", "info")
     if not request.htmx:
         messages.add_message(request, messages.ERROR if message[1] == "error" else messages.SUCCESS, message[0])
         return redirect("prompts:edit", prompt_id=prompt.pk)
-    ctx = _head_context(prompt, membership, state, doc)
+    ctx = head_context(saved.state, parsed.doc, can_edit=membership.can_edit)
     ctx.update(save_message=message[0], save_level=message[1])
     return render(request, "prompts/_save_response.html", ctx)
 
@@ -288,7 +187,7 @@ def prompt_save(request, prompt_id: int):
 @require_POST
 def draft_discard(request, prompt_id: int):
     prompt, membership = _get_prompt(request, prompt_id)
-    PromptDraft.objects.filter(prompt=prompt, user=request.user).delete()
+    services.discard_draft(prompt, request.user)
     if request.htmx:
         return HttpResponseClientRedirect(reverse("prompts:edit", args=[prompt.pk]))
     return redirect("prompts:edit", prompt_id=prompt.pk)
@@ -355,15 +254,16 @@ def body_download(request, prompt_id: int, column: str):
     prompt, membership = _get_prompt(request, prompt_id)
     if column not in COLUMN_KEYS:
         raise Http404("No such protocol")
-    state = _State(prompt, request.user)
+    state = EditorState(prompt, request.user)
     doc = state.doc
     if request.GET.get("version"):
         try:
-            doc = _document_of(prompt, _get_version(prompt, int(request.GET["version"])))
+            doc = document_of(prompt, _get_version(prompt, int(request.GET["version"])))
         except ValueError:
             raise Http404("No such version") from None
     settings = {**state.settings, "columns": [column]}
-    source, _ = _items_for(prompt.team, editor.item_ids(doc))
+    source = LibrarySource(prompt.team)
+    source.prefetch(editor.item_ids(doc))
     col = render_previews(doc=doc, values=None, source=source, targets=targets_for(settings)).columns[0]
     if not col.ok:
         reasons = [r.message for r in col.refusals]
@@ -424,16 +324,11 @@ def version_diff(request, prompt_id: int):
 def version_restore(request, prompt_id: int, number: int):
     prompt, membership = _get_prompt(request, prompt_id, edit=True)
     old = _get_version(prompt, number)
-    latest = prompt.latest_version()
-    version = prompt.save_version(old.content, media_items=list(old.media_items.all()), user=request.user)
-    PromptDraft.objects.filter(prompt=prompt, user=request.user).delete()
-    name = (old.content or {}).get("name") if isinstance(old.content, dict) else None
-    if isinstance(name, str) and name and name != prompt.name:
-        Prompt.objects.filter(pk=prompt.pk).update(name=name)
-    if latest is not None and version.pk == latest.pk:
-        messages.info(request, f"v{old.number} is the same as the newest version (v{latest.number}): nothing to restore.")
-    else:
+    version, created = services.restore_version(prompt, old, request.user)
+    if created:
         messages.success(request, f"Restored v{old.number} as v{version.number}, the newest version.")
+    else:
+        messages.info(request, f"v{old.number} is the same as the newest version (v{version.number}): nothing to restore.")
     return redirect("prompts:edit", prompt_id=prompt.pk)
 
 
@@ -469,75 +364,3 @@ def _item_names(prompt: Prompt, versions) -> dict[int, str]:
         except DocumentError:
             pass
     return dict(MediaItem.objects.filter(team=prompt.team, pk__in=ids).values_list("pk", "name"))
-
-
-# --- the workspace: editor + previews ------------------------------------------------------------------
-
-
-def _head_context(prompt: Prompt, membership, state: _State, doc: dict) -> dict:
-    latest = state.latest
-    items = {}
-    dirty = False
-    if state.draft is not None:
-        _, items = _items_for(prompt.team, editor.item_ids(state.saved_doc) | editor.item_ids(doc))
-        dirty = doc != editor.canonical(state.saved_doc, items)
-    stale = bool(dirty and latest and state.draft and state.draft.base_number and state.draft.base_number < latest.number)
-    return {
-        "prompt": prompt,
-        "latest": latest,
-        "draft": state.draft,
-        "dirty": dirty,
-        "stale": stale,
-        "can_edit": membership.can_edit,
-    }
-
-
-def _workspace(request, prompt, membership, state: _State, *, doc, settings, prompt_form=None, errors=None) -> dict:
-    source, items = _items_for(prompt.team, editor.item_ids(doc))
-    previews = render_previews(doc=doc, values=None, source=source, targets=targets_for(settings))
-    ctx = editor.editor_context(doc, items, prompt_form)
-    by_place: dict[tuple, list[PlaceRemark]] = {k: list(v) for k, v in previews.by_place.items()}
-    for place, msgs in (errors or {}).items():
-        by_place.setdefault(place, [])[:0] = [PlaceRemark("form", "error", m, None, []) for m in msgs]
-
-    media_parts = set()
-    slots = []
-    for m in ctx["message_views"]:
-        m.remarks = by_place.pop(("message", m.mi), [])
-        slots.append((f"remarks-message-{m.mi}", m.remarks, "message"))
-        for p in m.parts:
-            p.remarks = by_place.pop(("part", p.mi, p.pi), [])
-            if p.type == "media":
-                media_parts.add((p.mi, p.pi))
-            slots.append((f"remarks-part-{p.mi}-{p.pi}", p.remarks, "part"))
-    for v in ctx["variables"]:
-        v.remarks = by_place.pop(("variable", v.name), [])
-        slots.append((f"remarks-var-{v.name}", v.remarks, "var"))
-    system = [r for k in list(by_place) if k[0] == "system" for r in by_place.pop(k)]
-    options = by_place.pop(("options",), [])
-    rest = [r for bucket in by_place.values() for r in bucket]  # the prompt as a whole, or unplaced
-    slots += [("remarks-system", system, "system"), ("remarks-options", options, "options"), ("remarks-prompt", rest, "prompt")]
-
-    name = doc.get("name") or prompt.name
-    for col in previews.columns:
-        col.file_name = col.filename(name)
-        col.curl_text = col.curl(name)
-        col.httpx_text = col.httpx(name)
-    head = _head_context(prompt, membership, state, doc)
-    settings_form = PreviewSettingsForm(prefix="pv", initial=settings)
-    return {
-        **head,
-        **ctx,
-        "doc": doc,
-        "previews": previews,
-        "columns": previews.columns,
-        "settings": settings,
-        "settings_form": settings_form,
-        "model_fields": [(key, SHORT_LABELS[key], settings_form[f"model_{key}"], key in settings["columns"]) for key in COLUMN_KEYS],
-        "system_remarks": system,
-        "options_remarks": options,
-        "prompt_remarks": rest,
-        "remark_slots": slots,
-        "media_parts": media_parts,
-        "varsig": editor.variable_signature(doc),
-    }

@@ -121,6 +121,36 @@ def test_an_untouched_draft_follows_a_newer_version(client_logged_in, prompt, te
     assert "Theirs" in page and 'data-dirty="false"' in page
 
 
+def test_an_edit_on_a_draft_that_followed_a_newer_version_counts_as_made_on_it(client_logged_in, prompt, team):
+    # The editor's GET shows the untouched draft following v2 but writes nothing; the page sends
+    # back base=2 and its first post writes the follow, so the edit is not announced as stale.
+    client_logged_in.post(reverse("prompts:preview", args=[prompt.pk]), editor.form_data(doc(), {}), headers=HX)
+    prompt.save_version(doc("Theirs"), user=None)
+    page = client_logged_in.get(reverse("prompts:edit", args=[prompt.pk])).content.decode()
+    assert 'name="base" value="2"' in page and PromptDraft.objects.get().base_number == 1
+
+    data = {**editor.form_data(doc("Theirs, and mine"), {}), "base": "2", "stamp": "5"}
+    response = client_logged_in.post(reverse("prompts:preview", args=[prompt.pk]), data, headers=HX).content.decode()
+
+    assert 'data-dirty="true"' in response and "has been saved since" not in response
+    assert PromptDraft.objects.get().base_number == 2
+    page = client_logged_in.get(reverse("prompts:edit", args=[prompt.pk])).content.decode()
+    assert "Theirs, and mine" in page and "has been saved since" not in page
+
+
+def test_an_edit_from_a_page_opened_before_a_newer_version_is_announced_as_stale(client_logged_in, prompt, team):
+    client_logged_in.post(reverse("prompts:preview", args=[prompt.pk]), editor.form_data(doc(), {}), headers=HX)
+    page = client_logged_in.get(reverse("prompts:edit", args=[prompt.pk])).content.decode()
+    assert 'name="base" value="1"' in page
+    prompt.save_version(doc("Theirs"), user=None)
+
+    data = {**editor.form_data(doc("Mine"), {}), "base": "1", "stamp": "5"}
+    response = client_logged_in.post(reverse("prompts:preview", args=[prompt.pk]), data, headers=HX).content.decode()
+
+    assert "You started from v1; v2 has been saved since" in response
+    assert PromptDraft.objects.get().base_number == 1
+
+
 # --- history, diff, restore --------------------------------------------------------------------------------
 
 
