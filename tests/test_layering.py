@@ -49,7 +49,7 @@ How to fix:
     app passes a callable or registers a handler; the lower one never names it).
   - a cycle between files: move what both files need into a third, lower module; a late import or
     `if TYPE_CHECKING:` does not break a cycle here, it only hides it.
-  - a new layer (an app): add it to APPS in tests/test_layering.py, in its place bottom to top."""
+  - a new package: add it to APPS (a Django app) or PURE in tests/test_layering.py, in its place bottom to top."""
 
 
 @dataclass(frozen=True)
@@ -110,14 +110,14 @@ def all_imports() -> list[Import]:
 
 
 def layer_of(module: str) -> tuple[str, str]:
-    """("pure" | "app" | "project", name): playground.runs.engine is ("app", "runs")."""
+    """("pure" | "app" | "unplaced" | "project", name): playground.runs.engine is ("app", "runs")."""
     parts = module.split(".")
     if len(parts) > 1 and parts[1] in PURE:
         return "pure", parts[1]
     if len(parts) > 1 and parts[1] in APPS:
         return "app", parts[1]
-    if len(parts) > 1 and (ROOT / PACKAGE / parts[1]).is_dir() and (ROOT / PACKAGE / parts[1] / "apps.py").exists():
-        return "app", parts[1]  # an app not in APPS: reported by arrow_problem
+    if len(parts) > 1 and (ROOT / PACKAGE / parts[1]).is_dir():
+        return "unplaced", parts[1]  # a new package: reported by arrow_problem
     return "project", module
 
 
@@ -125,8 +125,8 @@ def arrow_problem(imp: Import) -> str | None:
     """Why this import breaks the layering, or None."""
     (src_kind, src), (dst_kind, dst) = layer_of(imp.importer), layer_of(imp.imported)
     for kind, name in ((src_kind, src), (dst_kind, dst)):
-        if kind == "app" and name not in APPS:
-            return f"app {name!r} is not in APPS"
+        if kind == "unplaced":
+            return f"package {name!r} is in neither PURE nor APPS"
     if src_kind == "project":
         if imp.importer == PROJECT_SETTINGS and dst_kind != "pure":
             return "settings imports more than pure packages"
@@ -262,9 +262,10 @@ def test_the_checker_sees_late_and_type_only_imports_and_cycles(tmp_path):
     assert [[i.importer for i in loop] for loop in cycles(edges)] == [[f"{package}.a", f"{package}.b"]]
 
 
-def test_every_app_folder_is_placed_in_the_layers():
-    folders = {p.parent.name for p in (ROOT / PACKAGE).glob("*/apps.py")}
-    assert folders <= set(APPS), f"add {sorted(folders - set(APPS))} to APPS in tests/test_layering.py, in its place"
+def test_every_package_is_placed_in_the_layers():
+    folders = {p.parent.name for p in (ROOT / PACKAGE).glob("*/__init__.py")}
+    unplaced = sorted(folders - set(PURE) - set(APPS))
+    assert not unplaced, f"add {unplaced} to APPS (a Django app) or PURE in tests/test_layering.py, in its place"
 
 
 if __name__ == "__main__":
