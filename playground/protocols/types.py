@@ -11,16 +11,38 @@ here (and so still importable from this module) because a :class:`MediaPart` car
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Iterator, Literal, Sequence, Union
+from typing import Literal
 
 from . import serialize
 from .serialize import Base64Slot, Omitted, Payload
 
 __all__ = [
-    "DETAILS", "KINDS", "PROTOCOLS", "Auth", "Base64Slot", "Detail", "Fallback", "Kind", "MediaPart", "Message",
-    "Note", "NotSendable", "Omitted", "Options", "Part", "Payload", "Problem", "Prompt", "Protocol", "Refusal",
-    "RenderedRequest", "Sent", "Target", "TextPart",
+    "DETAILS",
+    "KINDS",
+    "PROTOCOLS",
+    "Auth",
+    "Base64Slot",
+    "Detail",
+    "Fallback",
+    "Kind",
+    "MediaPart",
+    "Message",
+    "NotSendable",
+    "Note",
+    "Omitted",
+    "Options",
+    "Part",
+    "Payload",
+    "Problem",
+    "Prompt",
+    "Protocol",
+    "Refusal",
+    "RenderedRequest",
+    "Sent",
+    "Target",
+    "TextPart",
 ]
 
 Kind = Literal["image", "audio", "video", "pdf"]
@@ -107,7 +129,7 @@ class MediaPart:
         return dataclasses.replace(self, frames=tuple(frames), as_frames=True)
 
 
-Part = Union[TextPart, MediaPart]
+Part = TextPart | MediaPart
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ VAR_PREFIX = "var-"
 class NewRunForm(forms.Form):
     """Which version, which values for its text variables, which models.
 
-    The variable fields are made from the version (``variables``: editor.VariableView list);
-    media variables keep the version's value (they are shown, not edited: the editor picks media).
+    The variable fields are made from ``chosen_version`` (the version asked for, else the newest;
+    ``variables``: its editor.VariableView list); media variables keep the version's value (they
+    are shown, not edited: the editor picks media).
     """
 
     version = forms.TypedChoiceField(coerce=int, label="Version")
@@ -24,8 +25,9 @@ class NewRunForm(forms.Form):
         error_messages={"required": "Pick at least one model."},
     )
 
-    def __init__(self, *args, versions=(), provider_models=(), variables=(), **kwargs):
+    def __init__(self, *args, chosen_version=None, versions=(), provider_models=(), variables=(), **kwargs):
         super().__init__(*args, **kwargs)
+        self.chosen_version = chosen_version
         self.fields["version"].choices = [(v.number, f"v{v.number}") for v in versions]
         self.provider_models = list(provider_models)
         self.fields["models"].choices = [(pm.pk, str(pm)) for pm in self.provider_models]

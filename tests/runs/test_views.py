@@ -12,7 +12,6 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from playground.accounts.models import Membership
 from playground.runs import engine, services
 from playground.runs.models import Result, Run
 from tests import media_samples as samples
@@ -287,6 +286,31 @@ def test_the_exact_request_is_shown_elided_and_downloads_byte_for_byte(client_lo
     assert "<html" not in shown
     page = client_logged_in.get(reverse("runs:request", args=[result.pk])).content.decode()
     assert "<html" in page  # without htmx: a page of its own
+
+
+def _base64_labels(html: str) -> list[str]:
+    return sorted(re.findall(r"&lt;base64 [^&]*&gt;", re.sub(r"<[^>]+>", "", html)))
+
+
+def test_the_stored_request_labels_media_as_the_preview_does(client_logged_in, team, user, provider_server):
+    # A gateway takes the MP3 bare (input_audio) and the QuickTime video as a data URL: the stored
+    # request once said "data" and "QUICKTIME" where the preview says MP3 and MOV.
+    mp3 = make_item(team, samples.mp3_bytes(), "song.mp3")
+    mov = make_item(team, samples.mov_bytes(), "clip.mov")
+    version = make_version(team, doc_with({"text": "Hear and watch."}, {"media": {"item": mp3.pk}},
+                                          {"media": {"item": mov.pk}}), user)
+    gateway = make_provider(team, provider_server, "compatible", name="Gateway", gateway_extensions=True)
+    pm = make_model(gateway, "gpt-4o")
+    preview = client_logged_in.post(reverse("runs:preflight", args=[version.prompt.pk]), form_data(version, [pm]),
+                                    headers=HX).content.decode()
+    [result] = finish(start(version, [pm], user, team))
+
+    shown = client_logged_in.get(reverse("runs:request", args=[result.pk]), headers=HX).content.decode()
+
+    labels = _base64_labels(shown)
+    assert [label.split(",")[0] for label in labels] == ["&lt;base64 MOV", "&lt;base64 MP3"]
+    assert labels == _base64_labels(preview)  # the very words, sizes included
+    assert "data:video/quicktime;base64,&lt;base64 MOV" in re.sub(r"<[^>]+>", "", shown)
 
 
 def test_the_response_json_is_one_click_away(client_logged_in, prompt, models, user, team):

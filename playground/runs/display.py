@@ -1,0 +1,454 @@
+"""What the run screens show, as plain dataclasses built from the run's snapshots; the views hand
+them to the templates, so no model instance carries attributes made up for a page.
+
+    cards = result_cards(results)      # ResultCard: marks, usage, output HTML, plain error, notes, tries
+    run_values(run)                    # RunValue per variable: its text, or the media item's name
+    preflight_columns(checks)          # PreflightColumn: a check and its body, highlighted
+    stored_request(result)             # RequestView: masked headers, the body elided (or too big)
+    response_html(result)              # the provider's answer, elided and highlighted
+    chart_data(results)                # per model: points for the charts, ModelSummary for the table
+
+Base64 is shown the way the preview shows it, by the protocol package's own words
+(protocols.serialize.describe_base64 / display_data). Model output is untrusted text: templates
+escape it, and markdown goes through runs/markdown.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.utils.text import slugify
+
+from playground.catalog.models import Provider
+from playground.prompts.highlight import highlight_json
+from playground.protocols.serialize import describe_base64, display_data
+from playground.runs import services
+from playground.runs.markdown import render_markdown
+from playground.runs.models import Result, Run
+from playground.uploads.models import MediaItem, StoredFile
+
+__all__ = [
+    "ModelSummary",
+    "PreflightColumn",
+    "RequestView",
+    "ResultCard",
+    "RunValue",
+    "Usage",
+    "chart_data",
+    "download_name",
+    "known_statuses",
+    "plain_error",
+    "preflight_columns",
+    "response_html",
+    "result_cards",
+    "run_values",
+    "stored_request",
+]
+
+# A stored body bigger than this is offered as a download only (parsing it to elide its base64
+# would hold it in memory several times over).
+MAX_DISPLAY_BYTES = 64 * 1024 * 1024
+CHART_POINTS = 2000  # per model, the newest
+PROTOCOL_LABELS = dict(Provider.Protocol.choices)
+
+
+# --- a result's card -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens as the card shows them: the stored columns, else the provider's usage object."""
+
+    input: int | None
+    output: int | None
+    cached: int | None
+    reasoning: int | None
+    total: int | None
+
+    @classmethod
+    def of(cls, r: Result) -> Usage:
+        usage = r.usage or {}
+        return cls(
+            input=r.input_tokens if r.input_tokens is not None else usage.get("input"),
+            output=r.output_tokens if r.output_tokens is not None else usage.get("output"),
+            cached=usage.get("cached_input"),
+            reasoning=usage.get("reasoning"),
+            total=r.total_tokens if r.total_tokens is not None else usage.get("total"),
+        )
+
+
+@dataclass(frozen=True)
+class ResultCard:
+    """One result on the run page: the stored result, and what the page says about it."""
+
+    result: Result
+    marks: frozenset[str]  # "cheapest", "fastest"
+    usage: Usage
+    output_html: str  # the output's markdown as safe HTML
+    plain_error: str  # what went wrong in plain words; "" when nothing did
+    protocol_label: str
+    note_texts: list[str]  # the changes made to send it
+    attempt_texts: list[str]  # one line per try
+
+
+def result_cards(results: list[Result]) -> list[ResultCard]:
+    marks = _marks(results)
+    return [
+        ResultCard(
+            result=r,
+            marks=frozenset(marks[r.pk]),
+            usage=Usage.of(r),
+            output_html=render_markdown(r.output_text),
+            plain_error=plain_error(r),
+            protocol_label=PROTOCOL_LABELS.get(r.protocol, r.protocol),
+            note_texts=[_note_text(n) for n in (r.notes or [])],
+            attempt_texts=[_attempt_text(i, a) for i, a in enumerate(r.attempts or [], 1)],
+        )
+        for r in results
+    ]
+
+
+def known_statuses(cards: list[ResultCard]) -> str:
+    """What the page shows now, sent back by the progress poll: only changed cards are redrawn."""
+    return ",".join(f"{c.result.pk}:{c.result.status}" for c in cards)
+
+
+def _marks(results: list[Result]) -> dict[int, set[str]]:
+    """Cheapest and fastest among the results that succeeded (ties: all of them)."""
+    done = [r for r in results if r.status == Result.Status.SUCCEEDED]
+    marks: dict[int, set[str]] = {r.pk: set() for r in results}
+    if len(done) < 2:
+        return marks
+    costs = [r for r in done if r.cost_usd is not None]
+    if costs:
+        low = min(r.cost_usd for r in costs)
+        for r in costs:
+            if r.cost_usd == low:
+                marks[r.pk].add("cheapest")
+    timed = [r for r in done if r.latency_total_ms is not None]
+    if timed:
+        low = min(r.latency_total_ms for r in timed)
+        for r in timed:
+            if r.latency_total_ms == low:
+                marks[r.pk].add("fastest")
+    return marks
+
+
+# error_kind -> headline when no attempt carries a more precise one.
+TRANSPORT_KINDS = {
+    "timeout": "The provider did not answer in time.",
+    "connection": "Could not connect to the provider, or the connection broke before the answer was complete.",
+    "malformed": "The provider's answer could not be read.",
+}
+OTHER_KINDS = {
+    "key": "The provider's API key cannot be used.",
+    "config": "This request cannot be sent as the provider is configured now.",
+    "internal": "Prism failed while sending this request.",
+    "response": "The provider answered, but reported a failure instead of a complete answer.",
+}
+
+
+def plain_error(r: Result) -> str:
+    """What went wrong, in plain words; the provider's own type and message are shown beside it."""
+    if r.status == Result.Status.REFUSED:
+        return "Not sent: this model or protocol cannot take the prompt as it is."
+    if r.status == Result.Status.CANCELLED:
+        return "Cancelled before an answer arrived."
+    if r.status != Result.Status.FAILED:
+        return ""
+    if headline := _known_cause(r):
+        return headline
+    status, kind = r.error_status, (r.error_type or "").lower()
+    if status in (401, 403) or "auth" in kind or "permission" in kind:
+        return "The provider did not accept the API key (or the key may not use this model)."
+    if status == 404 or "not_found" in kind:
+        return "The provider does not know this model or endpoint."
+    if status == 429 or "rate" in kind or "quota" in kind or "exhausted" in kind:
+        return "Rate limited or out of quota at the provider, even after retrying."
+    if status == 413 or "too_large" in kind:
+        return "The request was too large for the provider."
+    if status == 400 or "invalid" in kind:
+        return "The provider rejected the request as invalid."
+    if status in (408, 504) or "timeout" in kind:
+        return "No answer in time."
+    if status is not None and status >= 500:
+        return "The provider had an error or was overloaded, even after retrying."
+    # Results stored before headlines: their kind still says more than "failed".
+    if r.error_kind in TRANSPORT_KINDS or "connection" in kind or "malformed" in kind:
+        return TRANSPORT_KINDS.get(r.error_kind) or (
+            TRANSPORT_KINDS["connection"] if "connection" in kind else TRANSPORT_KINDS["malformed"]
+        )
+    return OTHER_KINDS.get(r.error_kind, "The request failed.")
+
+
+def _known_cause(r: Result) -> str:
+    """The client's plain headline for a timeout, a broken connection or an unreadable answer
+    (providers/client.py), kept with the last attempt; "" if it does not describe this error."""
+    if r.error_kind not in TRANSPORT_KINDS or not r.attempts or not isinstance(r.attempts[-1], dict):
+        return ""
+    error = r.attempts[-1].get("error")
+    if not isinstance(error, dict) or error.get("kind") != r.error_kind:
+        return ""
+    headline = error.get("headline")
+    return headline if isinstance(headline, str) else ""
+
+
+def _note_text(note) -> str:
+    if isinstance(note, dict):
+        where = note.get("where")
+        message = note.get("message") or note.get("text") or json.dumps(note, ensure_ascii=False)
+        return f"{where}: {message}" if where else str(message)
+    return str(note)
+
+
+def _attempt_text(i: int, attempt) -> str:
+    if not isinstance(attempt, dict):
+        return f"Try {i}: {attempt}"
+    bits = []
+    status = attempt.get("status") or attempt.get("http_status")
+    if status:
+        bits.append(str(status))
+    for key in ("error_type", "kind"):
+        if attempt.get(key):
+            bits.append(str(attempt[key]))
+            break
+    latency = attempt.get("latency_ms") or attempt.get("latency_total_ms")
+    if latency is not None:
+        bits.append(f"{latency} ms")
+    error = attempt.get("error") or attempt.get("message") or attempt.get("error_message")
+    if isinstance(error, dict):
+        error = error.get("message")
+    if error:
+        bits.append(str(error))
+    return f"Try {i}: " + (" · ".join(bits) if bits else "ok")
+
+
+# --- the run's values ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunValue:
+    """One variable's value as the run used it: ``text``, or for media the item's ``media`` name."""
+
+    name: str
+    text: str | None
+    media: str | None
+
+
+def run_values(run: Run) -> list[RunValue]:
+    media_names = _media_names(run)
+    return [
+        RunValue(name, None, media_names.get(name)) if isinstance(value, dict) else RunValue(name, value, None)
+        for name, value in (run.values or {}).items()
+    ]
+
+
+def _media_names(run: Run) -> dict[str, str]:
+    out = {}
+    ids = {}
+    for name, value in (run.values or {}).items():
+        if isinstance(value, dict):
+            ref = value.get("media")
+            item_id = ref.get("item") if isinstance(ref, dict) else ref
+            if isinstance(item_id, int):
+                ids[item_id] = name
+            else:
+                out[name] = json.dumps(ref)
+    for item in MediaItem.objects.filter(team_id=run.team_id, pk__in=ids):
+        out[ids[item.pk]] = item.name
+    for item_id, name in ids.items():
+        out.setdefault(name, f"media item {item_id} (deleted)")
+    return out
+
+
+# --- preflight ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreflightColumn:
+    check: services.Preflight
+    body_html: str  # the body as it will be sent, base64 elided, highlighted; "" when nothing renders
+
+
+def preflight_columns(checks: list[services.Preflight]) -> list[PreflightColumn]:
+    return [
+        PreflightColumn(check=c, body_html=highlight_json(c.rendered.display()) if c.rendered is not None else "")
+        for c in checks
+    ]
+
+
+# --- one result's request and response ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestView:
+    """The stored request of a result as its page shows it."""
+
+    headers: dict[str, str]  # every credential-like header masked
+    body_html: str | None  # the body pretty-printed, base64 elided, highlighted
+    too_big: bool  # a body too large to show: offered as a download only
+
+
+def stored_request(result: Result) -> RequestView:
+    body_html, too_big = None, False
+    if result.request_body is not None:
+        text = _stored_body_text(result)
+        if text is None:
+            too_big = True
+        else:
+            body_html = highlight_json(text)
+    return RequestView(headers=_safe_headers(result.request_headers), body_html=body_html, too_big=too_big)
+
+
+def response_html(result: Result) -> str | None:
+    """The provider's answer as stored, base64 elided, highlighted; None if none was stored."""
+    if result.response_json is None:
+        return None
+    return highlight_json(display_data(result.response_json))
+
+
+_SECRETISH = re.compile(r"(authorization|api[-_]?key|x-goog-api-key|x-api-key|token|secret|cookie)", re.I)
+
+
+def _safe_headers(headers: dict | None) -> dict[str, str]:
+    """The stored headers (the engine masks the key); any header that looks like a credential is
+    masked again here, in case a provider's header name is one we did not know."""
+    out = {}
+    for k, v in (headers or {}).items():
+        v = str(v)
+        if _SECRETISH.search(k) and not v.startswith(("$", "Bearer $", "<")):
+            v = "<hidden>"
+        out[k] = v
+    return out
+
+
+_DATA_MIME = re.compile(r"^data:([^;,]+)")
+
+
+def _stored_body_text(result: Result) -> str | None:
+    """The stored body pretty-printed with its base64 elided, keys in the order sent; None when
+    it is too big to show.
+
+    Read from RequestBody.pieces (the exact text with each stored file's base64 as a reference),
+    so showing a request with ten photos reads none of them: each reference is described by its
+    stored file's type and size, as the preview describes the same file. Older rows without
+    pieces are read byte for byte instead, when not too big."""
+    body = result.request_body
+    pieces = body.pieces
+    if not pieces:
+        if body.size > MAX_DISPLAY_BYTES:
+            return None
+        return _display_text(b"".join(services.result_body_iter(result)).decode("utf-8", errors="replace"))
+    refs = [p for p in pieces if not isinstance(p, str)]
+    mimes = dict(StoredFile.objects.filter(pk__in={p.get("$b64") for p in refs}).values_list("sha256", "mime_type"))
+    token = "prism-b64-" + uuid.uuid4().hex  # random: never in the body's own text, needs no JSON escaping
+    slot = re.compile(re.escape(token) + r":(\d+)")
+    text = "".join(p if isinstance(p, str) else f"{token}:{i}" for i, p in enumerate(pieces))
+
+    def describe(m: re.Match, prefix: str) -> str:
+        ref = pieces[int(m.group(1))]
+        data_url = _DATA_MIME.match(prefix)
+        mime = mimes.get(ref.get("$b64")) or (data_url.group(1) if data_url else None)
+        return describe_base64(mime, int(ref.get("size") or 0))
+
+    def show(node):
+        if isinstance(node, dict):
+            return {k: show(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [show(v) for v in node]
+        if isinstance(node, str) and token in node:
+            return slot.sub(lambda m: describe(m, node), node)
+        return node
+
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return slot.sub(lambda m: describe(m, ""), text)
+    return display_data(show(data))
+
+
+def _display_text(text: str) -> str:
+    try:
+        return display_data(json.loads(text))
+    except ValueError:
+        return text
+
+
+def download_name(result: Result, what: str) -> str:
+    """run-12-gpt-4o-request.json: a file name for a result's request or response."""
+    return f"run-{result.run_id}-{slugify(result.model_name)[:60] or 'model'}-{what}.json"
+
+
+# --- history --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """One model's row beside the charts (and for readers who do not see them)."""
+
+    model: str  # "Provider / model"
+    results: int
+    median_tokens: float | None
+    median_cost: Decimal | None
+    total_cost: Decimal | None
+    median_latency: float | None
+
+
+def chart_data(results) -> tuple[dict, list[ModelSummary]]:
+    """Per model, of the succeeded ``results``: a series of (run time, tokens, cost, latency) for
+    the charts (JSON for runs.js), and the medians for the table that stands beside them."""
+    rows = (
+        results.filter(status=Result.Status.SUCCEEDED)
+        .order_by("run__created_at", "run_id", "position")
+        .values_list(
+            "provider_name",
+            "model_name",
+            "run__created_at",
+            "run_id",
+            "total_tokens",
+            "input_tokens",
+            "output_tokens",
+            "cost_usd",
+            "latency_total_ms",
+        )
+    )
+    per_model: OrderedDict[str, list] = OrderedDict()
+    for provider, model, created, run_id, total, tin, tout, cost, latency in rows.iterator():
+        if total is None and tin is not None and tout is not None:
+            total = tin + tout
+        per_model.setdefault(f"{provider} / {model}", []).append((created, run_id, total, cost, latency))
+    series = {"models": [], "points": []}
+    summary = []
+    for name, points in per_model.items():
+        tokens = [p[2] for p in points if p[2] is not None]
+        costs = [p[3] for p in points if p[3] is not None]
+        latencies = [p[4] for p in points if p[4] is not None]
+        summary.append(
+            ModelSummary(
+                model=name,
+                results=len(points),
+                median_tokens=statistics.median(tokens) if tokens else None,
+                median_cost=statistics.median(costs) if costs else None,
+                total_cost=sum(costs, Decimal(0)) if costs else None,
+                median_latency=statistics.median(latencies) if latencies else None,
+            )
+        )
+        series["models"].append(name)
+        for created, run_id, total, cost, latency in points[-CHART_POINTS:]:
+            series["points"].append(
+                [
+                    len(series["models"]) - 1,
+                    int(created.timestamp()),
+                    run_id,
+                    total,
+                    float(cost) if cost is not None else None,
+                    latency,
+                ]
+            )
+    return series, summary
