@@ -19,7 +19,7 @@ Modes:
              own; else the filesystem broker) to a real worker process started as bin/run starts
              it (``-Q runs --pool threads --concurrency 64``). The clock starts when the first task
              is sent and stops at the last result's ``finished_at``.
-  inprocess  the same engine code (``engine.execute`` on the database threads: claim, load, send
+  inprocess  the same sending code (``sending.execute`` on the database threads: claim, load, send
              through the shared dispatcher, record) called from 64 threads in this process:
              Celery's share of the CPU is the difference.
 
@@ -99,7 +99,7 @@ def setup(base_url: str, requests: int):
     from playground.catalog.models import Provider, ProviderModel
     from playground.prompts.document import normalize
     from playground.prompts.models import Prompt
-    from playground.runs import engine, services
+    from playground.runs import enqueue, services
     from tests.provider_server import DEFAULT_KEY
 
     team = Team.objects.create(name=f"Bench {time.time()}")
@@ -119,13 +119,13 @@ def setup(base_url: str, requests: int):
     prompt = Prompt.objects.create(team=team, name="Bench")
     version = prompt.save_version(doc)
     held: list[int] = []
-    real_enqueue = engine.enqueue
-    engine.enqueue = held.extend  # queue the results, send the tasks when the clock starts
+    real_enqueue = enqueue.results
+    enqueue.results = held.extend  # queue the results, send the tasks when the clock starts
     try:
         for i in range(requests // len(models)):
             services.start_run(version=version, values={"subject": f"case {i}"}, provider_models=models, user=None, team=team)
     finally:
-        engine.enqueue = real_enqueue
+        enqueue.results = real_enqueue
     return held
 
 
@@ -270,19 +270,21 @@ def run_inprocess(base_url: str, ids, floor: dict) -> None:
 
     import httpx
 
-    from playground.runs import engine
+    from playground.runs import sending
+    from playground.runs.dispatch import get_dispatcher
+    from playground.runs.sql import db_threads
 
     logging.getLogger("playground.runs").setLevel(logging.WARNING)  # the worker logs to a file; no terminal here
-    engine.get_dispatcher()  # started before the clock, as in a running worker
-    db = engine.db_threads()
+    get_dispatcher()  # started before the clock, as in a running worker
+    db = db_threads()
     httpx.post(base_url + "/_fake/reset", timeout=5)
     pid = os.getpid()
     cpu0 = cpu_s(pid)
     t0 = time.time()
     with ThreadPoolExecutor(64) as pool:
-        list(pool.map(lambda i: engine.execute(i, db=db), ids))
+        list(pool.map(lambda i: sending.execute(i, db=db), ids))
     cpu = cpu_s(pid) - cpu0
-    report("In process: engine.execute from 64 threads (the task's code without Celery)", ids, t0, cpu,
+    report("In process: sending.execute from 64 threads (the task's code without Celery)", ids, t0, cpu,
            peak_rss_mb(pid), fake_stats(base_url), floor)  # fmt: skip
 
 

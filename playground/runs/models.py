@@ -8,7 +8,8 @@ edits to prompts, providers or prices never change what an old run shows.
     Result.objects.stale(run_id=run.pk)         # worker lost (lease expired) or task never came
     Result.objects.filter(run=run).counts_by_status()   # {"total": 4, "succeeded": 2, ...}
     Result.claim(result_id, token)              # the sending life of a result: claim, renew, record
-    Result.renew(result_id, token); Result.record(result_id, token, fields); Run.finish_if_complete(run_id)
+    Result.renew(result_id, token); Result.record(result_id, token, fields)
+    Run.start_if_queued(run_id); Run.finish_if_complete(run_id)
 
 Claiming and recording run once per request, so they are hand-written SQL (sql.py) behind these
 methods; sending.py explains the design (leases, tokens, exactly-once recording).
@@ -68,6 +69,9 @@ class RequestBodyFile(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["body", "file"], name="one_use_per_body_file")]
 
+    def __str__(self) -> str:
+        return f"file {self.file_id} in body {self.body_id[:12]}"
+
 
 class RunQuerySet(models.QuerySet):
     def with_counts(self):
@@ -105,6 +109,11 @@ class Run(models.Model):
 
     def __str__(self) -> str:
         return f"Run {self.pk} of {self.prompt_version}"
+
+    @classmethod
+    def start_if_queued(cls, run_id: int) -> None:
+        """Mark the run RUNNING if it is still QUEUED (its first result was claimed)."""
+        cls.objects.filter(pk=run_id, status=cls.Status.QUEUED).update(status=cls.Status.RUNNING)
 
     @classmethod
     def finish_if_complete(cls, run_id: int) -> None:

@@ -8,7 +8,7 @@
     resend_result(result, user=u)    # a new run sending the very same stored body again
     b"".join(result_body_iter(result))  # the exact bytes that were sent
 
-Sending and recording are in engine.py; bodies (stored once by content) in bodies.py.
+Sending and recording are in sending.py (tasks sent by enqueue.py); bodies (stored once by content) in bodies.py.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from playground.catalog.models import ProviderModel
-from playground.runs import bodies, engine
+from playground.runs import bodies, enqueue
 from playground.runs.models import Result, Run
 from playground.runs.preflight import Preflight, key_problem, preflight
+from playground.runs.prices import price_snapshot
 
 __all__ = [
     "Preflight",
@@ -47,7 +48,7 @@ def _result_for(run: Run, position: int, check: Preflight) -> Result:
         protocol=rendered.protocol if rendered is not None else provider.render_protocol,
         model_name=pm.name,
         url=(rendered.url if rendered is not None else provider.base_url)[:1000],
-        prices=engine.price_snapshot(pm),
+        prices=price_snapshot(pm),
         request_headers=dict(rendered.headers) if rendered is not None else {},
         notes=list(check.notes),
         sent_media=dict(check.sent_media),
@@ -74,7 +75,7 @@ def _create_run(*, team, version, values, user, rerun_of, results_for) -> Run:
         Result.objects.bulk_create(results)
         queued = [r.pk for r in Result.objects.filter(run=run, status=Result.Status.QUEUED).order_by("position")]
         if queued:
-            engine.enqueue(queued)
+            enqueue.results(queued)
         else:
             run.status = Run.Status.DONE
             run.finished_at = timezone.now()
@@ -128,7 +129,7 @@ def resend_result(result, *, user) -> Run:
     def results_for(run):
         new = Result(
             run=run, position=0, provider_model=pm, provider_name=old.provider_name, protocol=old.protocol,
-            model_name=old.model_name, url=old.url, prices=engine.price_snapshot(pm) if pm else dict(old.prices),
+            model_name=old.model_name, url=old.url, prices=price_snapshot(pm) if pm else dict(old.prices),
             request_headers=dict(old.request_headers), request_body=old.request_body,
             notes=[f"re-sent: the exact request of result {old.pk} (run {old.run_id})"], sent_media=dict(old.sent_media),
         )  # fmt: skip
@@ -160,9 +161,9 @@ def result_body_iter(result) -> Iterator[bytes]:
 
 def run_progress(run, *, reclaim: bool = True) -> dict:
     """Counts by status. Also re-queues this run's results whose worker was lost (see
-    engine.reclaim_stale), so a run always finishes while someone watches it."""
+    enqueue.reclaim_stale), so a run always finishes while someone watches it."""
     if reclaim and run.status in (Run.Status.QUEUED, Run.Status.RUNNING) and Result.objects.stale(run_id=run.pk).exists():
-        engine.reclaim_stale(run_id=run.pk)
+        enqueue.reclaim_stale(run_id=run.pk)
     counts = Result.objects.filter(run=run).counts_by_status()
     finished = counts["succeeded"] + counts["failed"] + counts["refused"] + counts["cancelled"]
     total = counts["total"]

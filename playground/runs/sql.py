@@ -67,7 +67,10 @@ def _sql(Result, name: str, extra=None) -> str:
     if key in _SQL_CACHE:
         return _SQL_CACHE[key]
     qn = connection.ops.quote_name
-    col = lambda model, field: qn(model._meta.get_field(field).column)
+
+    def col(model, field):
+        return qn(model._meta.get_field(field).column)
+
     table = qn(Result._meta.db_table)
     if name == "claim":
         sql = (f"UPDATE {table} SET {col(Result, 'status')} = %s, {col(Result, 'claim_token')} = %s, "

@@ -2,31 +2,34 @@
 
 The runs queue is served by a threads-pool worker (bin/run: ``-Q runs --pool threads
 --concurrency 64``): a task mostly waits for a model, so one process keeps many requests in
-flight through one shared dispatcher (engine.py). Variants stay on the default queue, in a
+flight through one shared dispatcher (dispatch.py). Variants stay on the default queue, in a
 prefork worker, where CPU-bound work and time limits belong.
+
+Thin, and importing downward only: enqueue.py sends these tasks; they call sending.py.
 """
 
 from celery import shared_task
 from celery.signals import worker_ready
 from django.conf import settings
 
-from playground.runs import engine
+from playground.runs import sending, sweeper
+from playground.runs.sql import db_threads
 
 RUNS_QUEUE = getattr(settings, "PRISM_RUNS_QUEUE", "runs")
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True)  # routed to the runs queue (CELERY_TASK_ROUTES)
 def send_result(self, result_id: int) -> None:
-    # Thin: the engine claims the row atomically, sends, and records once (see engine.py). In a
+    # Thin: sending claims the row atomically, sends, and records once (see sending.py). In a
     # worker its queries run on the process's few database threads; eagerly, in this thread.
-    engine.execute(result_id, db=None if self.request.is_eager else engine.db_threads())
+    sending.execute(result_id, db=None if self.request.is_eager else db_threads())
 
 
 @worker_ready.connect
 def _start_sweeper(sender=None, **kwargs) -> None:
     """In a worker that serves the runs queue: re-queue results whose worker was lost (at start,
     then every lease/2 s). Brokers do not bring back a killed worker's tasks soon, or at all
-    (filesystem): see engine.py."""
+    (filesystem): see sending.py."""
     queues = getattr(getattr(sender, "task_consumer", None), "queues", None) or []
     if any(q.name == RUNS_QUEUE for q in queues):
-        engine.start_sweeper()
+        sweeper.start_sweeper(send_result)

@@ -1,18 +1,23 @@
-"""Sending and recording results in this process (no worker): engine.execute against the fake
+"""Sending and recording results in this process (no worker): sending.execute against the fake
 provider, one protocol at a time, with its failures, retries, timeouts, cancellation and
 idempotency; and the stored bodies (bodies.py) rebuilt byte for byte."""
 
 import json
+import threading
+import time
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from playground.catalog.models import Provider
 from playground.lib.env import parse_env_keys
 from playground.providers import RetryPolicy
-from playground.runs import bodies, engine, services
+from playground.runs import bodies, enqueue, sending, services
 from playground.runs.models import RequestBody, Result, Run
+from playground.runs.sql import DBThreads
 from tests import media_samples as samples
 from tests.factories import make_item
 from tests.provider_server import DEFAULT_KEY, refused_port
@@ -38,7 +43,7 @@ def only_result(run) -> Result:
 
 def send(result, **kw) -> Result:
     kw.setdefault("retry_policy_", FAST)
-    engine.execute(result.pk, **kw)
+    sending.execute(result.pk, **kw)
     result.refresh_from_db()
     return result
 
@@ -58,7 +63,7 @@ def test_it_sends_and_records_an_answer_per_protocol(protocol, team, user, text_
     result = only_result(run)
     assert result.status == Result.Status.QUEUED and result.request_body is not None
 
-    assert engine.execute(result.pk) == "recorded"
+    assert sending.execute(result.pk) == "recorded"
 
     result.refresh_from_db()
     assert result.status == Result.Status.SUCCEEDED, result.error_message
@@ -260,7 +265,7 @@ def test_a_cancelled_result_is_not_sent(team, user, text_version, provider_serve
     run = start(text_version, [pm], user, team)
 
     assert services.cancel_run(run) == 1
-    assert engine.execute(only_result(run).pk) == "skipped"
+    assert sending.execute(only_result(run).pk) == "skipped"
 
     assert len(provider_server.received) == 0
     assert only_result(run).status == Result.Status.CANCELLED
@@ -272,9 +277,9 @@ def test_sending_twice_records_once(team, user, text_version, provider_server):
     pm = model_for(team, provider_server, "messages")
     result = only_result(start(text_version, [pm], user, team))
 
-    assert engine.execute(result.pk) == "recorded"
+    assert sending.execute(result.pk) == "recorded"
     recorded = Result.objects.get(pk=result.pk)
-    assert engine.execute(result.pk) == "skipped"
+    assert sending.execute(result.pk) == "skipped"
 
     again = Result.objects.get(pk=result.pk)
     assert len(provider_server.received) == 1
@@ -286,14 +291,14 @@ def test_a_late_answer_after_a_takeover_is_dropped(team, user, text_version, pro
     it comes, finds the claim gone and writes nothing."""
     pm = model_for(team, provider_server, "chat")
     result = only_result(start(text_version, [pm], user, team))
-    assert engine.claim(result.pk, "worker-a")
-    Result.objects.filter(pk=result.pk).update(claimed_until=engine.timezone.now() - engine.timedelta(seconds=1))
+    assert Result.claim(result.pk, "worker-a")
+    Result.objects.filter(pk=result.pk).update(claimed_until=timezone.now() - timedelta(seconds=1))
 
-    assert engine.execute(result.pk) == "recorded"  # B
+    assert sending.execute(result.pk) == "recorded"  # B
     before = Result.objects.get(pk=result.pk)
     assert before.claims == 2
 
-    assert not engine._write(result.pk, "worker-a", {"output_text": "late"})
+    assert not Result.record(result.pk, "worker-a", {"output_text": "late"})
     assert Result.objects.get(pk=result.pk).output_text == before.output_text
 
 
@@ -301,18 +306,18 @@ def test_the_sweeper_requeues_results_of_a_lost_worker(team, user, text_version,
     pm = model_for(team, provider_server, "chat")
     run = start(text_version, [pm, pm], user, team)
     first, _second = run.results.order_by("position")
-    assert engine.claim(first.pk, "dead-worker")
-    Result.objects.filter(pk=first.pk).update(claimed_until=engine.timezone.now() - engine.timedelta(seconds=1))
+    assert Result.claim(first.pk, "dead-worker")
+    Result.objects.filter(pk=first.pk).update(claimed_until=timezone.now() - timedelta(seconds=1))
     sent = []
     monkeypatch.setattr("playground.runs.tasks.send_result.delay", sent.append)
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert engine.reclaim_stale() == [first.pk]  # the second one was queued just now: its task is coming
+        assert enqueue.reclaim_stale() == [first.pk]  # the second one was queued just now: its task is coming
     assert sent == [first.pk]
     first.refresh_from_db()
     assert first.status == Result.Status.QUEUED and first.claim_token == ""
     with django_capture_on_commit_callbacks(execute=True):
-        assert engine.reclaim_stale() == []  # once only
+        assert enqueue.reclaim_stale() == []  # once only
 
 
 def test_start_run_enqueues_on_commit_in_order(team, user, text_version, four_models, django_capture_on_commit_callbacks, monkeypatch):
@@ -440,15 +445,15 @@ def test_a_body_survives_the_databases_json(team, user, text_version, provider_s
 @pytest.mark.django_db(transaction=True)  # the database threads must see committed rows
 def test_database_threads_send_and_record(team, user, text_version, four_models, provider_server):
     run = start(text_version, four_models, user, team)
-    db = engine.DBThreads(2)
+    db = DBThreads(2)
 
-    outcomes = [engine.execute(r.pk, db=db, retry_policy_=FAST) for r in run.results.order_by("position")]
+    outcomes = [sending.execute(r.pk, db=db, retry_policy_=FAST) for r in run.results.order_by("position")]
 
     assert outcomes == ["recorded"] * 4
     assert run.results.filter(status=Result.Status.SUCCEEDED).count() == 4
     run.refresh_from_db()
     assert run.status == Run.Status.DONE
-    assert engine.execute(run.results.first().pk, db=db) == "skipped"
+    assert sending.execute(run.results.first().pk, db=db) == "skipped"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -457,9 +462,7 @@ def test_cancelling_a_run_stops_a_request_in_flight(team, user, text_version, pr
     pm = model_for(team, provider_server, "chat", "fake-slow=5000")
     run = start(text_version, [pm], user, team)
     result = only_result(run)
-    db = engine.DBThreads(1)
-    import threading
-    import time
+    db = DBThreads(1)
 
     def cancel_soon():
         while not provider_server.in_flight:
@@ -469,7 +472,7 @@ def test_cancelling_a_run_stops_a_request_in_flight(team, user, text_version, pr
     canceller = threading.Thread(target=cancel_soon)
     canceller.start()
     started = time.monotonic()
-    assert engine.execute(result.pk, db=db) == "discarded"
+    assert sending.execute(result.pk, db=db) == "discarded"
     canceller.join()
 
     assert time.monotonic() - started < 2.5  # not the 5 s the provider takes

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from playground.runs import engine, services
+from playground.runs import services
+from playground.runs.dispatch import limits_redis_url
 from playground.runs.models import Result, Run
 from tests.provider_server import DEFAULT_KEY
 from tests.runs.conftest import make_model, make_provider
@@ -66,7 +67,7 @@ def test_the_provider_limit_holds_across_the_tasks_of_a_worker(runs_worker, team
     assert provider_server.max_in_flight_by_model["fake-slow=400"] == 2
 
 
-@pytest.mark.skipif(not engine.limits_redis_url(), reason="the limit is global only with Redis: runs in bin/test's "
+@pytest.mark.skipif(not limits_redis_url(), reason="the limit is global only with Redis: runs in bin/test's "
                                                            "team pass (CELERY_BROKER_URL=redis://...)")
 def test_the_provider_limit_holds_across_two_worker_processes(runs_workers, team, user, text_version, provider_server):
     provider = make_provider(team, provider_server, "chat", max_concurrency=3)
