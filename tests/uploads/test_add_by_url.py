@@ -12,11 +12,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.urls import reverse
 
-from playground.accounts.models import Membership
 from playground.uploads.models import MediaItem, StoredFile
 from tests import media_samples as samples
-from tests.factories import make_member, make_team
-from tests.uploads.test_library import media_dir, stored_blobs  # noqa: F401  (fixture reuse)
+from tests.uploads.posts import add_url
+
+pytestmark = pytest.mark.usefixtures("media_dir")  # each test stores into its own folder (tests/uploads/conftest.py)
 
 ROUTES = {
     "/photo.png": (200, {"Content-Type": "image/png"}, samples.png_bytes(80, 60)),
@@ -56,22 +56,10 @@ def site():
     server.shutdown()
 
 
-@pytest.fixture
-def client_in(client, db):
-    team = make_team()
-    client.force_login(make_member(team, Membership.Role.EDITOR))
-    client.team = team
-    return client
-
-
-def add(client, url, mode="fetch"):
-    return client.post(reverse("uploads:add_url"), {"url": url, "mode": mode}, headers={"HX-Request": "true"})
-
-
 def test_it_fetches_and_stores_a_url(client_in, site, settings):
     settings.URL_FETCH_ALLOW_LOOPBACK = True
 
-    response = add(client_in, f"{site}/photo.png")
+    response = add_url(client_in, f"{site}/photo.png")
 
     item = MediaItem.objects.get(team=client_in.team)
     assert (item.source, item.mime_type, item.width, item.height) == ("url_fetched", "image/png", 80, 60)
@@ -86,7 +74,7 @@ def test_it_fetches_and_stores_a_url(client_in, site, settings):
 def test_names_from_urls_lose_bidi_and_invisible_characters_as_uploads_do(client_in, site, settings, path, name):
     settings.URL_FETCH_ALLOW_LOOPBACK = True
 
-    add(client_in, f"{site}{path}")
+    add_url(client_in, f"{site}{path}")
 
     assert MediaItem.objects.get(team=client_in.team).name == name
 
@@ -94,7 +82,7 @@ def test_names_from_urls_lose_bidi_and_invisible_characters_as_uploads_do(client
 def test_a_reference_keeps_the_url_and_metadata_but_not_the_bytes(client_in, site, settings, media_dir):
     settings.URL_FETCH_ALLOW_LOOPBACK = True
 
-    add(client_in, f"{site}/photo.png", mode="reference")
+    add_url(client_in, f"{site}/photo.png", mode="reference")
 
     item = MediaItem.objects.get(team=client_in.team)
     assert item.source == "url_reference" and item.file is None
@@ -113,20 +101,20 @@ def test_a_reference_keeps_the_url_and_metadata_but_not_the_bytes(client_in, sit
         ("http://169.254.169.254/latest/meta-data/", "link-local"),
     ],
 )
-def test_it_refuses_private_addresses(client_in, url, words, media_dir):
-    response = add(client_in, url)
+def test_it_refuses_private_addresses(client_in, url, words, stored_blobs):
+    response = add_url(client_in, url)
 
     html = response.content.decode()
     assert "Refused" in html and words in html.lower()
     assert not MediaItem.objects.exists()
-    assert stored_blobs(media_dir) == []
+    assert stored_blobs() == []
 
 
 @pytest.mark.parametrize("path", ["/to-private", "/to-metadata"])
 def test_it_refuses_redirects_to_private_addresses(client_in, site, settings, path):
     settings.URL_FETCH_ALLOW_LOOPBACK = True  # the first hop is allowed; the redirect must not be
 
-    html = add(client_in, f"{site}{path}").content.decode()
+    html = add_url(client_in, f"{site}{path}").content.decode()
 
     assert "Refused" in html and "redirect" in html.lower()
     assert not MediaItem.objects.exists()
@@ -135,7 +123,7 @@ def test_it_refuses_redirects_to_private_addresses(client_in, site, settings, pa
 def test_it_refuses_a_page_that_is_not_media(client_in, site, settings):
     settings.URL_FETCH_ALLOW_LOOPBACK = True
 
-    html = add(client_in, f"{site}/not-media.html").content.decode()
+    html = add_url(client_in, f"{site}/not-media.html").content.decode()
 
     assert "not a supported" in html
     assert not MediaItem.objects.exists()
@@ -144,14 +132,14 @@ def test_it_refuses_a_page_that_is_not_media(client_in, site, settings):
 def test_it_explains_a_missing_file(client_in, site, settings):
     settings.URL_FETCH_ALLOW_LOOPBACK = True
 
-    html = add(client_in, f"{site}/nothing-here.png").content.decode()
+    html = add_url(client_in, f"{site}/nothing-here.png").content.decode()
 
     assert "404" in html
     assert not MediaItem.objects.exists()
 
 
 def test_it_refuses_a_url_that_is_not_a_url(client_in):
-    html = add(client_in, "javascript:alert(1)").content.decode()
+    html = add_url(client_in, "javascript:alert(1)").content.decode()
 
     assert "Refused" in html
     assert not MediaItem.objects.exists()

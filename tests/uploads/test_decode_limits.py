@@ -10,28 +10,22 @@ import time
 from pathlib import Path
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import reverse
 
 from playground.uploads import sandbox, services
 from playground.uploads.identify import MediaRejected
 from playground.uploads.models import MediaItem, MediaVariant, RefusedFile, StoredFile
 from playground.uploads.variants import VariantSpec
 from tests import media_samples as ms
-# autouse there and here: each test stores into its own folder, so 'nothing was stored' is checked on disk
-from tests.uploads.test_library import media_dir  # noqa: F401
+from tests.uploads.posts import upload
+
+# Each test stores into its own folder, so 'nothing was stored' is checked on disk (tests/uploads/conftest.py).
+pytestmark = pytest.mark.usefixtures("media_dir")
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-
-
-@pytest.fixture
-def client_in(client, user):
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -46,10 +40,6 @@ def decodes(monkeypatch):
 
     monkeypatch.setattr(sandbox, "check_media", counting)
     return calls
-
-
-def upload(client, name: str, data: bytes):
-    return client.post(reverse("uploads:upload"), {"file": SimpleUploadedFile(name, data)})
 
 
 def test_a_pdf_bomb_is_refused_without_the_web_process_paying_and_not_decoded_twice(

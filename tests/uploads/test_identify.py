@@ -391,3 +391,26 @@ def test_sniff_mime_hints_from_first_bytes():
     assert sniff_mime(ms.pdf_bytes()[:64]) == "application/pdf"
     assert sniff_mime(ms.text_bytes()[:64]) is None
     assert sniff_mime(b"") is None
+
+
+# --- what the modules offer ----------------------------------------------------------------------
+
+
+def test_every_name_imported_from_identify_or_pictures_is_in_its___all__():
+    """__all__ is the list of what other modules may use; an import of anything else is a private reach-in."""
+    import ast
+    from pathlib import Path
+
+    from playground.uploads import identify, pictures
+
+    root = Path(__file__).resolve().parents[2]
+    offered = {"identify": set(identify.__all__), "pictures": set(pictures.__all__)}
+    assert all(hasattr(identify, n) for n in identify.__all__) and all(hasattr(pictures, n) for n in pictures.__all__)
+    reaching_in = []
+    for path in [*(root / "playground").rglob("*.py"), *(root / "tests").rglob("*.py"), *(root / "bench").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                module = node.module.rsplit(".", 1)[-1]
+                if module in offered and (node.level or node.module.startswith("playground.uploads.")):
+                    reaching_in += [f"{path.relative_to(root)}: {a.name}" for a in node.names if a.name not in offered[module]]
+    assert reaching_in == []

@@ -3,60 +3,23 @@
 import io
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from playground.accounts.models import Membership
 from playground.uploads.models import MediaItem, MediaVariant, StoredFile
 from tests import media_samples as samples
-from tests.factories import make_item, make_member, make_team
+from tests.conftest import HX
+from tests.factories import make_item, make_member, make_png, make_prompt, make_team, make_wav
+from tests.uploads.posts import upload, upload_files
 
-
-@pytest.fixture(autouse=True)
-def media_dir(tmp_path, settings):
-    """Every test stores into its own folder, so 'nothing was stored' can be checked on disk."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "media"), "base_url": None},
-        },
-    }
-    (tmp_path / "tmp").mkdir()
-    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "tmp")
-    return tmp_path / "media"
-
-
-@pytest.fixture
-def team(db):
-    return make_team(name="Vision team")
-
-
-@pytest.fixture
-def editor(team):
-    return make_member(team, Membership.Role.EDITOR, username="alice")
-
-
-@pytest.fixture
-def client_in(client, editor):
-    client.force_login(editor)
-    return client
-
-
-def upload(client, name, data, **extra):
-    file = io.BytesIO(data)
-    file.name = name
-    return client.post(reverse("uploads:upload"), {"file": file}, headers={"HX-Request": "true"}, **extra)
-
-
-def stored_blobs(media_dir):
-    return [p for p in (media_dir / "blobs").rglob("*") if p.is_file()] if (media_dir / "blobs").exists() else []
+pytestmark = pytest.mark.usefixtures("media_dir")  # each test stores into its own folder (tests/uploads/conftest.py)
 
 
 # --- uploading -----------------------------------------------------------------------------------
 
 
-def test_it_stores_a_png_with_metadata_and_thumbnail(client_in, team, media_dir):
+def test_it_stores_a_png_with_metadata_and_thumbnail(client_in, team):
     response = upload(client_in, "photo.png", samples.png_bytes(64, 48))
 
     assert response.status_code == 200
@@ -89,19 +52,18 @@ def test_it_reads_duration_of_a_wav_and_pages_of_a_pdf(client_in, team):
     assert wav.thumbnail is not None and pdf.thumbnail is not None
 
 
-def test_the_same_bytes_uploaded_twice_are_one_item_and_one_file(client_in, team, media_dir):
+def test_the_same_bytes_uploaded_twice_are_one_item_and_one_file(client_in, team, stored_blobs):
     upload(client_in, "a.png", samples.png_bytes())
     response = upload(client_in, "b.png", samples.png_bytes())
 
     assert "Already in your library" in response.content.decode()
     assert MediaItem.objects.filter(team=team).count() == 1
-    originals = [p for p in stored_blobs(media_dir) if p.name == MediaItem.objects.get().sha256]
+    originals = [p for p in stored_blobs() if p.name == MediaItem.objects.get().sha256]
     assert len(originals) == 1
 
 
-def test_two_teams_with_the_same_bytes_share_one_stored_file(client_in, team):
-    other_team = make_team()
-    make_item(other_team, samples.png_bytes(), name="theirs.png")
+def test_two_teams_with_the_same_bytes_share_one_stored_file(client_in, team, other_team):
+    make_png(other_team, "theirs.png")
     upload(client_in, "mine.png", samples.png_bytes())
 
     assert MediaItem.objects.count() == 2
@@ -109,12 +71,11 @@ def test_two_teams_with_the_same_bytes_share_one_stored_file(client_in, team):
 
 
 def test_it_uploads_several_files_in_one_request(client_in, team):
-    files = []
-    for name, data in (("a.png", samples.png_bytes()), ("b.wav", samples.wav_bytes()), ("c.txt", samples.text_bytes())):
-        f = io.BytesIO(data)
-        f.name = name
-        files.append(f)
-    response = client_in.post(reverse("uploads:upload"), {"file": files}, headers={"HX-Request": "true"})
+    files = [
+        SimpleUploadedFile(name, data)
+        for name, data in (("a.png", samples.png_bytes()), ("b.wav", samples.wav_bytes()), ("c.txt", samples.text_bytes()))
+    ]
+    response = upload_files(client_in, *files)
 
     html = response.content.decode()
     assert html.count('class="media-card"') == 2
@@ -127,12 +88,13 @@ BAD_FILES = [
     ("empty.png", samples.empty_bytes, "empty"),
     ("bomb.png", samples.bomb_png_bytes, "megapixel"),
     ("speech.wav", samples.text_bytes, "not a supported"),
-    ("clip.mp4", samples.truncated_mp4_bytes, ""),
+    ("clip.mp4", samples.truncated_mp4_bytes, "The MP4 file is incomplete"),
 ]
 
 
 @pytest.mark.parametrize("name,make,reason", BAD_FILES, ids=[b[0] for b in BAD_FILES])
-def test_it_refuses_bad_files_with_a_reason_and_stores_nothing(client_in, team, media_dir, name, make, reason):
+def test_it_refuses_bad_files_with_a_reason_and_stores_nothing(client_in, team, stored_blobs, name, make, reason):
+    assert reason.strip(), "each bad file names the reason it is refused with ('' is in any page)"
     response = upload(client_in, name, make())
 
     html = response.content.decode()
@@ -141,10 +103,10 @@ def test_it_refuses_bad_files_with_a_reason_and_stores_nothing(client_in, team, 
     assert reason.lower() in html.lower()
     assert not MediaItem.objects.exists()
     assert not StoredFile.objects.exists()
-    assert stored_blobs(media_dir) == []
+    assert stored_blobs() == []
 
 
-def test_it_refuses_an_upload_over_the_size_limit_while_streaming(client_in, settings, media_dir, tmp_path):
+def test_it_refuses_an_upload_over_the_size_limit_while_streaming(client_in, settings, stored_blobs, tmp_path):
     settings.MAX_UPLOAD_MB = 1
     settings.MAX_UPLOAD_BYTES = 1024 * 1024
     big = samples.png_bytes() + b"\0" * (2 * 1024 * 1024)
@@ -153,12 +115,11 @@ def test_it_refuses_an_upload_over_the_size_limit_while_streaming(client_in, set
 
     assert "larger than the 1 MB upload limit" in response.content.decode()
     assert not MediaItem.objects.exists()
-    assert stored_blobs(media_dir) == []
+    assert stored_blobs() == []
     assert list((tmp_path / "tmp").iterdir()) == []  # the temp file was not kept either
 
 
-def test_a_viewer_cannot_upload(client, team):
-    viewer = make_member(team, Membership.Role.VIEWER)
+def test_a_viewer_cannot_upload(client, viewer):
     client.force_login(viewer)
 
     response = upload(client, "a.png", samples.png_bytes())
@@ -179,8 +140,8 @@ def test_upload_requires_login_and_post(client, db):
 
 
 def test_library_lists_only_my_teams_items_and_filters(client_in, team):
-    make_item(team, samples.png_bytes(), name="cat.png")
-    make_item(team, samples.wav_bytes(), name="meow.wav")
+    make_png(team, "cat.png")
+    make_wav(team, "meow.wav")
     make_item(make_team(), samples.jpeg_bytes(), name="secret-other-team.jpg")
 
     page = client_in.get(reverse("uploads:library")).content.decode()
@@ -189,7 +150,7 @@ def test_library_lists_only_my_teams_items_and_filters(client_in, team):
     assert "<html" in page
 
     fragment = client_in.get(
-        reverse("uploads:library"), {"kind": "audio"}, headers={"HX-Request": "true", "HX-Target": "media-grid"}
+        reverse("uploads:library"), {"kind": "audio"}, headers={**HX, "HX-Target": "media-grid"}
     ).content.decode()
     assert "<html" not in fragment
     assert "meow.wav" in fragment and "cat.png" not in fragment
@@ -198,9 +159,9 @@ def test_library_lists_only_my_teams_items_and_filters(client_in, team):
     assert "cat.png" in searched and "meow.wav" not in searched
 
 
-def test_detail_page_shows_players_and_metadata(client_in, team):
+def test_detail_page_shows_players_and_metadata(client_in, team, wav):
     video = make_item(team, samples.mp4_bytes(), name="clip.mp4")
-    audio = make_item(team, samples.wav_bytes(), name="tone.wav")
+    audio = wav
 
     video_page = client_in.get(reverse("uploads:detail", args=[video.pk])).content.decode()
     audio_page = client_in.get(reverse("uploads:detail", args=[audio.pk])).content.decode()
@@ -213,7 +174,7 @@ def test_detail_page_shows_players_and_metadata(client_in, team):
 
 
 def test_files_are_served_with_their_true_type_and_nosniff(client_in, team):
-    item = make_item(team, samples.png_bytes(), name="renamed.jpg")
+    item = make_png(team, "renamed.jpg")
 
     response = client_in.get(reverse("uploads:file", args=[item.pk]))
 
@@ -243,8 +204,8 @@ def test_range_requests_let_players_seek(client_in, team):
     assert b"".join(response.streaming_content) == data[10:20]
 
 
-def test_media_of_another_team_is_not_found(client, team):
-    item = make_item(team, samples.png_bytes(), name="private.png")
+def test_media_of_another_team_is_not_found(client, png):
+    item = png
     outsider = make_member(make_team())
     client.force_login(outsider)
 
@@ -254,10 +215,8 @@ def test_media_of_another_team_is_not_found(client, team):
     assert MediaItem.objects.filter(pk=item.pk).exists()
 
 
-def test_anonymous_users_get_no_media(client, team):
-    item = make_item(team, samples.png_bytes())
-
-    response = client.get(reverse("uploads:file", args=[item.pk]))
+def test_anonymous_users_get_no_media(client, png):
+    response = client.get(reverse("uploads:file", args=[png.pk]))
 
     assert response.status_code == 302
     assert "/accounts/login/" in response["Location"]
@@ -267,7 +226,7 @@ def test_anonymous_users_get_no_media(client, team):
 
 
 def test_an_editor_deletes_an_item(client_in, team):
-    item = make_item(team, samples.png_bytes(), name="old.png")
+    item = make_png(team, "old.png")
 
     response = client_in.post(reverse("uploads:delete", args=[item.pk]), follow=True)
 
@@ -275,14 +234,13 @@ def test_an_editor_deletes_an_item(client_in, team):
     assert "Deleted “old.png”" in response.content.decode()
 
 
-def test_a_viewer_cannot_delete(client, team):
-    item = make_item(team, samples.png_bytes())
-    client.force_login(make_member(team, Membership.Role.VIEWER))
+def test_a_viewer_cannot_delete(client, viewer, png):
+    client.force_login(viewer)
 
-    response = client.post(reverse("uploads:delete", args=[item.pk]))
+    response = client.post(reverse("uploads:delete", args=[png.pk]))
 
     assert response.status_code == 403
-    assert MediaItem.objects.filter(pk=item.pk).exists()
+    assert MediaItem.objects.filter(pk=png.pk).exists()
 
 
 # --- variants through the page (Celery eager here; tests/test_worker.py uses a real worker) ----
@@ -295,13 +253,13 @@ def test_preparing_a_variant_from_the_detail_page(client_in, team, celery_eager,
         response = client_in.post(
             reverse("uploads:variant_create", args=[item.pk]),
             {"max_edge": 100, "format": "png", "quality": 85},
-            headers={"HX-Request": "true"},
+            headers=HX,
         )
 
     assert response.status_code == 200
     variant = MediaVariant.objects.get(source=item.file)
     assert variant.status == MediaVariant.Status.READY
-    listing = client_in.get(reverse("uploads:variants", args=[item.pk]), headers={"HX-Request": "true"})
+    listing = client_in.get(reverse("uploads:variants", args=[item.pk]), headers=HX)
     assert listing.status_code == 286  # finished: htmx stops polling
     assert "100×75" in listing.content.decode()
     served = client_in.get(reverse("uploads:variant_file", args=[item.pk, variant.pk, 0]))
@@ -325,11 +283,9 @@ def test_the_same_variant_is_made_once(team):
 
 
 def test_delete_is_refused_while_a_saved_prompt_version_uses_the_item(client_in, team):
-    from playground.prompts.models import Prompt
-
-    item = make_item(team, samples.png_bytes(), name="needed.png")
-    prompt = Prompt.objects.create(team=team, name="Describe the photo")
-    prompt.save_version({"messages": [{"role": "user", "parts": [{"media": item.pk}]}]}, media_items=[item])
+    item = make_png(team, "needed.png")
+    doc = {"messages": [{"role": "user", "parts": [{"media": item.pk}]}]}
+    make_prompt(team, "Describe the photo", doc=doc, media_items=[item])
 
     detail = client_in.get(reverse("uploads:detail", args=[item.pk])).content.decode()
     response = client_in.post(reverse("uploads:delete", args=[item.pk]), follow=True)
@@ -414,20 +370,20 @@ def test_asking_again_requeues_a_failed_or_lost_variant(team, settings, django_c
 def test_a_large_library_pages_with_show_more(client_in, team, monkeypatch):
     monkeypatch.setattr("playground.uploads.views.LIBRARY_PAGE_SIZE", 2)
     for i in range(5):
-        make_item(team, samples.png_bytes(10 + i, 10), name=f"pic{i}.png")
+        make_png(team, f"pic{i}.png", width=10 + i, height=10)
 
     first = client_in.get(reverse("uploads:library")).content.decode()
     assert first.count('class="media-card"') == 2
     assert "Show 3 more" in first
 
     more = client_in.get(
-        reverse("uploads:library"), {"page": 2}, headers={"HX-Request": "true", "HX-Target": "more-media"}
+        reverse("uploads:library"), {"page": 2}, headers={**HX, "HX-Target": "more-media"}
     ).content.decode()
     assert "<html" not in more and 'id="media-grid"' not in more
     assert more.count('class="media-card"') == 2 and "Show 1 more" in more
 
     last = client_in.get(
-        reverse("uploads:library"), {"page": 3}, headers={"HX-Request": "true", "HX-Target": "more-media"}
+        reverse("uploads:library"), {"page": 3}, headers={**HX, "HX-Target": "more-media"}
     ).content.decode()
     assert last.count('class="media-card"') == 1 and "more-media" not in last
     shown = {name for page in (first, more, last) for name in (f"pic{i}.png" for i in range(5)) if name in page}
@@ -436,9 +392,9 @@ def test_a_large_library_pages_with_show_more(client_in, team, monkeypatch):
 
 def test_show_more_keeps_the_filter(client_in, team, monkeypatch):
     monkeypatch.setattr("playground.uploads.views.LIBRARY_PAGE_SIZE", 1)
-    make_item(team, samples.wav_bytes(seconds=0.5), name="a.wav")
-    make_item(team, samples.wav_bytes(seconds=0.7), name="b.wav")
-    make_item(team, samples.png_bytes(), name="c.png")
+    make_wav(team, "a.wav", seconds=0.5)
+    make_wav(team, "b.wav", seconds=0.7)
+    make_png(team, "c.png")
 
     page = client_in.get(reverse("uploads:library"), {"kind": "audio"}).content.decode()
 

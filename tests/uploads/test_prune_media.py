@@ -12,8 +12,9 @@ from playground.uploads import references, services
 from playground.uploads.models import MediaItem, MediaVariant, StoredFile
 from playground.uploads.variants import VariantSpec
 from tests import media_samples as samples
-from tests.factories import make_item
-from tests.uploads.test_library import media_dir  # noqa: F401  (fixture reuse: a private media folder)
+from tests.factories import make_item, make_png
+
+pytestmark = pytest.mark.usefixtures("media_dir")  # each test stores into its own folder (tests/uploads/conftest.py)
 
 
 def age_everything():
@@ -31,7 +32,7 @@ def prune(*args) -> str:
 @pytest.fixture
 def deleted_and_kept(team):
     gone = make_item(team, samples.jpeg_bytes(300, 200), name="gone.jpg")
-    kept = make_item(team, samples.png_bytes(64, 48), name="kept.png")
+    kept = make_png(team, "kept.png")
     services.get_variant(gone, VariantSpec.image(max_edge=50))
     services.get_variant(kept, VariantSpec.image(max_edge=32))
     gone_files = {gone.file_id, gone.thumbnail_id, *(vf.file_id for v in MediaVariant.objects.filter(source=gone.file)
@@ -71,7 +72,7 @@ def test_recent_files_are_kept_for_uploads_in_progress(deleted_and_kept):
 
 
 def test_a_file_a_logged_request_used_is_kept(team):
-    item = make_item(team, samples.png_bytes(), name="sent.png")
+    item = make_png(team, "sent.png")
     body = RequestBody.objects.create(sha256="0" * 64, size=1, skeleton={}, pieces=[])
     RequestBodyFile.objects.create(body=body, file=item.file)
     sha = item.file_id
@@ -85,7 +86,7 @@ def test_a_file_a_logged_request_used_is_kept(team):
 
 
 def test_a_file_any_app_above_reports_in_use_is_kept(team, monkeypatch):
-    item = make_item(team, samples.png_bytes(), name="elsewhere.png")
+    item = make_png(team, "elsewhere.png")
     sha, thumbnail = item.file_id, item.thumbnail_id
     monkeypatch.setitem(references._QUERIES, "tests: an app above uploads", lambda: [sha])
     item.delete()

@@ -9,14 +9,15 @@ import html
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from playground.accounts.models import Membership
-from tests.factories import make_member, make_team
-from tests.uploads.test_library import media_dir  # noqa: F401  (fixture reuse)
+from tests.uploads.posts import add_url, upload_files
+
+pytestmark = pytest.mark.usefixtures("media_dir")  # each test stores into its own folder (tests/uploads/conftest.py)
 
 
 class Missing(BaseHTTPRequestHandler):
@@ -38,17 +39,6 @@ def site():
     server.server_close()
 
 
-def member(client, role):
-    team = make_team()
-    client.force_login(make_member(team, role))
-    return client
-
-
-@pytest.fixture
-def editor(client, db):
-    return member(client, Membership.Role.EDITOR)
-
-
 def reason_of(response) -> str:
     """The refusal card's reason as displayed: tags stripped, entities decoded, spaces folded."""
     body = response.content.decode()
@@ -56,14 +46,6 @@ def reason_of(response) -> str:
     match = re.search(r'<p class="reason">(.*?)</p>', body, re.S)
     assert match, body
     return " ".join(html.unescape(re.sub(r"<[^>]+>", "", match.group(1))).split())
-
-
-def add_url(client, url):
-    return client.post(reverse("uploads:add_url"), {"url": url, "mode": "fetch"}, headers={"HX-Request": "true"})
-
-
-def upload(client, *files):
-    return client.post(reverse("uploads:upload"), {"file": list(files)}, headers={"HX-Request": "true"})
 
 
 def assert_reads_once(text: str) -> None:
@@ -79,46 +61,46 @@ def assert_reads_once(text: str) -> None:
         ("http://example.com:25/photo.png", "Refused: the link uses port 25, which is blocked for safety."),
     ],
 )
-def test_a_refused_url_says_refused_once(editor, url, expected):
-    text = reason_of(add_url(editor, url))
+def test_a_refused_url_says_refused_once(client_in, url, expected):
+    text = reason_of(add_url(client_in, url))
     assert text == expected
     assert_reads_once(text)
 
 
-def test_a_redirect_refusal_says_refused_once(editor, site, settings):
+def test_a_redirect_refusal_says_refused_once(client_in, site, settings):
     settings.URL_FETCH_ALLOW_LOOPBACK = True
     # The site answers 404: not a refusal of the address, but it is shown on the same card.
-    text = reason_of(add_url(editor, f"{site}/gone.png"))
+    text = reason_of(add_url(client_in, f"{site}/gone.png"))
     assert text == "Refused: The server answered 404 Not Found."
     assert_reads_once(text)
 
 
-def test_an_invalid_url_says_refused_once(editor):
-    assert_reads_once(reason_of(add_url(editor, "javascript:alert(1)")))
+def test_an_invalid_url_says_refused_once(client_in):
+    assert_reads_once(reason_of(add_url(client_in, "javascript:alert(1)")))
 
 
-def test_an_upload_refusal_says_refused_once(editor):
-    text = reason_of(upload(editor, SimpleUploadedFile("notes.txt", b"just some text, not media\n" * 20)))
+def test_an_upload_refusal_says_refused_once(client_in):
+    text = reason_of(upload_files(client_in, SimpleUploadedFile("notes.txt", b"just some text, not media\n" * 20)))
     assert_reads_once(text)
     assert "not a supported" in text
 
 
-def test_an_upload_of_nothing_says_refused_once(editor):
-    assert_reads_once(reason_of(upload(editor)))
+def test_an_upload_of_nothing_says_refused_once(client_in):
+    assert_reads_once(reason_of(upload_files(client_in)))
 
 
-def test_a_viewer_is_refused_once(client, db):
-    viewer = member(client, Membership.Role.VIEWER)
-    assert reason_of(add_url(viewer, "http://10.0.0.1/x.png")) == "Refused: Your role in this team is read-only."
+def test_a_viewer_is_refused_once(client, viewer):
+    client.force_login(viewer)
+    assert reason_of(add_url(client, "http://10.0.0.1/x.png")) == "Refused: Your role in this team is read-only."
 
 
-def test_the_library_page_script_does_not_repeat_the_word_either(editor):
+def test_the_library_page_script_does_not_repeat_the_word_either(client_in):
     # The upload form's own refusals (too big, empty, network errors) are drawn by static/app.js.
-    page = editor.get(reverse("uploads:library")).content.decode()
+    page = client_in.get(reverse("uploads:library")).content.decode()
     assert "app.js" in page
     from django.contrib.staticfiles import finders
 
-    script = open(finders.find("app.js"), encoding="utf-8").read()
+    script = Path(finders.find("app.js")).read_text(encoding="utf-8")
     reasons = re.findall(r'refusedCard\([^,]+,\s*[`"](.*?)[`"]\)', script)
     assert len(reasons) >= 5
     for reason in reasons:

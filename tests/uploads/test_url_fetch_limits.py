@@ -4,18 +4,18 @@
 A real HTTP server on loopback plays the slow site; nothing in the fetch is mocked.
 """
 
+import os
 import socket
 import threading
 import time
 
 import pytest
-from django.urls import reverse
 
-from playground.accounts.models import Membership
 from playground.lib import safe_fetch
 from playground.uploads.models import MediaItem
-from tests.factories import make_member, make_team
-from tests.uploads.test_library import media_dir  # noqa: F401  (fixture reuse)
+from tests.uploads.posts import add_url
+
+pytestmark = pytest.mark.usefixtures("media_dir")  # each test stores into its own folder (tests/uploads/conftest.py)
 
 
 @pytest.fixture
@@ -57,24 +57,19 @@ def drip_site():
 
 
 @pytest.fixture
-def editor(client, db, settings):
+def editor(client_in, settings):
+    """Signed in as an editor, and the slow site on loopback may be fetched."""
     settings.URL_FETCH_ALLOW_LOOPBACK = True
-    team = make_team()
-    client.force_login(make_member(team, Membership.Role.EDITOR))
-    return client
-
-
-def add(client, url):
-    return client.post(reverse("uploads:add_url"), {"url": url, "mode": "fetch"}, headers={"HX-Request": "true"})
+    return client_in
 
 
 def test_a_drip_fed_url_is_cut_at_the_fetch_timeout(editor, drip_site, settings):
     settings.URL_FETCH_TIMEOUT_S = 1
     base, _ = drip_site
-    add(editor, "http://10.0.0.1/")  # warm up: the first request loads URLs and templates
+    add_url(editor, "http://10.0.0.1/")  # warm up: the first request loads URLs and templates
 
     t0 = time.monotonic()
-    html = add(editor, f"{base}/photo.png").content.decode()
+    html = add_url(editor, f"{base}/photo.png").content.decode()
 
     assert time.monotonic() - t0 < 1.5  # the headers alone would take ~5 s
     assert "The server did not answer within 1 s." in html
@@ -88,10 +83,11 @@ def test_fetches_beyond_the_limit_are_refused_at_once(editor, drip_site, setting
 
     def slow():  # another request of this process, busy with a slow URL
         try:
-            safe_fetch.fetch_to_file(
-                f"{base}/slow.png", open("/dev/null", "wb"), max_bytes=1000, timeout_s=2.5, allow_loopback=True,
-                slots=safe_fetch.shared_slots(1),
-            )  # fmt: skip
+            with open(os.devnull, "wb") as sink:
+                safe_fetch.fetch_to_file(
+                    f"{base}/slow.png", sink, max_bytes=1000, timeout_s=2.5, allow_loopback=True,
+                    slots=safe_fetch.shared_slots(1),
+                )  # fmt: skip
         except safe_fetch.FetchRefused as exc:
             slow_errors.append(str(exc))
 
@@ -104,7 +100,7 @@ def test_fetches_beyond_the_limit_are_refused_at_once(editor, drip_site, setting
         assert len(accepted) == 1
 
         t0 = time.monotonic()
-        html = add(editor, f"{base}/photo.png").content.decode()
+        html = add_url(editor, f"{base}/photo.png").content.decode()
         waited = time.monotonic() - t0
 
         assert "Prism is fetching too many URLs right now; try again in a moment." in html
