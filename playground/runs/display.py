@@ -63,7 +63,7 @@ PROTOCOL_LABELS = dict(Provider.Protocol.choices)
 
 @dataclass(frozen=True)
 class Usage:
-    """Tokens as the card shows them: the stored columns, else the provider's usage object."""
+    """Tokens as the card and the exports show them: the stored columns, else the provider's usage object."""
 
     input: int | None
     output: int | None
@@ -125,18 +125,13 @@ def _marks(results: list[Result]) -> dict[int, set[str]]:
     marks: dict[int, set[str]] = {r.pk: set() for r in results}
     if len(done) < 2:
         return marks
-    costs = [r for r in done if r.cost_usd is not None]
-    if costs:
-        low = min(r.cost_usd for r in costs)
-        for r in costs:
-            if r.cost_usd == low:
-                marks[r.pk].add("cheapest")
-    timed = [r for r in done if r.latency_total_ms is not None]
-    if timed:
-        low = min(r.latency_total_ms for r in timed)
-        for r in timed:
-            if r.latency_total_ms == low:
-                marks[r.pk].add("fastest")
+    for mark, field in (("cheapest", "cost_usd"), ("fastest", "latency_total_ms")):
+        known = [r for r in done if getattr(r, field) is not None]
+        if known:
+            low = min(getattr(r, field) for r in known)
+            for r in known:
+                if getattr(r, field) == low:
+                    marks[r.pk].add(mark)
     return marks
 
 

@@ -17,6 +17,8 @@ import json
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
+from playground.runs.display import Usage
+
 FIELDS = (
     "run_id", "created", "prompt", "version", "result_id", "provider", "protocol", "model", "status",
     "input_tokens", "output_tokens", "cached_input_tokens", "reasoning_tokens", "total_tokens", "cost_usd",
@@ -28,7 +30,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def row(result) -> dict:
     """The exported fields of one Result (select_related run__prompt_version__prompt)."""
-    usage = result.usage or {}
+    usage = Usage.of(result)
     run = result.run
     version = run.prompt_version
     return {
@@ -41,11 +43,11 @@ def row(result) -> dict:
         "protocol": result.protocol,
         "model": result.model_name,
         "status": result.status,
-        "input_tokens": result.input_tokens if result.input_tokens is not None else usage.get("input"),
-        "output_tokens": result.output_tokens if result.output_tokens is not None else usage.get("output"),
-        "cached_input_tokens": usage.get("cached_input"),
-        "reasoning_tokens": usage.get("reasoning"),
-        "total_tokens": result.total_tokens if result.total_tokens is not None else usage.get("total"),
+        "input_tokens": usage.input,
+        "output_tokens": usage.output,
+        "cached_input_tokens": usage.cached,
+        "reasoning_tokens": usage.reasoning,
+        "total_tokens": usage.total,
         "cost_usd": result.cost_usd,
         "latency_first_byte_ms": result.latency_first_byte_ms,
         "latency_total_ms": result.latency_total_ms,
