@@ -1,17 +1,27 @@
-"""`manage.py preview`, run as a real subprocess: the exact body on stdout, reasons on stderr.
+"""`manage.py preview`: the exact body on stdout, reasons on stderr, the exit status.
 
-Every run gets an empty PRISM_DATA_DIR and no DATABASE_URL: the command needs no database.
+Most tests run the command in this process through call_command (stdout is a byte stream, so the
+body is compared byte for byte; the exit status is the command's SystemExit). Those tests hold no
+database fixture, so pytest-django would fail any query the command made. Two things need the
+real command line in a process of its own: that it starts and answers with no database at all
+(no DATABASE_URL and an empty PRISM_DATA_DIR, or an unreachable PostgreSQL), and that argparse's
+usage errors exit 2 (run_from_argv, in this process).
 """
 
+import contextlib
+import io
 import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from playground.prompts.document import build_prompt, normalize
+from playground.prompts.management.commands.preview import Command
 from playground.prompts.sources import FileSource
 from playground.protocols import Target, render
 from tests import media_samples as samples
@@ -33,12 +43,29 @@ def folder(tmp_path):
     return tmp_path
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("cli-data")
+@dataclass
+class Run:
+    returncode: int
+    stdout: bytes
+    stderr: str
 
 
-def preview(*args, cwd, data_dir, env=None) -> subprocess.CompletedProcess:
+def preview(*args, cwd) -> Run:
+    """`manage.py preview ARGS` run in `cwd` through call_command."""
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")  # has .buffer, as a real stdout: the body goes there as bytes
+    err = io.StringIO()
+    code = 0
+    with contextlib.chdir(cwd):
+        try:
+            call_command("preview", *map(str, args), stdout=out, stderr=err)
+        except SystemExit as exc:
+            code = exc.code
+    out.flush()
+    return Run(code, out.buffer.getvalue(), err.getvalue())
+
+
+def preview_process(*args, cwd, data_dir, env=None) -> subprocess.CompletedProcess:
+    """`manage.py preview ARGS` as a real process, without DATABASE_URL unless `env` gives one."""
     environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     environment.update(PRISM_DATA_DIR=str(data_dir), **(env or {}))
     return subprocess.run(
@@ -52,10 +79,10 @@ def expected_body(folder: Path, doc: dict, target: Target, values=None) -> bytes
     return render(built.prompt, built.values, target).body_bytes()
 
 
-def test_the_issue_example_prints_the_exact_chat_body(folder, data_dir):
-    run = preview("prompt.json", "--protocol", "chat", cwd=folder, data_dir=data_dir)
+def test_the_issue_example_prints_the_exact_chat_body(folder):
+    run = preview("prompt.json", "--protocol", "chat", cwd=folder)
 
-    assert run.returncode == 0, run.stderr.decode()
+    assert run.returncode == 0, run.stderr
     assert run.stdout == expected_body(folder, json.loads(ISSUE_EXAMPLE), Target("chat", "gpt-4o"))
     body = json.loads(run.stdout)
     assert body["model"] == "gpt-4o" and body["max_completion_tokens"] == 300 and body["temperature"] == 0.2
@@ -69,41 +96,41 @@ def test_the_issue_example_prints_the_exact_chat_body(folder, data_dir):
     assert audio["input_audio"]["data"].startswith("UklGR")  # "RIFF"
 
 
-def test_anthropic_refuses_the_audio_and_says_so_on_stderr(folder, data_dir):
-    run = preview("prompt.json", "--protocol", "messages", cwd=folder, data_dir=data_dir)
+def test_anthropic_refuses_the_audio_and_says_so_on_stderr(folder):
+    run = preview("prompt.json", "--protocol", "messages", cwd=folder)
 
     assert run.returncode == 1
     assert run.stdout == b""
-    assert "refused: message 1 (user), part 3: Anthropic Messages has no audio block." in run.stderr.decode()
+    assert "refused: message 1 (user), part 3: Anthropic Messages has no audio block." in run.stderr
 
 
 @pytest.mark.parametrize("protocol,model,code", [
     ("responses", "gpt-4.1", 1), ("gemini", "gemini-2.5-flash", 0), ("messages", "claude-opus-4-1", 1),
 ])
-def test_each_protocol_with_its_default_or_given_model(folder, data_dir, protocol, model, code):
+def test_each_protocol_with_its_default_or_given_model(folder, protocol, model, code):
     args = ["--model", model] if model.startswith("claude") else []
-    run = preview(folder / "prompt.json", "--protocol", protocol, *args, cwd=ROOT, data_dir=data_dir)
+    run = preview(folder / "prompt.json", "--protocol", protocol, *args, cwd=ROOT)
 
-    assert run.returncode == code, run.stderr.decode()
+    assert run.returncode == code, run.stderr
     if code == 0:
         assert run.stdout == expected_body(folder, json.loads(ISSUE_EXAMPLE), Target(protocol, model))
     else:
-        assert "no audio" in run.stderr.decode() and model in run.stderr.decode()
+        assert "no audio" in run.stderr and model in run.stderr
 
 
-def test_a_missing_variable_and_a_missing_file_are_named(folder, data_dir):
+def test_a_missing_variable_and_a_missing_file_are_named(folder):
     (folder / "p.json").write_text(json.dumps({"messages": [{"role": "user", "parts": [
         {"text": "Describe {{subject}}."}, {"media": "gone.png"}, {"media": "clip.wav"}]}]}))
 
-    run = preview("p.json", "--protocol", "gemini", cwd=folder, data_dir=data_dir)
+    run = preview("p.json", "--protocol", "gemini", cwd=folder)
 
     assert run.returncode == 1 and run.stdout == b""
-    err = run.stderr.decode()
+    err = run.stderr
     assert "error: message 1 (user), part 1: No value for variable {{subject}}." in err
     assert "error: message 1, part 2: gone.png: no such file." in err
 
 
-def test_var_sets_text_and_media_variables(folder, data_dir, tmp_path_factory):
+def test_var_sets_text_and_media_variables(folder, tmp_path_factory):
     elsewhere = tmp_path_factory.mktemp("cwd")
     (elsewhere / "cat.png").write_bytes(samples.png_bytes(20, 10))
     doc = {"messages": [{"role": "user", "parts": [
@@ -112,9 +139,9 @@ def test_var_sets_text_and_media_variables(folder, data_dir, tmp_path_factory):
     (folder / "p.json").write_text(json.dumps(doc))
 
     run = preview(folder / "p.json", "--protocol", "messages", "--var", "subject=@@home",
-                  "--var", "photo=@cat.png", cwd=elsewhere, data_dir=data_dir)
+                  "--var", "photo=@cat.png", cwd=elsewhere)
 
-    assert run.returncode == 0, run.stderr.decode()
+    assert run.returncode == 0, run.stderr
     content = json.loads(run.stdout)["messages"][0]["content"]
     assert content[0]["text"] == "Is @home a cat?"
     assert content[1]["source"]["media_type"] == "image/png"
@@ -122,44 +149,44 @@ def test_var_sets_text_and_media_variables(folder, data_dir, tmp_path_factory):
         "subject": "@home", "photo": {"media": str(elsewhere / "cat.png")}})
 
 
-def test_apply_fallbacks_sends_a_video_as_key_frames_to_chat(folder, data_dir):
+def test_apply_fallbacks_sends_a_video_as_key_frames_to_chat(folder):
     (folder / "movie.mp4").write_bytes(samples.mp4_bytes(seconds=2.0))
     (folder / "v.json").write_text(json.dumps({"messages": [{"role": "user", "parts": [
         {"text": "What happens?"}, {"media": "movie.mp4"}]}]}))
 
-    refused = preview("v.json", "--protocol", "chat", cwd=folder, data_dir=data_dir)
-    applied = preview("v.json", "--protocol", "chat", "--apply-fallbacks", cwd=folder, data_dir=data_dir)
+    refused = preview("v.json", "--protocol", "chat", cwd=folder)
+    applied = preview("v.json", "--protocol", "chat", "--apply-fallbacks", cwd=folder)
 
     assert refused.returncode == 1
-    assert "refused: message 1 (user), part 2: OpenAI Chat Completions has no video part." in refused.stderr.decode()
-    assert "--apply-fallbacks" in refused.stderr.decode()
-    assert applied.returncode == 0, applied.stderr.decode()
-    assert 'applied: message 1 (user), part 2: Send 8 key frames as images' in applied.stderr.decode()
+    assert "refused: message 1 (user), part 2: OpenAI Chat Completions has no video part." in refused.stderr
+    assert "--apply-fallbacks" in refused.stderr
+    assert applied.returncode == 0, applied.stderr
+    assert 'applied: message 1 (user), part 2: Send 8 key frames as images' in applied.stderr
     content = json.loads(applied.stdout)["messages"][0]["content"]
     assert [c["type"] for c in content] == ["text"] + ["image_url"] * 8
     assert all(c["image_url"]["url"].startswith("data:image/jpeg;base64,") for c in content[1:])
 
 
-def test_display_and_headers(folder, data_dir):
-    run = preview("prompt.json", "--protocol", "chat", "--display", "--headers", cwd=folder, data_dir=data_dir)
+def test_display_and_headers(folder):
+    run = preview("prompt.json", "--protocol", "chat", "--display", "--headers", cwd=folder)
 
     assert run.returncode == 0
-    out, err = run.stdout.decode(), run.stderr.decode()
+    out, err = run.stdout.decode(), run.stderr
     assert '"url": "data:image/png;base64,<base64 PNG, ' in out and out.endswith("}\n")
     assert "POST https://api.openai.com/v1/chat/completions" in err
     assert "Authorization: Bearer $OPENAI_API_KEY" in err
     assert "Content-Length: " in err
 
 
-def test_messages_api_version_and_gateway_options(folder, data_dir):
+def test_messages_api_version_and_gateway_options(folder):
     run = preview("prompt.json", "--protocol", "messages", "--api-version", "2026-10-21", "--headers",
-                  cwd=folder, data_dir=data_dir)
-    assert "anthropic-version: 2026-10-21" in run.stderr.decode()
+                  cwd=folder)
+    assert "anthropic-version: 2026-10-21" in run.stderr
 
     (folder / "movie.mp4").write_bytes(samples.mp4_bytes(seconds=1.0))
     (folder / "v.json").write_text(json.dumps({"messages": [{"role": "user", "parts": [{"media": "movie.mp4"}]}]}))
-    run = preview("v.json", "--protocol", "chat", "--gateway", cwd=folder, data_dir=data_dir)
-    assert run.returncode == 0, run.stderr.decode()
+    run = preview("v.json", "--protocol", "chat", "--gateway", cwd=folder)
+    assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["messages"][0]["content"][0]["type"] == "video_url"
 
 
@@ -167,19 +194,26 @@ def test_messages_api_version_and_gateway_options(folder, data_dir):
     ('{"messages": [{"role": "system", "parts": []}]}', 1, "error: p.json: messages[0].role must be user or assistant"),
     ('{"messages": [', 1, "error: p.json is not valid JSON"),
 ])
-def test_a_malformed_document_says_where(folder, data_dir, text, code, words):
+def test_a_malformed_document_says_where(folder, text, code, words):
     (folder / "p.json").write_text(text)
 
-    run = preview("p.json", "--protocol", "chat", cwd=folder, data_dir=data_dir)
+    run = preview("p.json", "--protocol", "chat", cwd=folder)
 
-    assert run.returncode == code and words in run.stderr.decode()
+    assert run.returncode == code and words in run.stderr
 
 
-def test_usage_errors_exit_2(folder, data_dir):
-    assert preview("nope.json", "--protocol", "chat", cwd=folder, data_dir=data_dir).returncode == 2
-    bad_var = preview("prompt.json", "--protocol", "chat", "--var", "no-equals", cwd=folder, data_dir=data_dir)
-    assert bad_var.returncode == 2 and "NAME=VALUE" in bad_var.stderr.decode()
-    assert preview("prompt.json", "--protocol", "bard", cwd=folder, data_dir=data_dir).returncode == 2
+def test_usage_errors_exit_2(folder, capsys):
+    missing = preview("nope.json", "--protocol", "chat", cwd=folder)
+    assert missing.returncode == 2 and "error: nope.json: no such file." in missing.stderr
+    bad_var = preview("prompt.json", "--protocol", "chat", "--var", "no-equals", cwd=folder)
+    assert bad_var.returncode == 2 and "NAME=VALUE" in bad_var.stderr
+    with pytest.raises(CommandError, match="invalid choice: 'bard'"):
+        preview("prompt.json", "--protocol", "bard", cwd=folder)
+
+    # On the command line argparse's refusal is exit status 2 (call_command raises CommandError instead).
+    with contextlib.chdir(folder), pytest.raises(SystemExit) as exit_info:
+        Command().run_from_argv(["manage.py", "preview", "prompt.json", "--protocol", "bard"])
+    assert exit_info.value.code == 2 and "invalid choice: 'bard'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("database_url", [None, "postgres://nobody@127.0.0.1:1/none"])
@@ -187,14 +221,14 @@ def test_it_needs_no_database(folder, tmp_path_factory, database_url):
     empty = tmp_path_factory.mktemp("empty-data")
     env = {"DATABASE_URL": database_url} if database_url else None
 
-    run = preview("prompt.json", "--protocol", "chat", cwd=folder, data_dir=empty, env=env)
+    run = preview_process("prompt.json", "--protocol", "chat", cwd=folder, data_dir=empty, env=env)
 
     assert run.returncode == 0, run.stderr.decode()
-    assert json.loads(run.stdout)["model"] == "gpt-4o"
+    assert run.stdout == expected_body(folder, json.loads(ISSUE_EXAMPLE), Target("chat", "gpt-4o"))  # through a real pipe
     assert not list(empty.glob("*.sqlite3*"))
 
 
-def test_it_reads_an_export_zip_and_prints_what_the_library_would_send(db, team, user, tmp_path, data_dir):
+def test_it_reads_an_export_zip_and_prints_what_the_library_would_send(db, team, user, tmp_path):
     from playground.prompts.library_source import LibrarySource
     from playground.prompts.models import Prompt
     from playground.prompts.transfer import export_version
@@ -210,22 +244,22 @@ def test_it_reads_an_export_zip_and_prints_what_the_library_would_send(db, team,
     built = build_prompt(doc, LibrarySource(team))
     library_body = render(built.prompt, built.values, Target("chat", "gpt-4o")).body_bytes()
 
-    run = preview("export.zip", "--protocol", "chat", cwd=tmp_path, data_dir=data_dir)
-    refused = preview("export.zip", "--protocol", "messages", cwd=tmp_path, data_dir=data_dir)
+    run = preview("export.zip", "--protocol", "chat", cwd=tmp_path)
+    refused = preview("export.zip", "--protocol", "messages", cwd=tmp_path)
 
-    assert run.returncode == 0, run.stderr.decode()
+    assert run.returncode == 0, run.stderr
     assert run.stdout == library_body
-    assert refused.returncode == 1 and "no audio block" in refused.stderr.decode()
+    assert refused.returncode == 1 and "no audio block" in refused.stderr
 
 
-def test_an_unsafe_zip_is_refused(tmp_path, data_dir):
+def test_an_unsafe_zip_is_refused(tmp_path):
     import zipfile
 
     with zipfile.ZipFile(tmp_path / "evil.zip", "w") as zf:
         zf.writestr("prompt.json", '{"messages": [{"role": "user", "parts": [{"media": "../secret.png"}]}]}')
         zf.writestr("../secret.png", samples.png_bytes())
 
-    run = preview("evil.zip", "--protocol", "chat", cwd=tmp_path, data_dir=data_dir)
+    run = preview("evil.zip", "--protocol", "chat", cwd=tmp_path)
 
-    assert run.returncode == 1 and "not a plain relative path" in run.stderr.decode()
+    assert run.returncode == 1 and "not a plain relative path" in run.stderr
     assert not (tmp_path.parent / "secret.png").exists()
