@@ -320,6 +320,49 @@ def test_the_sweeper_requeues_results_of_a_lost_worker(team, user, text_version,
         assert enqueue.reclaim_stale() == []  # once only
 
 
+def test_stale_results_are_the_lost_and_the_forgotten(team, user, text_version, four_models, settings):
+    settings.PRISM_RESULT_REQUEUE_S = 600
+    now = timezone.now()
+    run = start(text_version, four_models, user, team)
+    lost, forgotten, never_sent, fresh = run.results.order_by("position")
+    S = Result.Status
+    Result.objects.filter(pk=lost.pk).update(status=S.RUNNING, claimed_until=now - timedelta(seconds=1))
+    Result.objects.filter(pk=forgotten.pk).update(enqueued_at=now - timedelta(seconds=601))
+    Result.objects.filter(pk=never_sent.pk).update(enqueued_at=None)
+    other = only_result(start(text_version, four_models[:1], user, team))
+    Result.objects.filter(pk=other.pk).update(status=S.RUNNING, claimed_until=now + timedelta(seconds=30))  # live
+
+    assert set(Result.objects.stale(now=now).values_list("pk", flat=True)) == {lost.pk, forgotten.pk, never_sent.pk}
+    assert list(Result.objects.lost(now).values_list("pk", flat=True)) == [lost.pk]
+    assert set(Result.objects.forgotten(now).values_list("pk", flat=True)) == {forgotten.pk, never_sent.pk}
+    Result.objects.filter(pk=other.pk).update(claimed_until=now - timedelta(seconds=1))
+    assert other.pk in Result.objects.stale(now=now).values_list("pk", flat=True)
+    assert other.pk not in Result.objects.stale(now=now, run_id=run.pk).values_list("pk", flat=True)
+    assert Result.objects.filter(pk=fresh.pk).stale(now=now).exists() is False
+
+
+def test_counts_by_status_and_the_history_counts(team, user, text_version, four_models):
+    run = start(text_version, four_models, user, team)
+    a, b, c, d = run.results.order_by("position")
+    S = Result.Status
+    Result.objects.filter(pk=a.pk).update(status=S.SUCCEEDED, cost_usd=Decimal("0.25"))
+    Result.objects.filter(pk=b.pk).update(status=S.FAILED, cost_usd=Decimal("0.5"))
+    Result.objects.filter(pk=c.pk).update(status=S.REFUSED)
+
+    assert Result.objects.filter(run=run).counts_by_status() == {
+        "total": 4, "succeeded": 1, "failed": 1, "refused": 1, "cancelled": 0, "running": 0, "queued": 1,
+    }  # fmt: skip
+    assert services.run_progress(run, reclaim=False) == {
+        "total": 4, "succeeded": 1, "failed": 1, "refused": 1, "cancelled": 0, "running": 0, "queued": 1,
+        "finished": 3, "percent": 75, "done": False,
+    }  # fmt: skip
+    empty = start(text_version, [], user, team)
+    counted = {r.pk: r for r in Run.objects.filter(pk__in=[run.pk, empty.pk]).with_counts()}
+    assert (counted[run.pk].n_results, counted[run.pk].n_ok, counted[run.pk].n_failed) == (4, 1, 2)
+    assert counted[run.pk].cost == Decimal("0.75")
+    assert (counted[empty.pk].n_results, counted[empty.pk].n_ok, counted[empty.pk].n_failed, counted[empty.pk].cost) == (0, 0, 0, None)
+
+
 def test_start_run_enqueues_on_commit_in_order(team, user, text_version, four_models, django_capture_on_commit_callbacks, monkeypatch):
     sent = []
     monkeypatch.setattr("playground.runs.tasks.send_result.delay", sent.append)
