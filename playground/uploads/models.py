@@ -174,6 +174,9 @@ class VariantFile(models.Model):
         ordering = ["position"]
         constraints = [models.UniqueConstraint(fields=["variant", "position"], name="one_file_per_position")]
 
+    def __str__(self) -> str:
+        return f"file {self.position} of variant {self.variant_id}"
+
 
 class RefusedFile(models.Model):
     """Bytes that were checked and refused, with the reason: the same bytes sent again (by anyone)

@@ -271,7 +271,7 @@ def _waveform(path, info: MediaInfo, max_edge: int) -> Image.Image:
         level = (p / top) ** 0.8 if top > 0 else 0.0
         h = max(ss * 1.0, level * half)
         t = i / max(columns - 1, 1)
-        colour = tuple(round(a + (b - a) * t) for a, b in zip(_WAVE_LEFT, _WAVE_RIGHT)) + (255,)
+        colour = tuple(round(a + (b - a) * t) for a, b in zip(_WAVE_LEFT, _WAVE_RIGHT, strict=True)) + (255,)
         x0 = offset + i * pitch * ss
         draw.rounded_rectangle((x0, mid - h, x0 + bar - 1, mid + h), radius=bar / 2, fill=colour)
     return canvas.resize((width, height), Image.Resampling.LANCZOS)

@@ -284,7 +284,7 @@ def make_variant(variant_id: int, item_id: int) -> None:
         VariantFile.objects.filter(variant=locked).delete()
         VariantFile.objects.bulk_create(
             VariantFile(variant=locked, file=file, position=i, details=out.details)
-            for i, (file, out) in enumerate(zip(stored, outputs))
+            for i, (file, out) in enumerate(zip(stored, outputs, strict=True))
         )
         locked.status = MediaVariant.Status.READY
         locked.error = ""
@@ -302,7 +302,7 @@ def _variant_outputs(path: Path, info: MediaInfo, spec: variants.VariantSpec) ->
         )
     except sandbox.LimitExceeded as exc:
         if exc.reason == "time":
-            raise variants.VariantError(f"Preparing this variant took longer than {timeout} s, so it was stopped.")
+            raise variants.VariantError(f"Preparing this variant took longer than {timeout} s, so it was stopped.") from None
         raise variants.VariantError(
             f"Preparing this variant needs more than {exc.max_mb} MB of memory, so it was stopped."
         ) from None
@@ -330,7 +330,7 @@ def delete_item(item: MediaItem) -> None:
     except ProtectedError as exc:
         users = sorted({str(obj) for obj in exc.protected_objects})
         listed = ", ".join(users[:5]) + (f" and {len(users) - 5} more" if len(users) > 5 else "")
-        raise ItemInUse(f"“{item.name}” is used by saved prompt versions and cannot be deleted: {listed}.", users)
+        raise ItemInUse(f"“{item.name}” is used by saved prompt versions and cannot be deleted: {listed}.", users) from exc
 
 
 # --- pruning -------------------------------------------------------------------------------------
