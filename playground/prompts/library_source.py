@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from playground.lib.ids import parse_id
-from playground.protocols import MediaPart, Payload
 from playground.prompts.document import MediaProblem
 from playground.prompts.sources import part_from_outputs, url_part, variant_spec
+from playground.protocols import MediaPart, Payload
 from playground.uploads import services
 from playground.uploads.models import MediaItem
 from playground.uploads.variants import VariantError

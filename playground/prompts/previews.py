@@ -19,7 +19,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from playground.prompts.document import (
-    UNRESOLVED, Built, MediaSource, PartIssue, build_prompt, is_placeholder_problem, media_refs,
+    UNRESOLVED,
+    Built,
+    MediaSource,
+    PartIssue,
+    build_prompt,
+    is_placeholder_problem,
+    media_refs,
 )
 from playground.protocols import Fallback, RenderedRequest, Target, TokenEstimate, estimate_tokens, render
 

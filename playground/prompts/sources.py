@@ -11,9 +11,9 @@ import base64
 from pathlib import Path
 from typing import Any
 
-from playground.protocols import MediaPart, Payload
 from playground.prompts.document import MediaProblem
-from playground.uploads import inspect, variants
+from playground.protocols import MediaPart, Payload
+from playground.uploads import identify, variants
 from playground.uploads.variants import VariantError, VariantSpec
 
 
@@ -88,7 +88,7 @@ class FileSource:
         self.base_dir = Path(base_dir).resolve()
         self.confine = confine
         self.max_image_pixels = max_image_pixels
-        self._info: dict[Path, inspect.MediaInfo] = {}
+        self._info: dict[Path, identify.MediaInfo] = {}
 
     def path_of(self, ref: Any) -> Path:
         if not isinstance(ref, str) or not ref:
@@ -100,11 +100,11 @@ class FileSource:
             raise MediaProblem(f"{ref}: no such file.")
         return path
 
-    def info(self, path: Path) -> inspect.MediaInfo:
+    def info(self, path: Path) -> identify.MediaInfo:
         if path not in self._info:
             try:
-                self._info[path] = inspect.inspect_file(path, max_image_pixels=self.max_image_pixels)
-            except inspect.MediaRejected as exc:
+                self._info[path] = identify.inspect_file(path, max_image_pixels=self.max_image_pixels)
+            except identify.MediaRejected as exc:
                 raise MediaProblem(f"{path.name}: {exc}") from None
         return self._info[path]
 

@@ -33,11 +33,12 @@ import tempfile
 import unicodedata
 import zipfile
 import zlib
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterator
+from typing import Any
 
 from django.conf import settings
 
@@ -105,7 +106,7 @@ def export_version(version) -> bytes:
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "prompt": prompt.name,
         "version": version.number,
         "files": {PROMPT_ENTRY: hashlib.sha256(prompt_json).hexdigest()}
@@ -124,7 +125,8 @@ def export_version(version) -> bytes:
 
 
 def _write_text(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
-    info = zipfile.ZipInfo(name, date_time=datetime.now().timetuple()[:6])
+    # ZIP entry times are local wall time with no zone, by the format.
+    info = zipfile.ZipInfo(name, date_time=datetime.now().timetuple()[:6])  # noqa: DTZ005
     info.external_attr = (stat.S_IFREG | 0o644) << 16
     info.compress_type = zipfile.ZIP_DEFLATED
     zf.writestr(info, data)
@@ -312,7 +314,7 @@ def import_prompt(*, team, user, uploaded_file):
     from django.db import transaction
 
     from playground.prompts.models import Prompt
-    from playground.uploads import inspect, services
+    from playground.uploads import identify, services
     from playground.uploads.upload_handlers import OversizeUpload
 
     if isinstance(uploaded_file, OversizeUpload):
@@ -339,7 +341,7 @@ def import_prompt(*, team, user, uploaded_file):
                     raise ImportRefused(f"{label}: larger than the {settings.MAX_UPLOAD_MB} MB upload limit.")
                 try:
                     services.check_path(path, thumbnail=False)  # in a bounded child process (sandbox.py)
-                except inspect.MediaRejected as exc:
+                except identify.MediaRejected as exc:
                     raise ImportRefused(f"{label}: {exc}") from None
                 entry = path.relative_to(folder).as_posix()
                 name = (media_names.get(entry) or {}).get("name") if isinstance(media_names.get(entry), dict) else None
@@ -351,7 +353,7 @@ def import_prompt(*, team, user, uploaded_file):
                 for path, name in files.items():
                     try:
                         items[path] = services.add_path(team=team, user=user, path=path, name=name).item
-                    except inspect.MediaRejected as exc:
+                    except identify.MediaRejected as exc:
                         raise ImportRefused(f"{path.relative_to(folder).as_posix()}: {exc}") from None
 
                 def rewrite(ref):
@@ -413,7 +415,7 @@ def _document_and_folder(f, *, is_zip: bool):
     data = f.read(settings.MAX_UPLOAD_BYTES + 1)
     if len(data) > settings.MAX_UPLOAD_BYTES:
         raise ImportRefused(f"The file is larger than the {settings.MAX_UPLOAD_MB} MB upload limit.")
-    if not data.lstrip()[:1] in (b"{", b"["):
+    if data.lstrip()[:1] not in (b"{", b"["):
         raise ImportRefused("This is neither a prompt export (.zip) nor a prompt document (.json).")
     yield parse_json(data, "The prompt document"), None, {}
 

@@ -64,7 +64,7 @@ def test_every_get_of_the_prompts_app_writes_nothing(client_logged_in, world, pn
     draft_before = PromptDraft.objects.values().get()
 
     answered = {}
-    for name, paths in urls_by_name.items():
+    for paths in urls_by_name.values():
         for path in paths:
             for headers in ({}, HX):
                 with CaptureQueriesContext(connection) as queries:
