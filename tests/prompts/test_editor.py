@@ -9,28 +9,15 @@ from django.urls import reverse
 
 from playground.prompts import editor
 from playground.prompts.document import normalize
-from playground.prompts.models import Prompt, PromptDraft
+from playground.prompts.models import PromptDraft
 from tests import media_samples as samples
-from tests.factories import make_item
-
-HX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def png(team):
-    return make_item(team, samples.png_bytes(64, 48), "photo.png")
-
-
-@pytest.fixture
-def wav(team):
-    return make_item(team, samples.wav_bytes(seconds=1.0), "tone.wav")
+from tests.conftest import HX
+from tests.factories import make_item, make_png, make_prompt
 
 
 @pytest.fixture
 def prompt(team, user):
-    p = Prompt.objects.create(team=team, name="Caption", created_by=user)
-    p.save_version(simple_doc(), user=user)
-    return p
+    return make_prompt(team, "Caption", user=user, doc=simple_doc())
 
 
 def simple_doc(text="Describe {{subject}}.", **kw):
@@ -120,7 +107,7 @@ def test_the_editor_is_a_full_page_and_its_posts_answer_fragments(client_logged_
 
 
 def test_the_prompts_list_links_to_the_editor(client_logged_in, prompt, other_team):
-    Prompt.objects.create(team=other_team, name="Not ours")
+    make_prompt(other_team, "Not ours")
 
     page = client_logged_in.get(reverse("prompts:list")).content.decode()
 
@@ -251,7 +238,7 @@ def test_picking_an_item_adds_a_media_part_or_sets_a_value(client_logged_in, pro
 
 
 def test_another_teams_item_cannot_be_picked(client_logged_in, prompt, other_team):
-    theirs = make_item(other_team, samples.png_bytes(), "theirs.png")
+    theirs = make_png(other_team, "theirs.png")
 
     response = post(client_logged_in, prompt, simple_doc(), pick=f"m-0-new|{theirs.pk}")
 

@@ -11,10 +11,11 @@ from django.urls import reverse
 
 from playground.prompts import editor, urls
 from playground.prompts.document import normalize
-from playground.prompts.models import Prompt, PromptDraft
+from playground.prompts.models import PromptDraft
 from playground.prompts.previews import COLUMN_KEYS
+from tests.conftest import HX
+from tests.factories import make_prompt
 
-HX = {"HX-Request": "true"}
 WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 
 
@@ -26,8 +27,7 @@ def doc(text, item=None):
 
 @pytest.fixture
 def world(client_logged_in, team, user, png):
-    prompt = Prompt.objects.create(team=team, name="Caption", created_by=user)
-    prompt.save_version(doc("First", png), media_items=[png], user=user)
+    prompt = make_prompt(team, "Caption", user=user, doc=doc("First", png), media_items=[png])
     # An untouched draft of v1, then a newer version: the editor shows the draft following v2.
     client_logged_in.post(reverse("prompts:preview", args=[prompt.pk]), editor.form_data(doc("First", png), {png.pk: png}),
                           headers=HX)

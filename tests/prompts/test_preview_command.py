@@ -230,16 +230,15 @@ def test_it_needs_no_database(folder, tmp_path_factory, database_url):
 
 def test_it_reads_an_export_zip_and_prints_what_the_library_would_send(db, team, user, tmp_path):
     from playground.prompts.library_source import LibrarySource
-    from playground.prompts.models import Prompt
     from playground.prompts.transfer import export_version
-    from tests.factories import make_item
+    from tests.factories import make_png, make_prompt, make_wav
 
-    photo = make_item(team, samples.png_bytes(64, 48), "photo.png", user)
-    clip = make_item(team, samples.wav_bytes(seconds=1.0), "clip.wav", user)
+    photo = make_png(team, user=user)
+    clip = make_wav(team, "clip.wav", user=user)
     doc = normalize({**json.loads(ISSUE_EXAMPLE), "messages": [{"role": "user", "parts": [
         {"text": "Describe {{subject}} in this picture."},
         {"media": {"item": photo.pk}, "detail": "high"}, {"media": {"item": clip.pk}}]}]})
-    version = Prompt.objects.create(team=team, name="p").save_version(doc, media_items=[photo, clip])
+    version = make_prompt(team, "p", doc=doc, media_items=[photo, clip]).latest_version()
     (tmp_path / "export.zip").write_bytes(export_version(version))
     built = build_prompt(doc, LibrarySource(team))
     library_body = render(built.prompt, built.values, Target("chat", "gpt-4o")).body_bytes()

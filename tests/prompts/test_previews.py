@@ -9,38 +9,15 @@ import pytest
 from django.urls import reverse
 
 from playground.prompts import editor
-from playground.prompts.document import build_prompt, normalize
+from playground.prompts.document import build_prompt
+from playground.prompts.forms import PreviewSettingsForm
 from playground.prompts.highlight import highlight_json
 from playground.prompts.library_source import LibrarySource
-from playground.prompts.models import Prompt
 from playground.prompts.previews import curl_snippet, httpx_snippet, render_previews, targets_for
-from playground.prompts.forms import PreviewSettingsForm
 from playground.protocols import Target, render
 from tests import media_samples as samples
-from tests.factories import make_item
-
-HX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def png(team):
-    return make_item(team, samples.png_bytes(64, 48), "photo.png")
-
-
-@pytest.fixture
-def wav(team):
-    return make_item(team, samples.wav_bytes(seconds=1.0), "tone.wav")
-
-
-def doc_with(*parts, variables=None, system="Be brief.", options=None, name="Caption"):
-    return normalize({"name": name, "system": system, "messages": [{"role": "user", "parts": list(parts)}],
-                      "variables": variables or {}, "options": options or {}})
-
-
-def make_prompt(team, user, doc) -> Prompt:
-    prompt = Prompt.objects.create(team=team, name=doc.get("name", "Caption"), created_by=user)
-    prompt.save_version(doc, user=user)
-    return prompt
+from tests.conftest import HX
+from tests.factories import doc_with, make_item, make_prompt
 
 
 def post_form(client, prompt, doc, items=(), settings=None, url="prompts:preview", **extra):
@@ -92,7 +69,7 @@ def test_it_is_fast_and_reads_no_media_bytes(team, png, wav, monkeypatch):
     for _ in range(5):
         previews = render_previews(doc=doc, values=None, source=LibrarySource(team), targets=four())
         for column in previews.columns:
-            column.display_html  # what the page shows, too
+            _ = column.display_html  # what the page shows, too
     per_call = (time.perf_counter() - start) / 5
     assert per_call < 0.25, f"{per_call * 1000:.1f} ms per preview of four protocols"
 
@@ -138,7 +115,7 @@ def test_the_gateway_column_is_chat_completions_at_the_gateway(team):
 
 def test_the_preview_answers_a_fragment_with_every_column(client_logged_in, team, user, png):
     doc = doc_with({"text": "Describe {{subject}}."}, {"media": {"item": png.pk}}, variables={"subject": "a red kite"})
-    prompt = make_prompt(team, user, doc)
+    prompt = make_prompt(team, user=user, doc=doc)
 
     response = post_form(client_logged_in, prompt, doc, [png])
 
@@ -154,7 +131,7 @@ def test_the_preview_answers_a_fragment_with_every_column(client_logged_in, team
 
 
 def test_the_preview_rejects_get(client_logged_in, team, user):
-    prompt = make_prompt(team, user, doc_with({"text": "Hi"}))
+    prompt = make_prompt(team, user=user, doc=doc_with({"text": "Hi"}))
 
     assert client_logged_in.get(reverse("prompts:preview", args=[prompt.pk])).status_code == 405
     assert client_logged_in.get(reverse("prompts:action", args=[prompt.pk])).status_code == 405
@@ -166,7 +143,7 @@ def test_the_preview_rejects_get(client_logged_in, team, user):
 ])
 def test_a_missing_or_unknown_variable_is_a_message_not_a_server_error(client_logged_in, team, user, text, expected):
     doc = doc_with({"text": text})
-    prompt = make_prompt(team, user, doc)
+    prompt = make_prompt(team, user=user, doc=doc)
 
     response = post_form(client_logged_in, prompt, doc)
 
@@ -176,7 +153,7 @@ def test_a_missing_or_unknown_variable_is_a_message_not_a_server_error(client_lo
 
 def test_a_value_for_a_variable_the_prompt_does_not_use_is_a_warning(client_logged_in, team, user):
     doc = doc_with({"text": "No variables here."}, variables={"stale": "old value"})
-    prompt = make_prompt(team, user, doc)
+    prompt = make_prompt(team, user=user, doc=doc)
 
     response = post_form(client_logged_in, prompt, doc)
 
@@ -187,7 +164,7 @@ def test_a_value_for_a_variable_the_prompt_does_not_use_is_a_warning(client_logg
 
 def test_a_bad_json_schema_is_a_message_and_the_rest_still_previews(client_logged_in, team, user):
     doc = doc_with({"text": "Hi"})
-    prompt = make_prompt(team, user, doc)
+    prompt = make_prompt(team, user=user, doc=doc)
 
     response = post_form(client_logged_in, prompt, doc, json_schema='{"type": "object",')
 
@@ -199,7 +176,7 @@ def test_a_bad_json_schema_is_a_message_and_the_rest_still_previews(client_logge
 
 def test_the_audio_refusal_shows_in_anthropic_and_responses_and_on_the_part(client_logged_in, team, user, wav):
     doc = doc_with({"text": "Transcribe."}, {"media": {"item": wav.pk}})
-    prompt = make_prompt(team, user, doc)
+    prompt = make_prompt(team, user=user, doc=doc)
 
     page = client_logged_in.get(reverse("prompts:edit", args=[prompt.pk])).content.decode()
 
@@ -214,7 +191,7 @@ def test_the_audio_refusal_shows_in_anthropic_and_responses_and_on_the_part(clie
 def test_a_refused_part_offers_its_fallback_and_the_button_applies_the_variant(client_logged_in, team, user):
     gif = make_item(team, samples.gif_bytes(32, 24, frames=4), "spinner.gif")
     doc = doc_with({"text": "What is this?"}, {"media": {"item": gif.pk}})
-    prompt = make_prompt(team, user, doc)
+    prompt = make_prompt(team, user=user, doc=doc)
 
     page = html.unescape(client_logged_in.get(reverse("prompts:edit", args=[prompt.pk])).content.decode())
     chat = _column_html(page, "chat")
@@ -241,7 +218,7 @@ def test_a_refused_part_offers_its_fallback_and_the_button_applies_the_variant(c
 def test_the_downloaded_body_is_byte_for_byte_what_render_makes(client_logged_in, team, user, png, wav, column):
     doc = doc_with({"text": "Describe {{subject}}. ü"}, {"media": {"item": png.pk}, "detail": "high"},
                    {"media": {"item": wav.pk}}, variables={"subject": "the kite"}, options={"max_tokens": 200})
-    prompt = make_prompt(team, user, doc)
+    prompt = make_prompt(team, user=user, doc=doc)
 
     response = client_logged_in.get(reverse("prompts:body", args=[prompt.pk, column]))
 
@@ -257,7 +234,7 @@ def test_the_downloaded_body_is_byte_for_byte_what_render_makes(client_logged_in
 
 def test_the_download_follows_the_draft_and_the_chosen_model(client_logged_in, team, user):
     doc = doc_with({"text": "Saved text"})
-    prompt = make_prompt(team, user, doc)
+    prompt = make_prompt(team, user=user, doc=doc)
     settings = {**PreviewSettingsForm.defaults(), "model_chat": "gpt-4.1-mini"}
     post_form(client_logged_in, prompt, doc_with({"text": "Draft text"}), settings=settings)
 
@@ -270,7 +247,7 @@ def test_the_download_follows_the_draft_and_the_chosen_model(client_logged_in, t
 
 
 def test_the_download_is_refused_with_the_reason_when_the_protocol_cannot_carry_the_prompt(client_logged_in, team, user, wav):
-    prompt = make_prompt(team, user, doc_with({"text": "Transcribe."}, {"media": {"item": wav.pk}}))
+    prompt = make_prompt(team, user=user, doc=doc_with({"text": "Transcribe."}, {"media": {"item": wav.pk}}))
 
     response = client_logged_in.get(reverse("prompts:body", args=[prompt.pk, "messages"]))
 
@@ -280,7 +257,7 @@ def test_the_download_is_refused_with_the_reason_when_the_protocol_cannot_carry_
 
 
 def test_the_curl_and_python_snippets_use_the_key_variable_and_the_body_file(client_logged_in, team, user, settings):
-    prompt = make_prompt(team, user, doc_with({"text": "Hi"}))
+    prompt = make_prompt(team, user=user, doc=doc_with({"text": "Hi"}))
     settings.OPENAI_API_KEY = "sk-secret-should-never-show"
 
     page = html.unescape(client_logged_in.get(reverse("prompts:edit", args=[prompt.pk])).content.decode())

@@ -18,13 +18,13 @@ from playground.prompts.transfer import ImportRefused, export_version, import_pr
 from playground.protocols import Target, render
 from playground.uploads.models import MediaItem, StoredFile
 from tests import media_samples as samples
-from tests.factories import make_item
+from tests.factories import make_item, make_png, make_prompt
 
 
 @pytest.fixture
 def media(team, user):
     return {
-        "photo": make_item(team, samples.png_bytes(64, 48), "My photo (1).png", user),
+        "photo": make_png(team, "My photo (1).png", user=user),
         "other": make_item(team, samples.jpeg_bytes(40, 30), "My photo (1).png", user),  # same name, other bytes
         "clip": make_item(team, samples.wav_bytes(seconds=0.5), "clip.wav", user),
         "doc": make_item(team, samples.pdf_bytes(pages=1), "report.pdf", user),
@@ -53,8 +53,7 @@ def version(team, user, media):
         "variables": {"subject": "the main object", "sound": {"media": {"item": media["clip"].pk}}},
         "options": {"max_tokens": 300, "temperature": 0.2},
     })
-    prompt = Prompt.objects.create(team=team, name="Visual analyst", created_by=user)
-    return prompt.save_version(content, media_items=list(media.values()), user=user)
+    return make_prompt(team, "Visual analyst", user=user, doc=content, media_items=list(media.values())).latest_version()
 
 
 def chat_body(team, content) -> bytes:

@@ -1,12 +1,11 @@
 import pytest
 
-from playground.prompts.models import Prompt
-from tests.factories import make_team
+from tests.factories import make_prompt, make_team
 
 
 @pytest.fixture
 def prompt(db):
-    return Prompt.objects.create(team=make_team(), name="Caption")
+    return make_prompt(make_team(), "Caption")
 
 
 def test_saving_changed_content_makes_a_new_numbered_version(prompt):

@@ -11,10 +11,8 @@ from django.urls import reverse
 from playground.prompts import editor
 from playground.prompts.document import normalize
 from playground.prompts.models import Prompt, PromptDraft
-from tests import media_samples as samples
-from tests.factories import make_item
-
-HX = {"HX-Request": "true"}
+from tests.conftest import HX
+from tests.factories import make_prompt
 
 
 def doc(text="Describe {{subject}}.", subject="a kite", **parts_and_more):
@@ -25,9 +23,7 @@ def doc(text="Describe {{subject}}.", subject="a kite", **parts_and_more):
 
 @pytest.fixture
 def prompt(team, user):
-    p = Prompt.objects.create(team=team, name="Caption", created_by=user)
-    p.save_version(doc(), user=user)
-    return p
+    return make_prompt(team, "Caption", user=user, doc=doc())
 
 
 def save(client, prompt, d, items=()):
@@ -53,8 +49,7 @@ def test_a_new_prompt_needs_a_name(client_logged_in, team):
     assert not Prompt.objects.exists()
 
 
-def test_saving_a_change_makes_a_version_and_saving_again_makes_none(client_logged_in, prompt, team):
-    png = make_item(team, samples.png_bytes(), "photo.png")
+def test_saving_a_change_makes_a_version_and_saving_again_makes_none(client_logged_in, prompt, team, png):
     changed = doc("Describe {{subject}} in detail.", parts=[{"media": {"item": png.pk}, "detail": "low"}])
 
     first = save(client_logged_in, prompt, changed, [png])
@@ -163,8 +158,7 @@ def test_the_history_lists_every_version_with_its_content(client_logged_in, prom
     assert "Second" in page and "Changes from v1" in page and "Restore as newest" in page
 
 
-def test_the_diff_shows_what_changed_in_readable_lines(client_logged_in, prompt, team):
-    png = make_item(team, samples.png_bytes(), "photo.png")
+def test_the_diff_shows_what_changed_in_readable_lines(client_logged_in, prompt, team, png):
     prompt.save_version(doc("Describe {{subject}} closely.", subject="a red kite", parts=[{"media": {"item": png.pk}, "detail": "high"}]))
 
     response = client_logged_in.get(reverse("prompts:diff", args=[prompt.pk]) + "?a=1&b=2")
@@ -216,8 +210,7 @@ def test_restoring_the_newest_version_makes_none(client_logged_in, prompt):
 # --- export and import ---------------------------------------------------------------------------------
 
 
-def test_a_version_exports_as_a_zip_that_imports_as_a_new_prompt(client_logged_in, prompt, team):
-    png = make_item(team, samples.png_bytes(), "photo.png")
+def test_a_version_exports_as_a_zip_that_imports_as_a_new_prompt(client_logged_in, prompt, team, png):
     prompt.save_version(doc(parts=[{"media": {"item": png.pk}}]), media_items=[png])
 
     response = client_logged_in.get(reverse("prompts:export", args=[prompt.pk, 2]))
