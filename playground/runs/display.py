@@ -6,6 +6,7 @@ them to the templates, so no model instance carries attributes made up for a pag
     preflight_columns(checks)          # PreflightColumn: a check and its body, highlighted
     stored_request(result)             # RequestView: masked headers, the body elided (or too big)
     response_html(result)              # the provider's answer, elided and highlighted
+    download_name(result, "request")   # run-12-gpt-4o-request.json
     chart_data(results)                # per model: points for the charts, ModelSummary for the table
 
 Base64 is shown the way the preview shows it, by the protocol package's own words
