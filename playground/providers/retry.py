@@ -26,11 +26,18 @@ import email.utils
 import math
 import random
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping
+from typing import Protocol
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .parse import ProviderError
+
+class RetryableError(Protocol):
+    """What :meth:`RetryPolicy.decide` reads of an error (parse.ProviderError has it). A protocol rather than
+    an import of parse.py, which imports this module: retry rules sit below parsing."""
+
+    retryable: bool
+    kind: str
+    retry_after_s: float | None
 
 __all__ = ["RetryPolicy", "Decision", "NO_RETRY", "retryable_status", "parse_retry_after", "should_retry_header"]
 
@@ -122,7 +129,7 @@ class RetryPolicy:
         ceiling = min(self.max_delay_s, self.base_delay_s * (2.0 ** min(retries_done, 60)))
         return (rng or random).uniform(0.0, ceiling)
 
-    def decide(self, error: ProviderError, retries_done: int, rng: random.Random | None = None) -> Decision:
+    def decide(self, error: RetryableError, retries_done: int, rng: random.Random | None = None) -> Decision:
         """Whether to try again after ``error`` when ``retries_done`` retries were made already."""
         if not error.retryable:
             return Decision(False, reason="not retryable")
