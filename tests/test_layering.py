@@ -34,11 +34,6 @@ PURE = ["lib", "protocols", "providers"]  # bottom to top: each may import those
 APPS = ["accounts", "uploads", "prompts", "catalog", "runs", "demo"]
 PROJECT_SETTINGS = "playground.settings"  # read before apps load: pure packages only
 
-# Violations present when this test was written; other work is removing them. This list may only
-# shrink: a new violation fails, and so does an entry here that no longer occurs (delete it then).
-# Entries are "rule: importer -> imported" (no line numbers, so moving code does not churn them).
-KNOWN: set[str] = set()
-
 HOW_TO_FIX = """\
 How to fix:
   - an arrow up (an app importing one above it, or a pure package importing an app): move the code
@@ -210,7 +205,7 @@ def _shortest_loop(graph: dict[str, dict[str, Import]], start: str, members: set
 
 
 def violations() -> dict[str, list[str]]:
-    """{key: [file:line explanations]}; key is the stable form used in KNOWN."""
+    """{what is wrong: [file:line of each import involved]}."""
     imports = all_imports()
     found: dict[str, list[str]] = {}
     for imp in imports:
@@ -230,17 +225,8 @@ def report(keys, found) -> str:
 
 def test_imports_run_down_the_layers_and_no_files_import_each_other():
     found = violations()
-    new = set(found) - KNOWN
-    assert not new, (
-        f"Import layering broken (the rules: docstring of tests/test_layering.py):\n{report(new, found)}\n{HOW_TO_FIX}"
-    )
-
-
-def test_known_violations_are_still_there():
-    gone = KNOWN - set(violations())
-    assert not gone, (
-        "These layering violations are fixed; delete them from KNOWN in tests/test_layering.py so they "
-        "cannot come back:\n" + "\n".join(f'  "{key}",' for key in sorted(gone))
+    assert not found, (
+        f"Import layering broken (the rules: docstring of tests/test_layering.py):\n{report(found, found)}\n{HOW_TO_FIX}"
     )
 
 
