@@ -20,6 +20,8 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings
 
+from tests.provider_server import provider_server  # noqa: F401 - the fake provider fixture, for every folder
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path(os.environ.get("PRISM_CHROMIUM", "/usr/bin/chromium"))
 
@@ -60,7 +62,6 @@ def _use_private_data_dir() -> None:
 
 
 _use_private_data_dir()
-Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 # WhiteNoise warns on every request when STATIC_ROOT is missing; tests serve no collected files.
 Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
@@ -84,65 +85,49 @@ PASSWORD = "correct-horse-battery"
 HX = {"HX-Request": "true"}
 
 
-def _make_user(username: str):
-    from django.contrib.auth import get_user_model
-
-    user = get_user_model().objects.create_user(username=username, password=PASSWORD)
-    user.raw_password = PASSWORD
-    return user
-
-
 @pytest.fixture
 def team(db):
-    from playground.accounts.models import Team
+    from tests.factories import make_team
 
-    return Team.objects.create(name="Vision team")
+    return make_team(name="Vision team")
 
 
 @pytest.fixture
 def other_team(db):
-    from playground.accounts.models import Team
+    from tests.factories import make_team
 
-    return Team.objects.create(name="Other team")
+    return make_team(name="Other team")
+
+
+def _member(team, role: str, username: str):
+    """A member of `team` whose password is PASSWORD (user.raw_password), for tests that log in by form."""
+    from tests.factories import make_member
+
+    return make_member(team, role, username=username, password=PASSWORD)
 
 
 @pytest.fixture
 def user(team):
-    """An editor of `team` (password: user.raw_password)."""
-    from playground.accounts.models import Membership
-
-    user = _make_user("alice")
-    team.add_member(user, Membership.Role.EDITOR)
-    return user
+    """An editor of `team`."""
+    return _member(team, "editor", "alice")
 
 
 @pytest.fixture
 def other_user(other_team):
     """An editor of a different team, with no access to `team`."""
-    from playground.accounts.models import Membership
-
-    user = _make_user("mallory")
-    other_team.add_member(user, Membership.Role.EDITOR)
-    return user
+    return _member(other_team, "editor", "mallory")
 
 
 @pytest.fixture
 def viewer(team):
     """A read-only member of `team`."""
-    from playground.accounts.models import Membership
-
-    user = _make_user("victor")
-    team.add_member(user, Membership.Role.VIEWER)
-    return user
+    return _member(team, "viewer", "victor")
 
 
 @pytest.fixture
 def owner(team):
     """An owner of `team` (may manage providers, models and members)."""
-    from playground.accounts.models import Membership
-    from tests.factories import make_member
-
-    return make_member(team, Membership.Role.OWNER, username="olivia")
+    return _member(team, "owner", "olivia")
 
 
 @pytest.fixture
@@ -284,6 +269,100 @@ def _stop(process: subprocess.Popen) -> None:
     except ProcessLookupError:
         pass
     process.wait(timeout=5)
+
+
+# --- a runs worker a test can start, kill and start again ----------------------------------------
+
+
+class RunsWorker:
+    """`celery worker -Q runs --pool threads` on the test database and broker, as bin/run starts
+    it, with a short lease so a killed worker's results are taken over within seconds."""
+
+    def __init__(self, log_dir, *, lease_s: int = 2, concurrency: int = 16, name: str = "runs"):
+        self.log_dir = log_dir
+        self.name = name
+        self.lease_s = lease_s
+        self.concurrency = concurrency
+        self.process = None
+        self.logs = []
+        self.starts = 0
+
+    def start(self) -> "RunsWorker":
+        self.starts += 1
+        log_path = self.log_dir / f"{self.name}-worker-{self.starts}.log"
+        self.logs.append(log_path)
+        _worker_logs.append(log_path)  # printed by the suite when it fails
+        env = _worker_environment()
+        # The same SECRET_KEY as this process, to decrypt the stored provider keys (pytest started
+        # without PRISM_DATA_DIR derives it from another folder than the worker would).
+        env.update(SECRET_KEY=settings.SECRET_KEY, PRISM_RESULT_LEASE_S=str(self.lease_s),
+                   PRISM_RESULT_REQUEUE_S="600", PRISM_RUN_MAX_RETRIES="3")
+        cmd = [sys.executable, "-m", "celery", "-A", "playground", "worker", "-l", "info",
+               "-Q", settings.PRISM_RUNS_QUEUE, "--pool", "threads", "--concurrency", str(self.concurrency),
+               "--without-heartbeat", "--without-gossip", "--without-mingle",
+               "-n", f"prism-{self.name}-test-{os.getpid()}-{self.starts}@%h"]
+        with open(log_path, "wb") as out:
+            self.process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+        deadline = time.monotonic() + 60
+        while " ready." not in self.log(-1):
+            if self.process.poll() is not None:
+                pytest.fail(f"The runs worker exited with {self.process.returncode}:\n{self.log(-1)[-4000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"The runs worker was not ready after 60 s:\n{self.log(-1)[-4000:]}")
+            time.sleep(0.1)
+        return self
+
+    def log(self, which=None) -> str:
+        paths = self.logs if which is None else [self.logs[which]]
+        return "\n".join(p.read_text(errors="replace") for p in paths if p.exists())
+
+    def kill(self) -> None:
+        """SIGKILL, no warning: nothing is acknowledged, restored or recorded."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process)
+
+
+@pytest.fixture
+def runs_workers(django_db_setup, tmp_path):
+    """``runs_workers(name)`` makes another runs worker (named, with logs of its own); each is
+    stopped at the end of the test."""
+    from playground.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    made = []
+
+    def make(name: str, **kw) -> RunsWorker:
+        made.append(RunsWorker(tmp_path, name=name, **kw))
+        return made[-1]
+
+    try:
+        yield make
+    finally:
+        for worker in made:
+            worker.stop()
+        app.conf.task_always_eager = eager
+
+
+@pytest.fixture
+def runs_worker(django_db_setup, tmp_path):
+    """Start with ``runs_worker.start()``; stopped at the end of the test. About 2 s per start
+    (a worker process importing Django and Celery), hence per test that needs one."""
+    from playground.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    worker = RunsWorker(tmp_path)
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        app.conf.task_always_eager = eager
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus):

@@ -33,11 +33,9 @@ PROTOCOL_MODELS = {"chat": "gpt-4o", "responses": "gpt-4.1", "messages": "claude
 
 def make_user(**kw):
     kw.setdefault("username", f"user{next(_counter)}")
-    password = kw.pop("password", "secret-pass-123")
+    kw.setdefault("password", "secret-pass-123")
     user = get_user_model().objects.create_user(**kw)
-    user.raw_password = password
-    user.set_password(password)
-    user.save()
+    user.raw_password = kw["password"]  # for tests that log in through the form
     return user
 
 

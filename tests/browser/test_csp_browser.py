@@ -16,7 +16,6 @@ from playwright.sync_api import expect
 from playground.lib import demo_media
 from tests.browser.conftest import log_in
 from tests.conftest import PASSWORD
-from tests.provider_server import provider_server  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -52,7 +51,7 @@ def _finished_run(team, user, server):
     """A run with two results, sent in a thread: asyncio.run cannot run in Playwright's thread."""
     from playground.runs import engine, services
     from playground.runs.models import Result
-    from tests.runs.conftest import doc_with, make_model, make_provider, make_version
+    from tests.factories import doc_with, make_model, make_provider, make_version
 
     chat = make_provider(team, server, "chat", name="Fake OpenAI")
     models = [make_model(chat, "gpt-4o"), make_model(chat, "gpt-4o-mini")]
@@ -66,7 +65,7 @@ def _finished_run(team, user, server):
     return run
 
 
-def test_every_main_page_runs_under_a_strict_csp_without_violations(watched, provider_server, settings):  # noqa: F811
+def test_every_main_page_runs_under_a_strict_csp_without_violations(watched, provider_server, settings):
     from playground.accounts.models import Membership
     from tests.factories import make_item, make_member, make_team
 

@@ -23,7 +23,7 @@ from playwright.sync_api import expect
 
 from playground.lib import demo_media
 from tests.browser.conftest import log_in
-from tests.provider_server import ProviderServer, provider_server  # noqa: F401  (the fixture)
+from tests.provider_server import ProviderServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
@@ -32,9 +32,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def runs_worker(transactional_db, tmp_path):
-    """A real `celery worker -Q runs --pool threads`, as bin/run starts it (see tests/runs/conftest.py)."""
+    """A real `celery worker -Q runs --pool threads`, as bin/run starts it (see tests/conftest.py)."""
     from playground.celery import app
-    from tests.runs.conftest import RunsWorker
+    from tests.conftest import RunsWorker
 
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = False
@@ -48,17 +48,14 @@ def runs_worker(transactional_db, tmp_path):
 
 def _configure(team, server: ProviderServer):
     """A provider per protocol on the fake server; the three models the test picks."""
-    from playground.catalog.models import Provider, ProviderModel
+    from tests.factories import make_model, make_provider
 
     def provider(protocol, name, **kw):
-        p = Provider(team=team, name=name, protocol=protocol, base_url=server.base_url_for(protocol), **kw)
-        p.set_api_key(server.api_key)
-        p.save()
-        return p
+        return make_provider(team, server, protocol, name=name, key=server.api_key, **kw)
 
     def model(p, name, label, price_in, price_out):
-        return ProviderModel.objects.create(provider=p, name=name, label=label, inputs=["image", "audio", "video", "pdf"],
-                                            price_input_per_mtok=Decimal(price_in), price_output_per_mtok=Decimal(price_out))
+        return make_model(p, name, label=label, prices=False, price_input_per_mtok=Decimal(price_in),
+                          price_output_per_mtok=Decimal(price_out))
 
     openai = provider("chat", "OpenAI (fake)")
     responses = provider("responses", "OpenAI Responses (fake)")
@@ -74,19 +71,16 @@ def _configure(team, server: ProviderServer):
 
 def _saved_prompt(team, user):
     from playground.prompts.document import normalize
-    from playground.prompts.models import Prompt
-    from tests.factories import make_item
+    from tests.factories import make_item, make_prompt
 
     image = make_item(team, demo_media.shapes_jpeg(), name="three-shapes.jpg", user=user)
-    prompt = Prompt.objects.create(team=team, name="Shapes", created_by=user)
     doc = normalize({
         "name": "Shapes", "system": "You are a careful visual analyst.",
         "messages": [{"role": "user", "parts": [{"text": "Describe {{subject}} in this picture."},
                                                 {"media": {"item": image.pk}, "detail": "low"}]}],
         "variables": {"subject": "the red circle"}, "options": {"max_tokens": 200},
     })
-    prompt.save_version(doc, media_items=[image], user=user)
-    return prompt
+    return make_prompt(team, user=user, doc=doc, media_items=[image])
 
 
 def test_pick_three_models_run_watch_the_progress_and_compare_the_results(page, editor, provider_server, runs_worker, tmp_path):

@@ -4,15 +4,13 @@ from cryptography.fernet import Fernet
 from django.core.management import call_command
 
 from playground.catalog import secrets
-from playground.catalog.models import Provider
+from tests.factories import make_provider
 
 
 def test_rotation_with_the_command(team, settings):
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     settings.PRISM_ENCRYPTION_KEY = old
-    provider = Provider(team=team, name="OpenAI", protocol="chat", base_url="https://api.openai.com/v1")
-    provider.set_api_key("sk-rotate-me-123")
-    provider.save()
+    provider = make_provider(team, name="OpenAI", base_url="https://api.openai.com/v1", key="sk-rotate-me-123")
 
     settings.PRISM_ENCRYPTION_KEY = f"{new},{old}"
     out = StringIO()

@@ -18,16 +18,8 @@ from playground.providers import RetryPolicy
 from playground.runs import bodies, enqueue, sending, services
 from playground.runs.models import RequestBody, Result, Run
 from playground.runs.sql import DBThreads
-from tests import media_samples as samples
-from tests.factories import make_item
+from tests.factories import doc_with, make_model, make_png, make_provider, make_version, make_wav, model_for
 from tests.provider_server import DEFAULT_KEY, refused_port
-from tests.runs.conftest import (
-    doc_with,
-    make_model,
-    make_provider,
-    make_version,
-    model_for,
-)
 
 FAST = RetryPolicy(max_retries=3, base_delay_s=0.01, max_delay_s=0.05)
 
@@ -406,7 +398,7 @@ def test_resend_sends_the_same_stored_body_byte_for_byte(team, user, text_versio
 
 
 def test_a_refused_result_cannot_be_resent(team, user, provider_server):
-    wav = make_item(team, samples.wav_bytes(seconds=1.0), "tone.wav")
+    wav = make_wav(team)
     version = make_version(team, doc_with({"media": {"item": wav.pk}}), user)
     refused = only_result(start(version, [model_for(team, provider_server, "messages")], user, team))
 
@@ -449,8 +441,8 @@ def test_the_key_is_stored_nowhere(team, user, text_version, four_models, provid
 
 
 def test_a_body_with_media_is_stored_by_reference_and_rebuilt_exactly(team, user, provider_server):
-    png = make_item(team, samples.png_bytes(64, 48), "photo.png")
-    wav = make_item(team, samples.wav_bytes(seconds=1.0), "tone.wav")
+    png = make_png(team)
+    wav = make_wav(team)
     version = make_version(team, doc_with({"text": "Describe “this” \u00e9\u4e2d \\ \"q\"."}, {"media": {"item": png.pk}},
                                           {"media": {"item": wav.pk}}, {"media": {"item": png.pk}, "detail": "low"}), user)
     for protocol in ("chat", "gemini"):

@@ -14,8 +14,8 @@ from django.urls import reverse
 
 from playground.runs import engine, services
 from playground.runs.models import Result
+from tests.factories import make_model, make_provider
 from tests.provider_server import refused_port
-from tests.runs.conftest import make_model, make_provider
 
 
 @pytest.fixture(autouse=True)

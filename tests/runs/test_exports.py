@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from playground.runs import engine, exports, services
 from playground.runs.models import Result
+from tests.factories import doc_with, make_model, make_provider, make_version, model_for
 from tests.provider_server import DEFAULT_KEY
-from tests.runs.conftest import doc_with, make_model, make_provider, make_version, model_for
 
 
 @pytest.fixture(autouse=True)

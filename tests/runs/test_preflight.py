@@ -9,14 +9,7 @@ from playground.lib.env import parse_env_keys
 from playground.runs import services
 from playground.runs.models import Result, Run
 from tests import media_samples as samples
-from tests.factories import make_item
-from tests.runs.conftest import (
-    doc_with,
-    make_model,
-    make_provider,
-    make_version,
-    model_for,
-)
+from tests.factories import doc_with, make_item, make_model, make_png, make_provider, make_version, make_wav, model_for
 
 
 def check(version, pm, team, values=None):
@@ -90,7 +83,7 @@ def test_a_media_variable_gets_its_fallback_too(team, user, provider_server):
 
 
 def test_the_models_own_image_formats_and_size_limit_apply(team, user, provider_server):
-    big = make_item(team, samples.png_bytes(1200, 600), "wide.png")
+    big = make_png(team, "wide.png", width=1200, height=600)
     version = make_version(team, doc_with({"text": "Look."}, {"media": {"item": big.pk}}), user)
     pm = model_for(team, provider_server, "chat", "local-vision", image_formats=["image/jpeg"], max_image_edge=512)
 
@@ -103,7 +96,7 @@ def test_the_models_own_image_formats_and_size_limit_apply(team, user, provider_
 
 
 def test_too_many_images_is_a_refusal(team, user, provider_server):
-    png = make_item(team, samples.png_bytes(32, 24), "a.png")
+    png = make_png(team, "a.png", width=32, height=24)
     version = make_version(team, doc_with({"media": {"item": png.pk}}, {"media": {"item": png.pk}}), user)
     pm = model_for(team, provider_server, "chat", max_images=1)
 
@@ -113,7 +106,7 @@ def test_too_many_images_is_a_refusal(team, user, provider_server):
 
 
 def test_audio_to_anthropic_is_refused_clearly_when_no_fallback_exists(team, user, provider_server):
-    wav = make_item(team, samples.wav_bytes(seconds=1.0), "tone.wav")
+    wav = make_wav(team)
     version = make_version(team, doc_with({"text": "Transcribe."}, {"media": {"item": wav.pk}}), user)
     claude = model_for(team, provider_server, "messages")
     chat = model_for(team, provider_server, "chat")
@@ -155,7 +148,7 @@ def test_a_missing_key_is_a_key_problem_naming_what_to_do(team, user, text_versi
 
 
 def test_start_run_stores_refusals_with_their_reasons(team, user, provider_server):
-    wav = make_item(team, samples.wav_bytes(seconds=1.0), "tone.wav")
+    wav = make_wav(team)
     version = make_version(team, doc_with({"text": "Transcribe."}, {"media": {"item": wav.pk}}), user)
     claude = model_for(team, provider_server, "messages")
 

@@ -15,11 +15,9 @@ from django.urls import reverse
 from playground.runs import engine, services
 from playground.runs.models import Result, Run
 from tests import media_samples as samples
-from tests.factories import make_item
+from tests.conftest import HX
+from tests.factories import doc_with, make_item, make_model, make_png, make_provider, make_version, model_for
 from tests.provider_server import DEFAULT_KEY
-from tests.runs.conftest import doc_with, make_model, make_provider, make_version, model_for
-
-HX = {"HX-Request": "true"}
 
 
 @pytest.fixture(autouse=True)
@@ -110,7 +108,7 @@ def test_preflight_shows_each_models_exact_body_tokens_and_cost(client_logged_in
 
 
 def test_preflight_says_in_red_what_will_not_be_sent(client_logged_in, team, user, provider_server):
-    png = make_item(team, samples.png_bytes(), "photo.png")
+    png = make_png(team)
     version = make_version(team, doc_with({"text": "What is this?"}, {"media": {"item": png.pk}}), user)
     text_only = model_for(team, provider_server, "chat", "text-only", inputs=[])
     no_key = model_for(team, provider_server, "messages", provider_kw={"name": "Keyless", "key": ""})
@@ -255,7 +253,7 @@ def test_a_failed_result_says_what_happened_in_plain_words_and_the_providers_own
 
 
 def test_a_refused_result_says_why(client_logged_in, team, user, provider_server):
-    png = make_item(team, samples.png_bytes(), "photo.png")
+    png = make_png(team)
     version = make_version(team, doc_with({"text": "What is this?"}, {"media": {"item": png.pk}}), user)
     pm = model_for(team, provider_server, "chat", "text-only", inputs=[])
     run = start(version, [pm], user, team)
@@ -267,7 +265,7 @@ def test_a_refused_result_says_why(client_logged_in, team, user, provider_server
 
 
 def test_the_exact_request_is_shown_elided_and_downloads_byte_for_byte(client_logged_in, team, user, provider_server):
-    png = make_item(team, samples.png_bytes(), "photo.png")
+    png = make_png(team)
     version = make_version(team, doc_with({"text": "What is this?"}, {"media": {"item": png.pk}}), user)
     pm = model_for(team, provider_server, "chat")
     run = start(version, [pm], user, team)

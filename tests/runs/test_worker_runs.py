@@ -12,8 +12,8 @@ import pytest
 from playground.runs import services
 from playground.runs.dispatch import limits_redis_url
 from playground.runs.models import Result, Run
+from tests.factories import make_model, make_provider
 from tests.provider_server import DEFAULT_KEY
-from tests.runs.conftest import make_model, make_provider
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

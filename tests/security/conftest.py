@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from playground.accounts.models import Membership
-from tests import media_samples as samples
-from tests.factories import make_item, make_member, make_team
+from tests.factories import make_member, make_model, make_png, make_prompt, make_provider, make_team, make_wav
 
 MARK = "WalkMarkA7q"  # in every name of team A's objects; never in a page of another team
 
@@ -57,9 +56,7 @@ def _run_with_results(world_team, version, models, user):
 
 @pytest.fixture
 def walk_world(db) -> WalkWorld:
-    from playground.catalog.models import Provider, ProviderModel
     from playground.prompts.document import normalize
-    from playground.prompts.models import Prompt
     from playground.uploads import services as media
     from playground.uploads.models import VariantFile
     from playground.uploads.variants import VariantSpec
@@ -70,24 +67,22 @@ def walk_world(db) -> WalkWorld:
     viewer = make_member(team, Membership.Role.VIEWER, username="walk_viewer")
     outsider = make_member(other_team, Membership.Role.OWNER, username="walk_outsider")
 
-    item = make_item(team, samples.png_bytes(80, 60), name=f"{MARK}-photo.png", user=owner)
-    audio = make_item(team, samples.wav_bytes(0.5), name=f"{MARK}-tone.wav", user=owner)
+    item = make_png(team, f"{MARK}-photo.png", width=80, height=60, user=owner)
+    audio = make_wav(team, f"{MARK}-tone.wav", seconds=0.5, user=owner)
     variant = media.get_variant(item, VariantSpec.image(max_edge=32, format="png"))
     variant_file = VariantFile.objects.filter(variant=variant).order_by("position").first()
 
-    prompt = Prompt.objects.create(team=team, name=f"{MARK} prompt", created_by=owner)
+    prompt = make_prompt(team, f"{MARK} prompt", user=owner)
     doc = {"name": f"{MARK} prompt", "system": f"{MARK}-system",
            "messages": [{"role": "user", "parts": [{"text": "Describe {{subject}}."}, {"media": {"item": item.pk}}]}],
            "variables": {"subject": "a cat"}, "options": {}}
     prompt.save_version(normalize({**doc, "system": "first"}), media_items=[item], user=owner)
     version = prompt.save_version(normalize(doc), media_items=[item], user=owner)
 
-    provider = Provider(team=team, name=f"{MARK} provider", protocol="chat",
-                        base_url="https://api.example.invalid/v1", notes=f"{MARK}-notes", preset="openai")
-    provider.set_api_key("sk-walk-not-a-real-key-0000")
-    provider.save()
-    model = ProviderModel.objects.create(provider=provider, name=f"{MARK}-model", inputs=["image", "audio", "video", "pdf"])
-    other_model = ProviderModel.objects.create(provider=provider, name=f"{MARK}-model-2", inputs=["image"])
+    provider = make_provider(team, name=f"{MARK} provider", base_url="https://api.example.invalid/v1",
+                             key="sk-walk-not-a-real-key-0000", notes=f"{MARK}-notes", preset="openai")
+    model = make_model(provider, f"{MARK}-model", inputs=["image", "audio", "video", "pdf"], prices=False)
+    other_model = make_model(provider, f"{MARK}-model-2", inputs=["image"], prices=False)
     run = _run_with_results(team, version, [model, other_model], owner)
     results = list(run.results.order_by("position"))
     assert item.thumbnail_id and variant_file and all(r.request_body_id for r in results), "fixture incomplete"

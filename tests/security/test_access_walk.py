@@ -18,6 +18,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests import media_samples as samples
+from tests.factories import make_prompt
 from tests.security import walk
 from tests.security.conftest import MARK
 
@@ -204,13 +205,11 @@ def test_team_a_ids_in_another_teams_own_forms_reach_nothing_of_team_a(walk_worl
     used or changed."""
     from playground.prompts import editor
     from playground.prompts.document import normalize
-    from playground.prompts.models import Prompt
     from playground.runs.models import Result
 
     w = walk_world
-    b_prompt = Prompt.objects.create(team=w.other_team, name="B prompt", created_by=w.outsider)
-    b_prompt.save_version(normalize({"system": "b", "messages": [{"role": "user", "parts": [{"text": "Hi {{subject}}"}]}],
-                                     "variables": {"subject": "x"}}), user=w.outsider)
+    b_prompt = make_prompt(w.other_team, "B prompt", user=w.outsider, doc=normalize(
+        {"system": "b", "messages": [{"role": "user", "parts": [{"text": "Hi {{subject}}"}]}], "variables": {"subject": "x"}}))
     doc = normalize({"name": "B prompt", "system": "b", "variables": {"photo": {"media": {"item": w.item.pk}}},
                      "messages": [{"role": "user", "parts": [{"text": "Hi"}, {"media": {"item": w.item.pk}}]}]})
     data = editor.form_data(doc, {})

@@ -29,10 +29,8 @@ from playground.lib.env import parse_env_keys
 from playground.providers import RetryPolicy
 from playground.runs import engine, services
 from playground.runs.models import Result, Run
-from tests.factories import make_member
+from tests.factories import doc_with, make_member, make_model, make_provider, make_version
 from tests.provider_server import ProviderServer
-from tests.runs.conftest import doc_with, make_model, make_provider, make_version
-from tests.runs.conftest import runs_workers  # noqa: F401 - the fixture
 
 # Made up; with '+', '/' and '=' so that percent-encoding and base64 differ from the plain text.
 STORED_KEY = "sk-stored+Leak/Test=7Hq2Zx9Lm4Pw8Rt"
