@@ -36,7 +36,7 @@ import tempfile
 import wave
 import zlib
 from array import array
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from PIL import Image, ImageChops, ImageDraw
@@ -124,12 +124,12 @@ def _save(im: Image.Image, fmt: str, **params) -> bytes:
     return buf.getvalue()
 
 
-@lru_cache(maxsize=None)
+@cache
 def png_bytes(width: int = 64, height: int = 48, mode: str = "RGB") -> bytes:
     return _save(_picture(width, height, mode), "PNG")
 
 
-@lru_cache(maxsize=None)
+@cache
 def jpeg_bytes(width: int = 64, height: int = 48, quality: int = 85, orientation: int | None = None) -> bytes:
     """A JPEG; ``orientation`` (1-8) adds an EXIF Orientation tag (pixels are stored unrotated)."""
     params = {"quality": quality}
@@ -140,7 +140,7 @@ def jpeg_bytes(width: int = 64, height: int = 48, quality: int = 85, orientation
     return _save(_picture(width, height), "JPEG", **params)
 
 
-@lru_cache(maxsize=None)
+@cache
 def photo_jpeg_bytes(width: int = 4000, height: int = 3000, quality: int = 90, orientation: int | None = None) -> bytes:
     """A large photo-like JPEG (noise over gradients, so it compresses like a photo), made with
     Pillow's C routines so even 12 megapixels take a fraction of a second."""
@@ -161,7 +161,7 @@ def photo_jpeg_bytes(width: int = 4000, height: int = 3000, quality: int = 90, o
     return _save(im, "JPEG", **params)
 
 
-@lru_cache(maxsize=None)
+@cache
 def gif_bytes(width: int = 32, height: int = 24, frames: int = 4) -> bytes:
     """An animated GIF (``frames`` > 1) that loops, 100 ms per frame."""
     ims = [_picture(width, height, seed=i).convert("P", palette=Image.Palette.ADAPTIVE) for i in range(frames)]
@@ -170,7 +170,7 @@ def gif_bytes(width: int = 32, height: int = 24, frames: int = 4) -> bytes:
     return _save(ims[0], "GIF", save_all=True, append_images=ims[1:], duration=100, loop=0)
 
 
-@lru_cache(maxsize=None)
+@cache
 def webp_bytes(width: int = 64, height: int = 48, frames: int = 1, mode: str = "RGB") -> bytes:
     """A WebP; ``frames`` > 1 makes an animated one."""
     ims = [_picture(width, height, mode, seed=i) for i in range(frames)]
@@ -179,12 +179,12 @@ def webp_bytes(width: int = 64, height: int = 48, frames: int = 1, mode: str = "
     return _save(ims[0], "WEBP", save_all=True, append_images=ims[1:], duration=100, loop=0, quality=80)
 
 
-@lru_cache(maxsize=None)
+@cache
 def tiff_bytes(width: int = 64, height: int = 48) -> bytes:
     return _save(_picture(width, height), "TIFF", compression="tiff_deflate")
 
 
-@lru_cache(maxsize=None)
+@cache
 def bmp_bytes(width: int = 64, height: int = 48) -> bytes:
     return _save(_picture(width, height), "BMP")
 
@@ -198,7 +198,7 @@ def heic_supported() -> bool:
     return bool(pillow_heif.libheif_info().get("HEIF"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def heic_bytes(width: int = 64, height: int = 48) -> bytes:
     """An HEIC image (needs :func:`heic_supported`); HEVC wants even dimensions."""
     import pillow_heif
@@ -230,7 +230,7 @@ def _tone_s16(seconds: float, rate: int, channels: int, freq: float = 440.0) -> 
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def wav_bytes(seconds: float = 1.0, rate: int = 16000, channels: int = 1) -> bytes:
     """16-bit PCM WAV, written with the standard library."""
     buf = io.BytesIO()
@@ -286,22 +286,22 @@ def _encode_audio(
     return buf.getvalue()
 
 
-@lru_cache(maxsize=None)
+@cache
 def mp3_bytes(seconds: float = 1.0, rate: int = 22050, channels: int = 1) -> bytes:
     return _encode_audio("mp3", "libmp3lame", seconds=seconds, rate=rate, channels=channels, bit_rate=64000)
 
 
-@lru_cache(maxsize=None)
+@cache
 def flac_bytes(seconds: float = 1.0, rate: int = 16000, channels: int = 1) -> bytes:
     return _encode_audio("flac", "flac", seconds=seconds, rate=rate, channels=channels)
 
 
-@lru_cache(maxsize=None)
+@cache
 def ogg_opus_bytes(seconds: float = 1.0, channels: int = 1) -> bytes:
     return _encode_audio("ogg", "libopus", seconds=seconds, rate=48000, channels=channels, bit_rate=32000)
 
 
-@lru_cache(maxsize=None)
+@cache
 def ogg_vorbis_bytes(seconds: float = 1.0, rate: int = 22050, channels: int = 2) -> bytes:
     """Ogg Vorbis with FFmpeg's own (experimental) encoder, which only does stereo well."""
     return _encode_audio(
@@ -309,13 +309,13 @@ def ogg_vorbis_bytes(seconds: float = 1.0, rate: int = 22050, channels: int = 2)
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def m4a_bytes(seconds: float = 1.0, rate: int = 22050, channels: int = 1) -> bytes:
     """AAC in an MP4 container with the 'M4A ' brand (what the ipod muxer writes)."""
     return _encode_audio("ipod", "aac", seconds=seconds, rate=rate, channels=channels, bit_rate=48000)
 
 
-@lru_cache(maxsize=None)
+@cache
 def webm_audio_bytes(seconds: float = 1.0, channels: int = 1) -> bytes:
     """Opus in WebM, no video."""
     return _encode_audio("webm", "libopus", seconds=seconds, rate=48000, channels=channels, bit_rate=32000)
@@ -344,7 +344,7 @@ def _encode_video(
     """
     import av
 
-    tmp = tempfile.NamedTemporaryFile(suffix="." + container_format, delete=False)
+    tmp = tempfile.NamedTemporaryFile(suffix="." + container_format, delete=False)  # noqa: SIM115 - closed at once; av.open writes the path
     tmp.close()
     try:
         with av.open(tmp.name, "w", format=container_format, options=container_options or {}) as out:
@@ -400,7 +400,7 @@ def _write_video(av, out, codec, *, seconds, width, height, fps, audio, rotation
         out.mux(aus.encode(None))
 
 
-@lru_cache(maxsize=None)
+@cache
 def mp4_bytes(
     *,
     seconds: float = 1.0,
@@ -427,7 +427,7 @@ def mp4_bytes(
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def webm_bytes(
     *,
     seconds: float = 1.0,
@@ -454,7 +454,7 @@ def webm_bytes(
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def mov_bytes(*, seconds: float = 1.0, width: int = 64, height: int = 48, fps: int = 10, audio: bool = False) -> bytes:
     """H.264 in a QuickTime (.mov) container."""
     return _encode_video(
@@ -472,7 +472,7 @@ def mov_bytes(*, seconds: float = 1.0, width: int = 64, height: int = 48, fps: i
 # --- PDF ----------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def pdf_bytes(pages: int = 3, width: int = 200, height: int = 260) -> bytes:
     """A PDF with ``pages`` pages (Pillow's PDF writer; one picture per page)."""
     ims = [_picture(width, height, seed=i) for i in range(pages)]
@@ -532,19 +532,19 @@ def _encrypted_pdf(user_password_needed: bool) -> bytes:
     return _pdf_from_objects(objects, b"/Encrypt 4 0 R /ID [<%s> <%s>] " % ((file_id.hex().encode(),) * 2))
 
 
-@lru_cache(maxsize=None)
+@cache
 def locked_pdf_bytes() -> bytes:
     """An encrypted PDF that needs a password to open."""
     return _encrypted_pdf(user_password_needed=True)
 
 
-@lru_cache(maxsize=None)
+@cache
 def encrypted_pdf_bytes() -> bytes:
     """An encrypted PDF that opens without a password (owner password only)."""
     return _encrypted_pdf(user_password_needed=False)
 
 
-@lru_cache(maxsize=None)
+@cache
 def corrupt_pdf_bytes() -> bytes:
     """Starts like a PDF, then nothing a PDF reader can use."""
     return b"%PDF-1.7\n" + bytes(range(256)) * 8 + b"\n%%EOF\n"
@@ -561,7 +561,7 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
 
-@lru_cache(maxsize=None)
+@cache
 def corrupt_png_bytes() -> bytes:
     """A real PNG signature and IHDR (64x48 RGB), then garbage where the image data should be."""
     ihdr = _png_chunk(b"IHDR", struct.pack(">IIBBBBB", 64, 48, 8, 2, 0, 0, 0))
@@ -569,14 +569,14 @@ def corrupt_png_bytes() -> bytes:
     return b"\x89PNG\r\n\x1a\n" + ihdr + garbage
 
 
-@lru_cache(maxsize=None)
+@cache
 def corrupt_jpeg_bytes() -> bytes:
     """The first half of a real JPEG (the decoder runs out of data)."""
     data = jpeg_bytes(256, 192)
     return data[: len(data) // 2]
 
 
-@lru_cache(maxsize=None)
+@cache
 def bomb_png_bytes(width: int = 20000, height: int = 20000) -> bytes:
     """A small, valid-looking PNG whose header claims ``width`` x ``height`` (a decompression bomb).
 
@@ -589,7 +589,7 @@ def bomb_png_bytes(width: int = 20000, height: int = 20000) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + ihdr + idat + _png_chunk(b"IEND", b"")
 
 
-@lru_cache(maxsize=None)
+@cache
 def bomb_webp_bytes(width: int = 16000, height: int = 16000) -> bytes:
     """A tiny WebP whose extended header (VP8X) claims a ``width`` x ``height`` canvas, which
     libwebp would allocate in full as soon as the file is opened."""
@@ -601,7 +601,7 @@ def bomb_webp_bytes(width: int = 16000, height: int = 16000) -> bytes:
     return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
-@lru_cache(maxsize=None)
+@cache
 def png16_bytes(width: int = 32, height: int = 24) -> bytes:
     """A 16-bit greyscale PNG (mode I;16), a ramp over the full 0-65535 range."""
     im = Image.new("I;16", (width, height))
@@ -609,12 +609,12 @@ def png16_bytes(width: int = 32, height: int = 24) -> bytes:
     return _save(im, "PNG")
 
 
-@lru_cache(maxsize=None)
+@cache
 def cmyk_jpeg_bytes(width: int = 32, height: int = 24) -> bytes:
     return _save(_picture(width, height).convert("CMYK"), "JPEG", quality=90)
 
 
-@lru_cache(maxsize=None)
+@cache
 def transparent_gif_bytes(width: int = 32, height: int = 24) -> bytes:
     """A still GIF whose left half is transparent."""
     im = _picture(width, height).convert("RGBA")
@@ -622,13 +622,13 @@ def transparent_gif_bytes(width: int = 32, height: int = 24) -> bytes:
     return _save(im, "GIF")
 
 
-@lru_cache(maxsize=None)
+@cache
 def text_bytes() -> bytes:
     """Plain text (whatever name it is given, it is not media)."""
     return b"This is not audio, just some words in a text file.\n" * 20
 
 
-@lru_cache(maxsize=None)
+@cache
 def truncated_mp4_bytes() -> bytes:
     """The first half of a valid MP4 whose index (moov) is at the end, as most encoders write it."""
     data = mp4_bytes()
@@ -688,7 +688,7 @@ def _deflate_repeated(byte: int, total: int, chunk: int = 1024 * 1024) -> bytes:
     return first + again * (total // chunk - 1) + end[:-4] + struct.pack(">I", (b << 16) | a)
 
 
-@lru_cache(maxsize=None)
+@cache
 def bomb_pdf_bytes(expanded: int = 1024 * 1024 * 1024) -> bytes:
     """A valid one-page PDF whose page content stream is ~1 MB of Flate that inflates to
     ``expanded`` bytes of spaces (1 GiB): harmless to inspect, ruinous to draw."""
@@ -702,7 +702,7 @@ def bomb_pdf_bytes(expanded: int = 1024 * 1024 * 1024) -> bytes:
     return _pdf_from_objects(objects)
 
 
-@lru_cache(maxsize=None)
+@cache
 def big_png_bytes(width: int = 10000, height: int = 10000) -> bytes:
     """A valid 8-bit RGB PNG of width x height black pixels (100 megapixels, exactly the default
     limit, so the header check passes); ~300 MB decoded from a ~300 KB file."""

@@ -1308,7 +1308,7 @@ class ProviderServer:
             asyncio.set_event_loop(self._loop)
             try:
                 self._loop.run_until_complete(self._open())
-            except BaseException as exc:  # noqa: BLE001 - handed to start()
+            except BaseException as exc:
                 failure.append(exc)
                 started.set()
                 return

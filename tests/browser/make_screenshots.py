@@ -153,7 +153,7 @@ def _review_states(browser, base_url: str, review: Path) -> None:
         page.evaluate("document.body.classList.remove('dragging')")
         # An upload held in flight: the progress card.
         held = []
-        page.route("**/library/upload/", lambda route: held.append(route))
+        page.route("**/library/upload/", held.append)
         page.set_input_files(
             "#file-input", [{"name": "a-long-recording.wav", "mimeType": "audio/wav", "buffer": samples.wav_bytes(20.0)}]
         )

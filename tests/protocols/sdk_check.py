@@ -15,11 +15,12 @@ from __future__ import annotations
 import collections.abc
 import types as pytypes
 import typing
-from functools import lru_cache
+from functools import cache
 from types import SimpleNamespace
+from typing import Literal, get_args, get_origin
 
 from pydantic import TypeAdapter
-from typing_extensions import Literal, get_args, get_origin, get_type_hints, is_typeddict
+from typing_extensions import get_type_hints, is_typeddict
 
 
 class Invalid(AssertionError):
@@ -72,7 +73,7 @@ def check_typed(value, tp, path: str = "$") -> None:
         for i, item in enumerate(value):
             check_typed(item, args[0] if args else typing.Any, f"{path}[{i}]")
         return
-    if origin in (dict, collections.abc.Mapping, typing.Dict):
+    if origin in (dict, collections.abc.Mapping, dict):
         if not isinstance(value, dict):
             raise Invalid(f"{path}: expected an object")
         for k, item in value.items():
@@ -105,7 +106,7 @@ def check_typed(value, tp, path: str = "$") -> None:
     raise Invalid(f"{path}: type {tp!r} not understood by check_typed")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _adapter(tp) -> TypeAdapter:
     return TypeAdapter(tp)
 

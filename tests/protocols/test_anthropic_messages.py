@@ -1,10 +1,9 @@
 """Anthropic Messages bodies (protocols.md §3), written by hand."""
 
 from playground.protocols.render import render
-from playground.protocols.types import Fallback, Message, Options, Prompt, Target, TextPart
+from playground.protocols.types import Fallback, Message, Options, Payload, Prompt, Target, TextPart
 
 from .helpers import CAT_URL, HEIC, PDF_URL, SCHEMA, assert_body, audio, frames, image, image_url, pdf, pdf_url, video
-from playground.protocols.types import Payload
 
 VALUES = {"persona": "a critic", "subject": "the cat"}
 MODEL = "claude-sonnet-4-5"

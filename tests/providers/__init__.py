@@ -3,7 +3,7 @@ provider (tests/provider_server.py), and a fast retry policy so retry tests take
 
 import asyncio
 
-from playground.protocols import Message, MediaPart, Options, Payload, Prompt, TextPart, render
+from playground.protocols import MediaPart, Message, Options, Payload, Prompt, TextPart, render
 from playground.providers import RetryPolicy, make_client, send
 from tests.media_samples import png_bytes
 from tests.provider_server import DEFAULT_KEY

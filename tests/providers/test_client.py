@@ -12,7 +12,7 @@ import time
 import httpx
 import pytest
 
-from playground.protocols import Message, MediaPart, NotSendable, Payload, Prompt, Target, TextPart, render
+from playground.protocols import MediaPart, Message, NotSendable, Payload, Prompt, Target, TextPart, render
 from playground.providers import (
     NO_RETRY,
     STREAM_ABOVE,
@@ -28,7 +28,6 @@ from tests.media_samples import wav_bytes
 from tests.provider_server import refused_port
 
 from . import FAST, KEY, MODELS, PROTOCOLS, cat_prompt, rendered_for, send_one
-
 
 # --- success ---------------------------------------------------------------------------------------------
 

@@ -21,8 +21,8 @@ import io
 import re
 import textwrap
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 from urllib.parse import quote_from_bytes
 
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -293,7 +293,7 @@ def admin_values(pattern: Pattern) -> dict[str, str]:
         if isinstance(part, RegexPattern):
             for name, alternatives in re.findall(r"\(\?P<(\w+)>([^)]*)\)", part._regex):
                 values[name] = alternatives.split("|")[0] if name == "app_label" else "walk"
-    for name, conv in pattern.params.items():
+    for name in pattern.params:
         values.setdefault(name, "1")
     return values
 
