@@ -8,15 +8,11 @@ from django.urls import reverse
 
 from playground.accounts.models import Membership, Team
 from playground.accounts.teams import SESSION_KEY
-from playground.uploads import services
 from playground.uploads.models import MediaItem
 from tests import media_samples as samples
+from tests.factories import make_item, make_png, make_team, make_user
 
 LIBRARY = "/library/"
-
-
-def add_item(team, tmp_path, name: str, data: bytes) -> MediaItem:
-    return services.add_path(team=team, user=None, path=samples.write_sample(tmp_path, name, data), name=name).item
 
 
 # --- logging in and out ----------------------------------------------------------------------------
@@ -60,9 +56,9 @@ def test_login_does_not_redirect_off_site(client, user):
 # --- teams -------------------------------------------------------------------------------------------
 
 
-def test_a_user_sees_only_their_teams_media(client_logged_in, team, other_team, tmp_path):
-    mine = add_item(team, tmp_path, "mine.png", samples.png_bytes(40, 30))
-    theirs = add_item(other_team, tmp_path, "theirs.jpg", samples.jpeg_bytes(50, 40))
+def test_a_user_sees_only_their_teams_media(client_logged_in, team, other_team):
+    mine = make_png(team, "mine.png", width=40, height=30)
+    theirs = make_item(other_team, samples.jpeg_bytes(50, 40), "theirs.jpg")
 
     listing = client_logged_in.get(LIBRARY).content.decode()
     assert "mine.png" in listing and "theirs.jpg" not in listing
@@ -74,17 +70,15 @@ def test_a_user_sees_only_their_teams_media(client_logged_in, team, other_team, 
 
 
 def test_a_user_without_a_team_is_told_so(client, db):
-    from django.contrib.auth import get_user_model
-
-    loner = get_user_model().objects.create_user(username="loner", password="x")
+    loner = make_user(username="loner")
     client.force_login(loner)
     assert client.get(LIBRARY).status_code == 403
 
 
-def test_switching_to_another_of_my_teams(client_logged_in, user, team, tmp_path):
-    second = Team.objects.create(name="Zebra team")  # sorts after "Vision team", the default
+def test_switching_to_another_of_my_teams(client_logged_in, user, team):
+    second = make_team(name="Zebra team")  # sorts after "Vision team", the default
     second.add_member(user, Membership.Role.VIEWER)
-    add_item(second, tmp_path, "zebra.png", samples.png_bytes(20, 20))
+    make_png(second, "zebra.png", width=20, height=20)
     assert "zebra.png" not in client_logged_in.get(LIBRARY).content.decode()
 
     response = client_logged_in.post(reverse("accounts:team_switch"), {"team": second.pk, "next": LIBRARY})
@@ -109,8 +103,8 @@ def test_switching_never_redirects_off_site(client_logged_in, team):
     assert response.url == reverse("uploads:library")
 
 
-def test_a_viewer_reads_but_cannot_change(client, viewer, team, tmp_path):
-    item = add_item(team, tmp_path, "seen.png", samples.png_bytes(20, 20))
+def test_a_viewer_reads_but_cannot_change(client, viewer, team):
+    item = make_png(team, "seen.png", width=20, height=20)
     client.force_login(viewer)
     assert client.get(reverse("uploads:detail", args=[item.pk])).status_code == 200
     assert client.post(reverse("uploads:delete", args=[item.pk])).status_code == 403

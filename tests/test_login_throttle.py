@@ -5,11 +5,11 @@ from datetime import timedelta
 
 import pytest
 from axes.models import AccessAttempt
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
 from tests.conftest import PASSWORD
+from tests.factories import make_user
 
 LOGIN = "/accounts/login/"
 ADMIN_LOGIN = "/admin/login/"
@@ -18,8 +18,7 @@ MESSAGE = "Too many failed sign-ins for this account or address. Try again in 15
 
 @pytest.fixture
 def staff(db):
-    user = get_user_model().objects.create_user(username="root", password=PASSWORD, is_staff=True, is_superuser=True)
-    return user
+    return make_user(username="root", password=PASSWORD, is_staff=True, is_superuser=True)
 
 
 def attempt(client, url, username, password, ip="10.0.0.1", **extra):

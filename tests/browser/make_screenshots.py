@@ -47,19 +47,14 @@ def _prepare_django(data_dir: Path) -> None:
 
 
 def _seed() -> None:
-    from django.contrib.auth import get_user_model
-
-    from playground.accounts.models import Membership, Team
+    from playground.accounts.models import Membership
     from playground.lib.demo_media import DEMO_FILES
     from tests import media_samples as samples
-    from tests.factories import make_item
+    from tests.factories import make_item, make_member, make_team
 
-    empty_team = Team.objects.create(name="New team")
-    newcomer = get_user_model().objects.create_user(username="newcomer", password=PASSWORD)
-    empty_team.add_member(newcomer, Membership.Role.EDITOR)
-    team = Team.objects.create(name="Vision evals")
-    user = get_user_model().objects.create_user(username=USERNAME, password=PASSWORD)
-    team.add_member(user, Membership.Role.OWNER)
+    make_member(make_team(name="New team"), Membership.Role.EDITOR, username="newcomer", password=PASSWORD)
+    team = make_team(name="Vision evals")
+    user = make_member(team, Membership.Role.OWNER, username=USERNAME, password=PASSWORD)
     extra = [
         ("receipt-scan-2024-11-03-supermarket-long-file-name-from-phone.jpg", samples.photo_jpeg_bytes(1200, 1600)),
         ("loading-spinner.gif", samples.gif_bytes(96, 72, frames=6)),
