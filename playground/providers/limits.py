@@ -1,7 +1,7 @@
 """A provider's in-flight limit across processes and machines: a counting semaphore in Redis.
 
     sem = RedisSemaphore(redis.asyncio.Redis.from_url(url), "prism:limit:provider-7", lease_s=15)
-    token = await sem.acquire(limit=3)      # waits (polling with backoff) while 3 slots are held
+    token = await sem.acquire(limit=3)      # waits while 3 slots are held, woken when one frees
     ...                                     # renewed in the background while held
     await sem.release(token)
 
@@ -10,10 +10,20 @@
 
 One sorted set per provider: members are slot tokens, scores their expiry (Redis's clock, in ms,
 so machines need not agree on the time). Acquiring is one Lua script: drop the expired members,
-then add a token if fewer than ``limit`` remain. Releasing is ZREM. While a slot is held it is
+then add a token if fewer than ``limit`` remain; if not, it answers how long until the first
+lease expires. Releasing is one script too: ZREM, and if the slot was there, a wake-up pushed
+onto the semaphore's list ``<key>:wake`` (kept to ``limit`` entries). While a slot is held it is
 renewed every ``lease_s / 3`` seconds (one script for all the slots of the semaphore), so a
 process that is SIGKILLed stops renewing and its slots are free again after ``lease_s`` at most:
 no deadlock. A changed limit applies to the next acquisition; slots held drain as they finish.
+
+Waiting, without polling: a sender that finds every slot held parks on an asyncio future, and one
+listener task per semaphore and process blocks in BLPOP on the wake-up list while anyone waits.
+Redis hands each pushed wake-up to the longest-blocked BLPOP (so processes take turns), and the
+listener wakes its longest-waiting sender, who tries again. A list, not pub/sub, so a wake-up
+pushed just before the listener blocks is not lost. A sender also wakes by itself when the first
+lease is due to expire (a dead process's slot) and at least every ``recheck_s`` (1 s: a raised
+limit or a Redis restart), the only times it asks Redis without being told a slot freed.
 
 :class:`SharedLimiter` keeps the process's own ``asyncio.Semaphore`` as the first gate (a process
 never asks Redis for more slots than the limit, so one process cannot hammer it), then takes a
@@ -25,9 +35,9 @@ no Django.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import os
-import random
 import secrets
 import time
 
@@ -35,17 +45,30 @@ __all__ = ["RedisSemaphore", "SharedLimiter"]
 
 log = logging.getLogger("playground.providers")
 
+# 1: acquired. Otherwise minus the ms until the first lease expires (at least 1).
 _ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local lease = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
-  return 0
+  local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return -math.max(1, tonumber(first[2]) - now)
 end
 redis.call('ZADD', KEYS[1], now + lease, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], lease + 1000)
 return 1
+"""
+
+# KEYS: the slots, the wake-up list. ARGV: token, most wake-ups to keep, their expiry (ms).
+_RELEASE = """
+local removed = redis.call('ZREM', KEYS[1], ARGV[1])
+if removed == 1 then
+  redis.call('RPUSH', KEYS[2], '1')
+  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+end
+return removed
 """
 
 _RENEW = """
@@ -63,51 +86,105 @@ return renewed
 
 class RedisSemaphore:
     """A counting semaphore shared by every process using the same Redis ``key``. Use it from one
-    event loop (the one its ``redis.asyncio`` client belongs to)."""
+    event loop (the one its ``redis.asyncio`` client belongs to). ``recheck_s``: the longest a
+    waiting sender goes without trying again if no wake-up comes; keep it below the client's
+    ``socket_timeout`` (the listener's BLPOP blocks that long)."""
 
-    def __init__(self, client, key: str, *, lease_s: float = 15.0, poll_s: tuple[float, float] = (0.005, 0.1)):
+    def __init__(self, client, key: str, *, lease_s: float = 15.0, recheck_s: float = 1.0):
         self.client = client
         self.key = key
+        self.wake_key = f"{key}:wake"
         self.lease_ms = max(1, int(lease_s * 1000))
         self.renew_every_s = lease_s / 3
-        self.poll_min_s, self.poll_max_s = poll_s
+        self.recheck_s = recheck_s
         self._acquire = client.register_script(_ACQUIRE)
+        self._release = client.register_script(_RELEASE)
         self._renew = client.register_script(_RENEW)
         self.held: set[str] = set()
         self._renewer: asyncio.Task | None = None
+        self._waiters: collections.deque[asyncio.Future] = collections.deque()
+        self._listener: asyncio.Task | None = None
+        self._limit = 1
         self._prefix = f"{os.getpid()}-{secrets.token_hex(4)}-"
         self._count = 0
+        self.attempts = 0  # acquisition scripts run: what a waiting sender costs Redis (tests read it)
 
     def _token(self) -> str:
         self._count += 1
         return f"{self._prefix}{self._count}"
 
-    async def try_acquire(self, limit: int) -> str | None:
-        """A slot's token, or None when ``limit`` slots are held. Raises redis errors."""
+    async def _attempt(self, limit: int) -> tuple[str | None, float]:
+        """(token, 0) when a slot was free, else (None, seconds until the first lease expires)."""
         token = self._token()
-        if await self._acquire(keys=[self.key], args=[max(1, int(limit)), self.lease_ms, token]):
+        self._limit = max(1, int(limit))
+        self.attempts += 1
+        answer = await self._acquire(keys=[self.key], args=[self._limit, self.lease_ms, token])
+        if answer == 1:
             self.held.add(token)
             self._start_renewer()
-            return token
-        return None
+            return token, 0.0
+        return None, -int(answer) / 1000
+
+    async def try_acquire(self, limit: int) -> str | None:
+        """A slot's token, or None when ``limit`` slots are held. Raises redis errors."""
+        token, _ = await self._attempt(limit)
+        return token
 
     async def acquire(self, limit: int, *, timeout: float | None = None) -> str:
-        """Wait for a slot, polling Redis with exponential backoff (jittered) up to ``poll_max_s``.
-        Raises TimeoutError after ``timeout`` seconds if given."""
+        """Wait for a slot: woken when one is released (or its lease expires). Raises TimeoutError
+        after ``timeout`` seconds if given, and redis errors."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        delay = self.poll_min_s
         while True:
-            token = await self.try_acquire(limit)
+            token, expires_in = await self._attempt(limit)
             if token is not None:
                 return token
-            if deadline is not None and time.monotonic() + delay > deadline:
-                raise TimeoutError(f"no slot of {self.key} within {timeout} s")
-            await asyncio.sleep(delay * (0.5 + random.random()))
-            delay = min(delay * 2, self.poll_max_s)
+            wait = min(expires_in, self.recheck_s)
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"no slot of {self.key} within {timeout} s")
+                wait = min(wait, left)
+            await self._wait_for_wakeup(wait)
+
+    async def _wait_for_wakeup(self, seconds: float) -> None:
+        woken = asyncio.get_running_loop().create_future()
+        self._waiters.append(woken)
+        if self._listener is None or self._listener.done():
+            self._listener = asyncio.get_running_loop().create_task(self._listen())
+        try:
+            async with asyncio.timeout(seconds):
+                await woken
+        except TimeoutError:
+            pass
+        finally:
+            if not woken.done():
+                woken.cancel()
+                self._waiters.remove(woken)
+
+    async def _listen(self) -> None:
+        """While senders of this process wait: take wake-ups off the list, one sender each."""
+        while self._waiters:
+            try:
+                got = await self.client.blpop([self.wake_key], timeout=self.recheck_s)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis away: the waiters' own timeouts try again
+                log.warning("%s: could not wait for a free slot: %s", self.key, exc)
+                await asyncio.sleep(self.recheck_s)
+                continue
+            if got is None:
+                continue
+            while self._waiters:
+                woken = self._waiters.popleft()
+                if not woken.done():
+                    woken.set_result(None)
+                    break
+            else:  # everyone here stopped waiting meanwhile: the wake-up is another process's
+                await self.client.rpush(self.wake_key, "1")
 
     async def release(self, token: str) -> None:
         self.held.discard(token)
-        await self.client.zrem(self.key, token)
+        await self._release(keys=[self.key, self.wake_key], args=[token, self._limit, self.lease_ms + 1000])
 
     async def renew(self) -> int:
         """Extend every slot held by this semaphore; how many were still there."""
@@ -136,8 +213,8 @@ class RedisSemaphore:
 class SharedLimiter:
     """What :func:`playground.providers.send` takes as ``limiter``: the process's semaphore first,
     then a slot of the shared :class:`RedisSemaphore`. ``release()`` is synchronous (send calls it
-    in a ``finally``): it hands the ZREM to a task, which frees the local gate once Redis has the
-    slot back."""
+    in a ``finally``): it hands the release to a task, which frees the local gate once Redis has
+    the slot back."""
 
     def __init__(self, local: asyncio.Semaphore, shared: RedisSemaphore, *, limit: int):
         self.local = local

@@ -95,6 +95,112 @@ def test_slots_are_renewed_while_held_and_freed_when_their_lease_expires():
 
 
 @needs_redis
+def test_a_waiting_sender_wakes_when_a_slot_is_released_and_does_not_poll():
+    key = new_key()
+
+    async def main():
+        holder = RedisSemaphore(client(), key, lease_s=30)
+        waiter = RedisSemaphore(client(), key, lease_s=30, recheck_s=10)  # another process: its own client
+        tokens = [await holder.try_acquire(2), await holder.try_acquire(2)]
+        waiting = asyncio.create_task(waiter.acquire(2, timeout=5))
+        await asyncio.sleep(0.5)
+        assert not waiting.done() and waiter.attempts == 1  # one try, then asleep: no polling
+        released_at = time.monotonic()
+        await holder.release(tokens[0])
+        token = await waiting
+        assert time.monotonic() - released_at < 0.15  # woken by the release, not by a timer (10 s, 30 s)
+        assert waiter.attempts == 2 and zcard(key) == 2
+        await waiter.release(token)
+        await holder.release(tokens[1])
+        assert zcard(key) == 0
+        for sem in (holder, waiter):
+            await sem.client.aclose()
+
+    asyncio.run(main())
+
+
+@needs_redis
+def test_a_dead_holders_slot_wakes_the_waiter_when_its_lease_expires():
+    key = new_key()
+
+    async def main():
+        holder = RedisSemaphore(client(), key, lease_s=0.4)
+        waiter = RedisSemaphore(client(), key, lease_s=5, recheck_s=10)
+        assert await holder.try_acquire(1)
+        holder.held.clear()  # SIGKILLed: nothing renews or releases its slot
+        started = time.monotonic()
+        token = await waiter.acquire(1, timeout=5)
+        took = time.monotonic() - started
+        assert 0.2 < took < 0.7  # at the lease's end (Redis's clock), not at the 10 s recheck
+        assert waiter.attempts <= 3
+        await waiter.release(token)
+        for sem in (holder, waiter):
+            await sem.client.aclose()
+
+    asyncio.run(main())
+
+
+@needs_redis
+def test_a_wake_up_taken_by_a_process_that_stopped_waiting_goes_on_to_the_next_one():
+    key = new_key()
+
+    async def main():
+        holder = RedisSemaphore(client(), key, lease_s=30)
+        gave_up = RedisSemaphore(client(), key, lease_s=30, recheck_s=3)
+        waiter = RedisSemaphore(client(), key, lease_s=30, recheck_s=10)
+        token = await holder.try_acquire(1)
+        with pytest.raises(TimeoutError):
+            await gave_up.acquire(1, timeout=0.2)  # its listener stays blocked in BLPOP, first in Redis's line
+        waiting = asyncio.create_task(waiter.acquire(1, timeout=5))
+        await asyncio.sleep(0.2)
+        released_at = time.monotonic()
+        await holder.release(token)
+        mine = await waiting
+        assert time.monotonic() - released_at < 0.3  # handed on at once, not found at the 10 s recheck
+        await waiter.release(mine)
+        for sem in (holder, gave_up, waiter):
+            await sem.client.aclose()
+
+    asyncio.run(main())
+
+
+@needs_redis
+def test_many_waiters_in_two_processes_take_turns_and_the_limit_holds():
+    key = new_key()
+    lock = threading.Lock()
+    state = {"now": 0, "max": 0, "done": 0, "attempts": 0}
+
+    async def worker():
+        sem = RedisSemaphore(client(), key, lease_s=5, recheck_s=10)
+
+        async def one():
+            token = await sem.acquire(2, timeout=20)
+            with lock:
+                state["now"] += 1
+                state["max"] = max(state["max"], state["now"])
+            await asyncio.sleep(0.05)
+            with lock:
+                state["now"] -= 1
+                state["done"] += 1
+            await sem.release(token)
+
+        await asyncio.gather(*(one() for _ in range(10)))
+        with lock:
+            state["attempts"] += sem.attempts
+        await sem.client.aclose()
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=asyncio.run, args=(worker(),)) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert state["done"] == 20 and state["max"] == 2 and zcard(key) == 0
+    assert time.monotonic() - started < 3  # 10 rounds of 50 ms: nobody sat out a 10 s recheck
+    assert state["attempts"] < 20 * 4  # a few tries per slot taken, not a poll every few ms
+
+
+@needs_redis
 def test_a_slot_is_released_when_the_request_fails(provider_server):
     key = new_key()
 
