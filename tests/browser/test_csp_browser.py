@@ -49,7 +49,7 @@ def _visit(page, path: str) -> None:
 
 def _finished_run(team, user, server):
     """A run with two results, sent in a thread: asyncio.run cannot run in Playwright's thread."""
-    from playground.runs import engine, services
+    from playground.runs import sending, services
     from playground.runs.models import Result
     from tests.factories import doc_with, make_model, make_provider, make_version
 
@@ -59,7 +59,7 @@ def _finished_run(team, user, server):
                                           variables={"subject": "a cat"}), user)
     run = services.start_run(version=version, values={"subject": "a cat"}, provider_models=models, user=user, team=team)
     queued = list(run.results.filter(status=Result.Status.QUEUED).values_list("pk", flat=True))
-    sender = threading.Thread(target=lambda: [engine.execute(pk) for pk in queued])
+    sender = threading.Thread(target=lambda: [sending.execute(pk) for pk in queued])
     sender.start()
     sender.join(60)
     return run

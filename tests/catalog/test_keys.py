@@ -15,6 +15,7 @@ from playground.catalog import secrets, services
 from playground.catalog.forms import ProviderForm
 from playground.catalog.models import Provider
 from playground.lib.env import parse_env_keys
+from tests.database_text import database_text
 from tests.factories import make_provider
 
 KEY = "sk-proj-Zq8xN3vT7cW1rLm5Ks9Hd2Fb6Yp4Jg0A"  # made up; long enough to be unmistakable
@@ -33,16 +34,6 @@ def create(owner_client, **overrides) -> Provider:
     response = owner_client.post(reverse("catalog:create"), form_data(**overrides))
     assert response.status_code == 302, response.content.decode()[:2000]
     return Provider.objects.get(name=overrides.get("name", "OpenAI"))
-
-
-def all_database_text() -> str:
-    """Every value of every row of every table, as text."""
-    chunks = []
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names():
-            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
-            chunks.extend(repr(row) for row in cursor.fetchall())
-    return "\n".join(chunks)
 
 
 # --- pages ------------------------------------------------------------------------------------------
@@ -117,7 +108,7 @@ def test_a_key_with_spaces_is_refused_without_repeating_it(owner_client):
 
 def test_the_key_is_stored_only_encrypted(owner_client):
     provider = create(owner_client)
-    text = all_database_text()
+    text = database_text()
     assert KEY not in text
     assert provider.api_key_encrypted in text and provider.api_key_encrypted.startswith("gAAAA")  # a Fernet token
     assert secrets.decrypt(provider.api_key_encrypted) == KEY
@@ -169,7 +160,7 @@ def test_switching_to_an_environment_variable_drops_the_stored_key(owner_client,
     provider.refresh_from_db()
     assert provider.api_key_encrypted == ""
     assert provider.api_key() == OTHER_KEY
-    assert KEY not in all_database_text()
+    assert KEY not in database_text()
 
 
 def test_switching_to_no_key_drops_the_stored_key(owner_client):
@@ -194,7 +185,7 @@ def test_an_env_key_is_read_from_the_environment_when_sent(team, monkeypatch, se
     monkeypatch.setenv("FAKE_TEST_KEY", KEY)
     assert provider.api_key() == KEY
     assert services.key_status(provider) == services.KeyStatus("from $FAKE_TEST_KEY: set", True)
-    assert KEY not in all_database_text()
+    assert KEY not in database_text()
 
 
 # --- encryption and rotation -------------------------------------------------------------------------------------

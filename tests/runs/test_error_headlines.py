@@ -2,7 +2,7 @@
 connection closed mid-answer, an answer that is not JSON or not the protocol's response, no
 server listening, a failed TLS handshake. Never just "The request failed.".
 
-Each run is real: sent in this process (engine.execute) to the fake provider on loopback
+Each run is real: sent in this process (sending.execute) to the fake provider on loopback
 (tests/provider_server.py), which hangs, cuts or garbles its answer as the model name asks.
 """
 
@@ -12,7 +12,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from playground.runs import engine, services
+from playground.runs import sending, services
 from playground.runs.models import Result
 from tests.factories import make_model, make_provider
 from tests.provider_server import refused_port
@@ -28,7 +28,7 @@ def run_one(team, user, version, provider):
     model = make_model(provider, "gpt-4o")
     run = services.start_run(version=version, values={"subject": "a cat"}, provider_models=[model], user=user, team=team)
     [result] = run.results.all()
-    engine.execute(result.pk)
+    sending.execute(result.pk)
     result.refresh_from_db()
     assert result.status == Result.Status.FAILED
     return run, result

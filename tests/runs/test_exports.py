@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from playground.runs import engine, exports, services
+from playground.runs import exports, sending, services
 from playground.runs.models import Result
 from tests.factories import doc_with, make_model, make_provider, make_version, model_for
 from tests.provider_server import DEFAULT_KEY
@@ -30,7 +30,7 @@ def two_runs(team, user, provider_server, text_version):
             services.start_run(version=v2, values={"subject": "a dog"}, provider_models=models[:1], user=user, team=team)]
     for run in runs:
         for r in run.results.all():
-            engine.execute(r.pk)
+            sending.execute(r.pk)
     return runs
 
 

@@ -1,7 +1,7 @@
 """The run screens: a new run (form, preflight, start), the run page (cards, progress polling,
 marks, request and response, diff), cancel / re-run / re-send, history and permissions.
 
-Results are sent in this process with engine.execute against the fake provider (no worker:
+Results are sent in this process with sending.execute against the fake provider (no worker:
 tests/browser/test_runs_browser.py has the real one), or written directly when a test needs a
 particular answer."""
 
@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from playground.runs import engine, services
+from playground.runs import sending, services
 from playground.runs.models import Result, Run
 from tests import media_samples as samples
 from tests.conftest import HX
@@ -47,7 +47,7 @@ def start(version, models, user, team, values=None) -> Run:
 
 def finish(run) -> list[Result]:
     for r in run.results.filter(status=Result.Status.QUEUED):
-        engine.execute(r.pk)
+        sending.execute(r.pk)
     return list(run.results.order_by("position"))
 
 
@@ -180,7 +180,7 @@ def test_progress_redraws_only_the_cards_that_changed_and_stops_when_done(client
     url = reverse("runs:progress", args=[run.pk])
     known = ",".join(f"{r.pk}:queued" for r in results)
 
-    engine.execute(results[0].pk)
+    sending.execute(results[0].pk)
     partial = client_logged_in.get(url, {"known": known, "outputs": 0}, headers=HX)
 
     html = partial.content.decode()
@@ -190,7 +190,7 @@ def test_progress_redraws_only_the_cards_that_changed_and_stops_when_done(client
     assert f'id="marks-{results[1].pk}"' in html  # the marks of the other cards follow
 
     for r in results[1:]:
-        engine.execute(r.pk)
+        sending.execute(r.pk)
     done = client_logged_in.get(url, {"known": known, "outputs": 1}, headers=HX)
 
     html = done.content.decode()
@@ -352,7 +352,7 @@ def test_the_diff_refuses_results_of_another_run(client_logged_in, prompt, model
 
 def test_cancel_stops_what_has_not_answered(client_logged_in, prompt, models, user, team):
     run = start(prompt.latest_version(), models, user, team)
-    engine.execute(run.results.order_by("position").first().pk)
+    sending.execute(run.results.order_by("position").first().pk)
 
     response = client_logged_in.post(reverse("runs:cancel", args=[run.pk]))
 

@@ -27,8 +27,9 @@ from playground.accounts.models import Membership
 from playground.catalog.models import Provider
 from playground.lib.env import parse_env_keys
 from playground.providers import RetryPolicy
-from playground.runs import engine, services
+from playground.runs import sending, services
 from playground.runs.models import Result, Run
+from tests.database_text import database_text
 from tests.factories import doc_with, make_member, make_model, make_provider, make_version
 from tests.provider_server import ProviderServer
 
@@ -151,23 +152,6 @@ def run_pages(client, run: Run) -> dict[str, str]:
     return pages
 
 
-def _text(value) -> str:
-    if isinstance(value, (bytes, memoryview)):
-        return bytes(value).decode("latin-1")
-    return str(value)
-
-
-def database_text() -> str:
-    """Every column of every row of every table."""
-    chunks = []
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names():
-            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
-            chunks += [" | ".join(_text(v) for v in row) for row in cursor.fetchall()]
-    assert any("runs_result" == t for t in connection.introspection.table_names())
-    return "\n".join(chunks)
-
-
 # --- the proof --------------------------------------------------------------------------------------
 
 
@@ -179,13 +163,13 @@ def test_no_key_leaks_from_runs_against_servers_that_echo_it(client, team, world
     with CaptureQueriesContext(connection):  # SQL is logged with its parameters, as with DEBUG=True
         run = services.start_run(version=version, values={}, provider_models=models, user=owner, team=team)
         for result in run.results.order_by("position"):
-            engine.execute(result.pk, retry_policy_=FAST)
+            sending.execute(result.pk, retry_policy_=FAST)
         echoed = run.results.get(model_name="fake-echo", provider_name="stored chat")
         client.force_login(owner)
         assert client.post(reverse("runs:resend", args=[echoed.pk])).status_code == 302
         resent = Run.objects.exclude(pk=run.pk).get()
         for result in resent.results.all():
-            engine.execute(result.pk, retry_policy_=FAST)
+            sending.execute(result.pk, retry_policy_=FAST)
         pages = {**run_pages(client, run), **run_pages(client, resent)}
 
     # The runs really happened, and the servers really echoed the keys back.
