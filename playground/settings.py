@@ -231,7 +231,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Runs (playground/runs/engine.py). Run tasks go to their own queue, served by a threads-pool
+# Runs (playground/runs/sending.py has the design notes). Run tasks go to their own queue, served by a threads-pool
 # worker (bin/run) that keeps many model calls in flight; variants stay on the default queue.
 PRISM_RUNS_QUEUE = env_str("PRISM_RUNS_QUEUE", "runs")  # the runs worker consumes it (bin/run: -Q runs)
 CELERY_TASK_ROUTES = {"playground.runs.tasks.send_result": {"queue": PRISM_RUNS_QUEUE}}
