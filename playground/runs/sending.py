@@ -227,15 +227,20 @@ def execute(result_id: int, *, dispatcher: RunDispatcher | None = None, retry_po
             )
 
         future.add_done_callback(on_answer)
+    # With database threads this thread sleeps until the answer is recorded (one wake-up, not one for
+    # the answer and one for its record); without, until the answer comes. It wakes to renew the lease.
+    awaited = recorded if db is not None else future
     every = max(0.2, lease_s() / 3)
     while True:
         try:
-            concurrent.futures.wait([future], timeout=every)
-            if future.done():
+            concurrent.futures.wait([awaited], timeout=every)
+            if awaited.done():
                 break
         except concurrent.futures.CancelledError:
             break
         if not (db.call if db is not None else _inline)(Result.renew, result_id, token):
+            if future.done():  # the answer is in (perhaps recorded this instant): its record decides
+                continue
             future.cancel()  # cancelled by the user, or taken over after a stall: stop the call
             log.info("run %s result %s: no longer ours (cancelled or taken over); call abandoned", result.run_id, result_id)
             return "discarded"

@@ -246,3 +246,74 @@ def test_without_redis_the_process_limit_still_holds():
         await r.aclose()
 
     asyncio.run(main())
+
+
+@needs_redis
+def test_a_finished_call_hands_its_slot_to_the_next_call_waiting_in_the_process_without_asking_redis():
+    key = new_key()
+
+    async def main():
+        r = client()
+        limiter = SharedLimiter(asyncio.Semaphore(1), RedisSemaphore(r, key, lease_s=5), limit=1)
+        await limiter.acquire()
+        second = asyncio.create_task(limiter.acquire())
+        await asyncio.sleep(0.02)
+        assert not second.done()  # held at the process's gate
+        limiter.release()
+        await second
+        assert limiter.shared.attempts == 1 and zcard(key) == 1  # the same slot, no second script
+        limiter.release()  # nobody waits: back to Redis
+        await asyncio.sleep(0.05)
+        assert zcard(key) == 0 and limiter.local._value == 1
+        await r.aclose()
+
+    asyncio.run(main())
+
+
+@needs_redis
+def test_a_slot_handed_over_but_not_taken_goes_back_to_redis():
+    key = new_key()
+
+    async def main():
+        r = client()
+        limiter = SharedLimiter(asyncio.Semaphore(1), RedisSemaphore(r, key, lease_s=5), limit=1)
+        await limiter.acquire()
+        second = asyncio.create_task(limiter.acquire())
+        await asyncio.sleep(0.02)
+        limiter.release()
+        second.cancel()  # the waiter goes away before it takes the slot
+        await asyncio.sleep(0.2)
+        assert zcard(key) == 0 and limiter.local._value == 1 and not limiter._handed
+        await r.aclose()
+
+    asyncio.run(main())
+
+
+@needs_redis
+def test_no_slot_is_handed_over_while_another_process_waits():
+    key = new_key()
+
+    async def main():
+        here = SharedLimiter(asyncio.Semaphore(1), RedisSemaphore(client(), key, lease_s=5, hand_over_for_s=0.1), limit=1)
+        there = RedisSemaphore(client(), key, lease_s=5, recheck_s=10)
+        await here.acquire()
+        waiting_there = asyncio.create_task(there.acquire(1, timeout=5))
+        next_here = asyncio.create_task(here.acquire())
+        await asyncio.sleep(0.2)  # past hand_over_for_s: the next release looks at Redis again
+        released_at = time.monotonic()
+        here.release()
+        first, _ = await asyncio.wait({next_here, waiting_there}, return_when=asyncio.FIRST_COMPLETED)
+        assert time.monotonic() - released_at < 0.3  # the other process was woken, not left to its 10 s recheck
+        assert here.shared.attempts >= 2  # the slot went back through Redis, not hand to hand
+        if next_here in first:  # the call here won the race for it: the other process is next
+            here.release()
+            await there.release(await waiting_there)
+        else:
+            await there.release(waiting_there.result())
+            await next_here
+            here.release()
+        assert time.monotonic() - released_at < 0.3
+        for sem in (here.shared, there):
+            await sem.client.aclose()
+
+    asyncio.run(main())
