@@ -220,6 +220,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
     }
+elif CELERY_BROKER_URL.startswith("redis://"):
+    CELERY_BROKER_TRANSPORT = "playground.celery:RedisTransport"  # kombu's, one Redis client per channel (celery.py)
 CELERY_RESULT_BACKEND = None  # results are written to our own models
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
