@@ -20,11 +20,12 @@ import threading
 
 from django.conf import settings
 
-from playground.providers import Dispatcher, RetryPolicy, Timeouts
+from playground.providers import Dispatcher, RetryPolicy, Timeouts, limits
 from playground.providers.limits import RedisSemaphore, SharedLimiter
 
 __all__ = ["RunDispatcher", "get_dispatcher", "limits_redis_url", "retry_policy", "timeouts_for"]
 
+log = logging.getLogger("playground.runs")
 # httpx logs every request at INFO; the line per result that sending.py logs says more, once.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
@@ -69,16 +70,37 @@ class RunDispatcher(Dispatcher):
             self._limiters[key] = current
         return current
 
+    def _redis_client(self):
+        """The redis.asyncio client, made on the dispatcher's loop where it lives."""
+        if self._redis is None:
+            import redis.asyncio  # only at team scale: the embedded default never loads the Redis client
+            from redis.driver_info import DriverInfo
+
+            # One DriverInfo for all connections: else each new connection reads redis-py's version from its metadata.
+            self._redis = redis.asyncio.Redis.from_url(self._redis_url, socket_connect_timeout=5, socket_timeout=10,
+                                                       driver_info=DriverInfo())  # fmt: skip
+        return self._redis
+
     def _shared_semaphore(self, key: str):
         """One RedisSemaphore per provider key, kept across limit changes (its slots held still
         count). Called on the dispatcher's loop, where the redis.asyncio client lives."""
-        if self._redis is None:
-            import redis.asyncio  # only at team scale: the embedded default never loads the Redis client
-
-            self._redis = redis.asyncio.Redis.from_url(self._redis_url, socket_connect_timeout=5, socket_timeout=10)
         if key not in self._shared:
-            self._shared[key] = RedisSemaphore(self._redis, f"prism:limit:{key}", lease_s=self._lease_s)
+            self._shared[key] = RedisSemaphore(self._redis_client(), f"prism:limit:{key}", lease_s=self._lease_s)
         return self._shared[key]
+
+    def warm_up(self, connections: int) -> None:
+        """At team scale, open the limits' Redis connections (as many as calls may ask at once)
+        and load their scripts now. Redis away: logged; the sends will find out and cope."""
+        if not self._redis_url:
+            return
+
+        async def prepare_limits():
+            await limits.prepare(self._redis_client(), connections=connections)
+
+        try:
+            self._call(prepare_limits())
+        except Exception as exc:
+            log.warning("could not prepare the provider limits' Redis connections: %s", exc)
 
     def close(self) -> None:
         if self._redis is not None and self._loop.is_running():

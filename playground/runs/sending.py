@@ -63,6 +63,10 @@ import concurrent.futures
 import logging
 import os
 import secrets as pysecrets
+import threading
+
+from django.conf import settings
+from django.db import connection
 
 from playground.catalog import secrets
 from playground.providers import RetryPolicy, SendOutcome
@@ -72,7 +76,7 @@ from playground.runs.models import Result, Run, lease_s
 from playground.runs.prices import cost_from_snapshot
 from playground.runs.sql import DBThreads
 
-__all__ = ["execute", "new_token", "outcome_fields"]
+__all__ = ["execute", "new_token", "outcome_fields", "warm_up"]
 
 log = logging.getLogger("playground.runs")
 
@@ -120,6 +124,25 @@ def outcome_fields(result: Result, outcome: SendOutcome) -> dict:
 
 def _inline(fn, *args):
     return fn(*args)
+
+
+def warm_up(db: DBThreads, *, tasks_at_once: int) -> None:
+    """At worker start, before the first task: make the dispatcher, open the limits' Redis
+    connections, and give each database thread its connection. A cold worker paid for these in
+    its first tasks, all at once: its first 64 requests took 50-250 ms more (bench/dispatch.py)."""
+    get_dispatcher().warm_up(connections=tasks_at_once)
+    threads = int(getattr(settings, "PRISM_RUNS_DB_THREADS", 4))
+    ready = threading.Barrier(threads)
+
+    def connect():
+        try:
+            ready.wait(2)  # holds each thread until all are here: one connect per thread
+        except threading.BrokenBarrierError:  # fewer threads than that: those there connect
+            pass
+        connection.ensure_connection()
+
+    for done in [db.submit(connect) for _ in range(threads)]:
+        done.result()
 
 
 # --- the steps, each run where the queries run (a database thread in a worker) -----------------------

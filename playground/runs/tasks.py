@@ -27,9 +27,12 @@ def send_result(self, result_id: int) -> None:
 
 @worker_ready.connect
 def _start_sweeper(sender=None, **kwargs) -> None:
-    """In a worker that serves the runs queue: re-queue results whose worker was lost (at start,
-    then every lease/2 s). Brokers do not bring back a killed worker's tasks soon, or at all
-    (filesystem): see sending.py."""
+    """In a worker that serves the runs queue: warm up what sending needs (the dispatcher, its
+    Redis connections, the database threads' connections), then re-queue results whose worker was
+    lost (at start, then every lease/2 s). Brokers do not bring back a killed worker's tasks soon,
+    or at all (filesystem): see sending.py."""
     queues = getattr(getattr(sender, "task_consumer", None), "queues", None) or []
     if any(q.name == RUNS_QUEUE for q in queues):
+        concurrency = getattr(getattr(sender, "controller", None), "concurrency", None) or 64
+        sending.warm_up(db_threads(), tasks_at_once=int(concurrency))
         sweeper.start_sweeper(send_result)

@@ -2,6 +2,7 @@
 team pass's broker (bin/test: TEST_BROKER_URL), under keys of its own."""
 
 import asyncio
+import hashlib
 import threading
 import time
 import uuid
@@ -315,5 +316,22 @@ def test_no_slot_is_handed_over_while_another_process_waits():
         assert time.monotonic() - released_at < 0.3
         for sem in (here.shared, there):
             await sem.client.aclose()
+
+    asyncio.run(main())
+
+
+@needs_redis
+def test_prepare_opens_the_connections_and_loads_the_scripts_before_the_first_send():
+    import redis
+
+    from playground.providers import limits
+
+    async def main():
+        r = client()
+        await limits.prepare(r, connections=8)
+        assert len(r.connection_pool._available_connections) >= 8  # ready in the pool, none opened by a send
+        shas = [hashlib.sha1(src.encode()).hexdigest() for src in (limits._ACQUIRE, limits._RELEASE, limits._RENEW)]
+        assert all(redis.Redis.from_url(REDIS_URL).script_exists(*shas))  # no NOSCRIPT round trip on the first EVALSHA
+        await r.aclose()
 
     asyncio.run(main())
