@@ -3,16 +3,16 @@ MIME names, and the fallbacks a refusal can offer."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from .types import (
     Base64Slot,
     Fallback,
     MediaPart,
     Note,
-    Options,
     Omitted,
+    Options,
     Part,
     Problem,
     Refusal,

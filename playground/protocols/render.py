@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 from . import anthropic_messages, gemini, openai_chat, openai_responses
 from ._common import Ctx, Resolved, payload_total, where
-from .types import MediaPart, Prompt, Problem, RenderedRequest, Target, TextPart
+from .types import MediaPart, Problem, Prompt, RenderedRequest, Target, TextPart
 
 __all__ = ["fill_variables", "placeholders", "resolve", "render", "render_all", "DIALECTS"]
 
