@@ -21,11 +21,6 @@ CHECKED = ["playground", "tests", "bench"]
 KNOWN: dict[tuple[str, str], int] = {
     ("bench/dispatch.py", "B905"): 1,
     ("bench/dispatch.py", "RUF100"): 1,
-    ("playground/protocols/_common.py", "I001"): 1,
-    ("playground/protocols/_common.py", "UP035"): 1,
-    ("playground/protocols/openai_chat.py", "I001"): 1,
-    ("playground/protocols/render.py", "I001"): 1,
-    ("playground/protocols/render.py", "UP035"): 1,
     ("playground/providers/client.py", "UP035"): 1,
     ("playground/providers/parse.py", "UP035"): 1,
 }
