@@ -790,7 +790,7 @@ def _snake(name: str) -> str:
 
 
 def _gemini_fields(c: Check, obj: dict, known: set[str], path: str) -> dict:
-    """``obj`` with snake_case names read as their camelCase twins (proto3 JSON accepts both, §4),
+    """``obj`` with snake_case names read as their camelCase twins (proto3 JSON accepts both, docs/protocols.md §4),
     recording each snake_case use; unknown names are a 400 as on the real API."""
     by_snake = {_snake(k): k for k in known}
     out = {}
@@ -976,7 +976,7 @@ def _json(data) -> bytes:
 
 def error_reply(protocol: str, status: int, message: str | None = None, *, etype: str | None = None, code=None,
                 param=None, gateway: bool = False, details=None, headers=None) -> Reply:  # fmt: skip
-    """``status`` with ``protocol``'s own error body (protocols.md §1, §3, §4, §5)."""
+    """``status`` with ``protocol``'s own error body (docs/protocols.md §1, §3, §4, §5)."""
     message = message or DEFAULT_MESSAGES.get(status, "Error.")
     rid = "req_" + uuid.uuid4().hex[:24]
     hdrs = list(headers or [])
@@ -1078,7 +1078,7 @@ def ok_reply(protocol: str, model: str, c: Check, b: Behaviour) -> Reply:
             "content": [{"type": "thinking", "thinking": "(thinking)", "signature": "c2ln"},
                         {"type": "text", "text": a}, {"type": "text", "text": z}],
             "stop_reason": stop, "stop_sequence": None,
-            # input_tokens excludes the cache reads (§3)
+            # input_tokens excludes the cache reads (docs/protocols.md §3)
             "usage": {"input_tokens": prompt - cached, "cache_creation_input_tokens": 0, "cache_read_input_tokens": cached,
                       "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
                       "output_tokens": out + reasoning, "service_tier": "standard"},

@@ -1,4 +1,4 @@
-"""Anthropic Messages (protocols.md §3). Named ``anthropic_messages`` so it can never be mistaken
+"""Anthropic Messages (docs/protocols.md §3). Named ``anthropic_messages`` so it can never be mistaken
 for the ``anthropic`` SDK package."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from .types import Auth, MediaPart
 LABEL = "Anthropic Messages"
 DEFAULT_BASE = "https://api.anthropic.com"
 DEFAULT_VERSION = "2023-06-01"
-NO_SAMPLING_VERSION = "2026-10-21"  # rejects temperature, top_p, top_k (§3)
+NO_SAMPLING_VERSION = "2026-10-21"  # rejects temperature, top_p, top_k (docs/protocols.md §3)
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
 
 
@@ -36,7 +36,7 @@ def version(target) -> str:
 
 
 def _opus_without_temperature(model: str) -> bool:
-    """Opus 4.7 and later reject temperature whatever the version (§3, [2nd])."""
+    """Opus 4.7 and later reject temperature whatever the version (docs/protocols.md §3, [2nd])."""
     m = re.search(r"claude-opus-(\d+)(?:[-.](\d{1,2}))?(?!\d)", model)
     return bool(m) and (int(m.group(1)), int(m.group(2) or 0)) >= (4, 7)
 

@@ -1,4 +1,4 @@
-"""Google Gemini ``generateContent``, Gemini Developer API (protocols.md §4). camelCase REST JSON."""
+"""Google Gemini ``generateContent``, Gemini Developer API (docs/protocols.md §4). camelCase REST JSON."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def auth(target) -> Auth:
 
 
 def _uri_ok(p: MediaPart) -> bool:
-    """Files API URIs and registered GCS objects; YouTube links for video (§4). Other HTTPS URLs
+    """Files API URIs and registered GCS objects; YouTube links for video (docs/protocols.md §4). Other HTTPS URLs
     were allowed in 2026-01, but how they are passed is unverified: refused, with inlining offered."""
     url = p.url or ""
     if url.startswith("gs://") or (url.startswith(FILES_API_PREFIX) and "/files/" in url):

@@ -1,4 +1,4 @@
-"""OpenAI Chat Completions (protocols.md §1), and OpenAI-compatible gateways (§5) when the target
+"""OpenAI Chat Completions (docs/protocols.md §1), and OpenAI-compatible gateways (§5) when the target
 has ``gateway=True``: ``video_url`` parts, PDF URLs in ``file.file_data``, more audio formats."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ DEFAULT_BASE = "https://api.openai.com/v1"
 
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/webp", "image/gif"}
 AUDIO_FORMATS = {"audio/wav": "wav", "audio/mpeg": "mp3"}  # exactly these two [SDK]
-# Gateways document more (OpenRouter §5); which work depends on the provider behind them.
+# Gateways document more (OpenRouter, docs/protocols.md §5); which work depends on the provider behind them.
 GATEWAY_AUDIO_FORMATS = {
     **AUDIO_FORMATS,
     "audio/flac": "flac",
@@ -102,7 +102,9 @@ def _media(ctx: Ctx, p: MediaPart, mi, pi, role):
             return refused
         image_url = {"url": p.url if p.delivery == "url" else data_url(p)}
         if p.detail == "original":
-            ctx.note(w, "Chat Completions has no “original” detail (protocols.md §1): sent “high”.", "warning", mi, pi)
+            ctx.note(
+                w, "Chat Completions has no “original” detail (docs/protocols.md §1): sent “high”.", "warning", mi, pi
+            )
             image_url["detail"] = "high"
         elif p.detail:
             image_url["detail"] = p.detail

@@ -1,4 +1,4 @@
-"""OpenAI Responses (protocols.md §2)."""
+"""OpenAI Responses (docs/protocols.md §2)."""
 
 from __future__ import annotations
 

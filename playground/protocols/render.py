@@ -178,7 +178,7 @@ _MB = 1_000_000
 
 
 def _size_checks(ctx: Ctx, body) -> None:
-    """Limits checked before sending (protocols.md §8.14). Documented hard caps refuse; the
+    """Limits checked before sending (docs/protocols.md §8.14). Documented hard caps refuse; the
     softer or less certain ones warn."""
     total, sizes = payload_total(body)
     p = ctx.target.protocol

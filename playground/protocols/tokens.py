@@ -1,4 +1,4 @@
-"""Input-token ESTIMATES for a rendered request, before sending (protocols.md §6).
+"""Input-token ESTIMATES for a rendered request, before sending (docs/protocols.md §6).
 
 Every figure here is an estimate for the preview; bill from the provider's ``usage``.
 
@@ -96,7 +96,7 @@ def count_text(text: str, protocol: str, model: str = "") -> tuple[int, str]:
 
 # --- images ---------------------------------------------------------------------------------------
 
-_PATCH_MULTIPLIERS = {"gpt-4.1-mini": 1.62, "gpt-4.1-nano": 2.46}  # §6, documented values
+_PATCH_MULTIPLIERS = {"gpt-4.1-mini": 1.62, "gpt-4.1-nano": 2.46}  # docs/protocols.md §6, documented values
 
 
 def _patch_model(model: str) -> float | None:

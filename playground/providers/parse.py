@@ -1,5 +1,5 @@
 """Provider answers to plain data: a response JSON to a :class:`ProviderResult`, an error answer to
-a :class:`ProviderError` (protocols.md §1–5, §8.15–18). No Django, no I/O.
+a :class:`ProviderError` (docs/protocols.md §1–5, §8.15–18). No Django, no I/O.
 
     result = parse_response("messages", json.loads(body))
     result.output_text, result.finish_reason, result.usage.total, result.error
@@ -330,7 +330,7 @@ def _parse_chat(d: dict) -> ProviderResult:
     refusal = message.get("refusal") if isinstance(message.get("refusal"), str) else None
     error = None
     # OpenRouter: an error raised mid-generation comes as HTTP 200, with a top-level and/or a
-    # choice-level "error" and finish_reason "error" (§5, §8.17).
+    # choice-level "error" and finish_reason "error" (docs/protocols.md §5, §8.17).
     if c0.get("error") is not None or d.get("error") is not None or raw == "error":
         error = _gateway_error(c0.get("error") or d.get("error") or "finish_reason 'error'", "during generation")
         finish = "error"
@@ -436,7 +436,7 @@ def _parse_messages(d: dict) -> ProviderResult:
     u = _dict(usage_raw)
     base, out = _int(u.get("input_tokens")), _int(u.get("output_tokens"))
     write, read = _int(u.get("cache_creation_input_tokens")), _int(u.get("cache_read_input_tokens"))
-    # input_tokens excludes cache reads and writes, and there is no total (§3, §8.15): add them up.
+    # input_tokens excludes cache reads and writes, and there is no total: add up (docs/protocols.md §3, §8.15).
     inp = base + (write or 0) + (read or 0) if base is not None else None
     usage = Usage(
         input=inp,
@@ -463,7 +463,7 @@ _GEMINI_FILTERED = {
 
 
 def _g(d: dict, camel: str):
-    """A Gemini field by its camelCase name, or its snake_case spelling (both parse, §4)."""
+    """A Gemini field by its camelCase name, or its snake_case spelling (both parse, docs/protocols.md §4)."""
     if camel in d:
         return d[camel]
     snake = "".join("_" + c.lower() if c.isupper() else c for c in camel)
@@ -539,7 +539,7 @@ def _parse_gemini(d: dict) -> ProviderResult:
         finish = "length"
     elif raw in _GEMINI_FILTERED:
         finish = "content_filter"
-        # A SAFETY-like finish is a failure that arrives as 200 (§8.17).
+        # A SAFETY-like finish is a failure that arrives as 200 (docs/protocols.md §8.17).
         error = ProviderError(f"Gemini stopped the answer ({raw}).", kind="response", error_type=f"finish:{raw}",
                               details=_g(c0, "safetyRatings"))  # fmt: skip
     elif raw in ("MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL", "TOO_MANY_TOOL_CALLS", "MALFORMED_RESPONSE"):
@@ -608,9 +608,9 @@ def parse_error(
         message = f"{label} {head}" + (f" {error_type}" if error_type else "") + f": {message}"
     retryable = retryable_status(status, headers)
     if code in NOT_TRANSIENT_CODES or error_type in NOT_TRANSIENT_CODES:
-        retryable = False  # out of credit: retrying only burns the budget of retries (§7)
+        retryable = False  # out of credit: retrying only burns the budget of retries (docs/protocols.md §7)
     if status == 402 and retry_after is not None and should_retry_header(headers) is None:
-        retryable = True  # OpenRouter: a 402 with Retry-After may clear (§7)
+        retryable = True  # OpenRouter: a 402 with Retry-After may clear (docs/protocols.md §7)
     return ProviderError(
         message,
         retryable=retryable,

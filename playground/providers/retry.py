@@ -1,4 +1,4 @@
-"""When to try a provider call again, and how long to wait first (protocols.md §7). No Django, no I/O.
+"""When to try a provider call again, and how long to wait first (docs/protocols.md §7). No Django, no I/O.
 
     policy = RetryPolicy(max_retries=3)            # 4 attempts at most
     decision = policy.decide(error, retries_done=0)
@@ -62,7 +62,7 @@ def should_retry_header(headers: Mapping[str, str] | None) -> bool | None:
 
 
 def retryable_status(status: int, headers: Mapping[str, str] | None = None) -> bool:
-    """§7: 408, 409, 429 and >= 500 (529 too), unless ``x-should-retry`` says otherwise."""
+    """docs/protocols.md §7: 408, 409, 429 and >= 500 (529 too), unless ``x-should-retry`` says otherwise."""
     verdict = should_retry_header(headers)
     if verdict is not None:
         return verdict

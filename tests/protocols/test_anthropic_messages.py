@@ -1,4 +1,4 @@
-"""Anthropic Messages bodies (protocols.md §3), written by hand."""
+"""Anthropic Messages bodies (docs/protocols.md §3), written by hand."""
 
 from playground.protocols.render import render
 from playground.protocols.types import Fallback, Message, Options, Payload, Prompt, Target, TextPart

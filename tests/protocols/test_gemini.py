@@ -1,4 +1,4 @@
-"""Gemini generateContent bodies (protocols.md §4), written by hand."""
+"""Gemini generateContent bodies (docs/protocols.md §4), written by hand."""
 
 from playground.protocols.render import render
 from playground.protocols.types import MediaPart, Message, Options, Prompt, Target, TextPart

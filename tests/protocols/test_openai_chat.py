@@ -1,4 +1,4 @@
-"""OpenAI Chat Completions bodies (protocols.md §1) and gateway extensions (§5), written by hand."""
+"""OpenAI Chat Completions bodies (docs/protocols.md §1) and gateway extensions (§5), written by hand."""
 
 import pytest
 
@@ -227,7 +227,7 @@ def test_default_schema_name_noted():
     assert any("“response”" in n.message for n in r.notes)
 
 
-# --- gateways (§5) ---------------------------------------------------------------------------------
+# --- gateways (docs/protocols.md §5) ---------------------------------------------------------------
 
 
 def test_gateway_video_url_pdf_url_and_more_audio():

@@ -1,4 +1,4 @@
-"""OpenAI Responses bodies (protocols.md §2), written by hand."""
+"""OpenAI Responses bodies (docs/protocols.md §2), written by hand."""
 
 from playground.protocols.render import render
 from playground.protocols.types import Message, Options, Prompt, Target, TextPart

@@ -25,7 +25,7 @@ from openai.types.responses.response_create_params import ResponseCreateParamsNo
 
 class MessageCreateParams20230601(MessageCreateParamsNonStreaming, total=False):
     """anthropic-version 2023-06-01 still takes temperature; the SDK 2.x types (made for
-    2026-10-21) no longer declare it (protocols.md §3). Everything else is the SDK's."""
+    2026-10-21) no longer declare it (docs/protocols.md §3). Everything else is the SDK's."""
 
     temperature: float
 

@@ -1,4 +1,4 @@
-"""Token estimates (protocols.md §6): documented examples and the breakdown."""
+"""Token estimates (docs/protocols.md §6): documented examples and the breakdown."""
 
 import pytest
 
@@ -38,7 +38,7 @@ def test_openai_patches_for_gpt_4_1_mini():
 @pytest.mark.parametrize(
     "w,h,expected",
     [
-        (1920, 1080, 1560),  # protocols.md §6: becomes 1456x819, about 1560 tokens
+        (1920, 1080, 1560),  # docs/protocols.md §6: becomes 1456x819, about 1560 tokens
         (1000, 1000, 36 * 36),
         (200, 200, 64),
         (8000, 100, 56 * 1),  # long edge capped at 1568: 1568x20

@@ -1,5 +1,5 @@
 """Parsing answers and error bodies per protocol, on bodies shaped like protocols.md's examples
-(§1–5) and the pitfalls of §8.15–18."""
+(docs/protocols.md §1–5) and the pitfalls of §8.15–18."""
 
 import json
 
@@ -291,7 +291,8 @@ class TestErrors:
         body = dumps({"error": {"code": 402, "message": "Insufficient credits", "metadata": {"provider_name": None}}})
         e = parse_error("chat", 402, {}, body)
         assert (e.error_type, e.code, e.retryable, e.details) == ("402", 402, False, {"provider_name": None})
-        assert parse_error("chat", 402, {"retry-after": "5"}, body).retryable  # a 402 with Retry-After may clear (§7)
+        # A 402 with Retry-After may clear (docs/protocols.md §7).
+        assert parse_error("chat", 402, {"retry-after": "5"}, body).retryable
 
     def test_gateway_shapes(self):
         ollama = parse_error("chat", 404, {}, dumps({"error": "model 'llava' not found"}))

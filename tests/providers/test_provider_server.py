@@ -119,7 +119,7 @@ def test_gateway_mode_takes_gateway_parts_and_answers_errors_in_openrouters_shap
         assert bad.status_code == 400 and bad.json()["error"]["code"] == 400 and "metadata" in bad.json()["error"]
     with ProviderServer() as strict:
         data = body("chat", lambda d: user_parts("chat", d).append({"type": "video_url", "video_url": {"url": "https://example.com/a.mp4"}}))
-        assert post(strict, "chat", data).status_code == 400  # OpenAI itself rejects video_url (§5)
+        assert post(strict, "chat", data).status_code == 400  # OpenAI rejects video_url (docs/protocols.md §5)
 
 
 # --- invalid bodies --------------------------------------------------------------------------------------

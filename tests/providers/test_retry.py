@@ -1,4 +1,4 @@
-"""Retry policy (protocols.md §7): what is retried, how long to wait, when to give up."""
+"""Retry policy (docs/protocols.md §7): what is retried, how long to wait, when to give up."""
 
 import email.utils
 import math
