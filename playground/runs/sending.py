@@ -42,7 +42,11 @@ Design (issue 4):
   process (dispatch.py). At team scale (Redis broker, or ``PRISM_LIMITS_REDIS_URL``) the limit is global:
   after the process's semaphore, each call takes a slot of a Redis-backed counting semaphore
   with leases (providers.limits; renewed while held, so a SIGKILLed worker's slots come back
-  after ``PRISM_LIMITS_LEASE_S``). On the embedded default it is per worker process.
+  after ``PRISM_LIMITS_LEASE_S``; a waiting call is woken when a slot frees, not by polling, and
+  while no other worker waits a finished call hands its slot to the next one without Redis). On
+  the embedded default it is per worker process. A runs worker warms up at start
+  (:func:`warm_up`: the dispatcher, the Redis connections, the database threads' connections),
+  so its first tasks do not pay for them.
 * **Few database connections, little CPU.** In a worker, the queries run on
   ``PRISM_RUNS_DB_THREADS`` (4) threads of the process, each keeping its connection, rather than
   on 64 task threads opening one per task; claim, load, record and the run's completion are
