@@ -75,7 +75,7 @@ def redis_url() -> str | None:
 
         redis.Redis.from_url(url, socket_connect_timeout=2).ping()
         return url
-    except Exception:  # noqa: BLE001 - no Redis: the filesystem broker
+    except Exception:  # no Redis: the filesystem broker
         return None
 
 
@@ -156,7 +156,7 @@ def report(label: str, ids, t0_wall: float, cpu: float | None, rss: float | None
     # claimed -> recorded, minus the waits for the provider's limit: what one request took.
     took = [((r[2] - r[1]).total_seconds() - sum(a["queued_s"] for a in r[3])) * 1000 for r in rows]
     http = [sum(a["latency_s"] for a in r[3]) * 1000 for r in rows]
-    own = sorted(t - h for t, h in zip(took, http))
+    own = sorted(t - h for t, h in zip(took, http, strict=True))
     over = sorted(h - DELAY_S * 1000 for h in http)
     e2e = sorted(t - DELAY_S * 1000 for t in took)
     # The overhead's two halves: claimed -> the first attempt starts; the last attempt's answer read -> recorded.

@@ -22,8 +22,9 @@ Rules kept here so every caller gets them the same:
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from .retry import NOT_TRANSIENT_CODES, parse_retry_after, retryable_status, should_retry_header
 
