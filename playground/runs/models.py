@@ -261,5 +261,5 @@ class Result(models.Model):
     @classmethod
     def load_for_sending(cls, result_id: int) -> "Result | None":
         """The result with its run's status, model, provider, team and body, in one SELECT:
-        unsaved instances holding only what sending needs."""
+        instances holding only what sending needs (any other field is deferred, as with ``.only()``)."""
         return sql.load(cls, result_id)
