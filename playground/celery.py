@@ -7,11 +7,20 @@ building one copies redis-py's table of ~200 response callbacks, which was a qua
 worker's main thread (~0.3 ms per task, bench/dispatch.py). A client only wraps the channel's
 connection pool, which is what holds connections and is thread-safe, so sharing it changes no
 command and no connection.
+
+A worker that consumes only the runs queue (bin/run: ``-Q runs``) turns kombu's Redis *ack
+emulation* off (:func:`_runs_worker_without_ack_emulation`): that bookkeeping (a MULTI to a
+sorted set and a hash for every message received, another for every ack) exists to bring back a
+lost worker's messages after the visibility timeout, an hour; the runs design does not rely on it
+(runs/sending.py: a sweeper re-queues lost and forgotten results within a lease), and it cost the
+runs worker's main thread ~0.3 ms per task. Every other worker (variants, on the default queue)
+keeps it.
 """
 
+import logging
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from kombu.transport import redis as kombu_redis
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "playground.settings")
@@ -36,3 +45,15 @@ class RedisTransport(kombu_redis.Transport):
 app = Celery("playground")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.celeryd_after_setup.connect
+def _runs_worker_without_ack_emulation(sender=None, instance=None, conf=None, **kwargs) -> None:
+    """Before the worker connects: on a Redis broker, no ack emulation if it consumes the runs queue only."""
+    from django.conf import settings
+
+    queues = set(getattr(getattr(instance, "app", app).amqp.queues, "consume_from", None) or ())
+    runs_queue = getattr(settings, "PRISM_RUNS_QUEUE", "runs")
+    if queues == {runs_queue} and str(conf.broker_url or "").startswith(("redis://", "rediss://")):
+        conf.broker_transport_options = {**(conf.broker_transport_options or {}), "ack_emulation": False}
+        logging.getLogger("playground.runs").info("runs worker: Redis ack emulation off (the sweeper re-queues lost results)")

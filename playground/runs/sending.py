@@ -32,8 +32,11 @@ Design (issue 4):
   ``running`` with an expired lease, and results ``queued`` whose message was sent longer than
   ``PRISM_RESULT_REQUEUE_S`` ago, are set back to ``queued`` (one conditional UPDATE each, so two
   sweepers never both win) and a new task is sent. The run page does the same for its own run
-  (``services.run_progress``), so a run finishes even if every worker was restarted. Redis's late
-  redelivery then finds the result finished and does nothing.
+  (``services.run_progress``), so a run finishes even if every worker was restarted. So the runs
+  worker turns kombu's Redis ack emulation off (playground/celery.py; the variants worker keeps
+  it): a killed runs worker's messages are simply gone, as on the filesystem broker, and its
+  results come back through the sweeper, sooner than a redelivery would have (an hour); saved: a
+  Redis transaction per message received and per ack.
 * **Many requests in flight per worker.** The runs worker uses Celery's threads pool
   (``-Q runs --pool threads --concurrency 64``, bin/run): a task thread mostly waits. All threads
   of a process share ONE :class:`RunDispatcher` (providers.Dispatcher): one event loop thread,
