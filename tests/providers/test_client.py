@@ -322,6 +322,28 @@ def test_a_key_echoed_by_a_server_is_redacted(provider_server):
     assert KEY not in repr(outcome) and KEY not in json.dumps(outcome.to_dict())
 
 
+def test_cookies_a_provider_sets_are_never_sent_back(provider_server):
+    """One client serves every team's providers: a cookie set on one team's call must not ride along on the
+    next call to that host (another team's, perhaps)."""
+    seen = []
+
+    def sets_a_cookie(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("cookie"))
+        return httpx.Response(200, headers={"set-cookie": "session=team-a; Path=/"},
+                              json={"choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}]})  # fmt: skip
+
+    async def main():
+        async with make_client(transport=httpx.MockTransport(sets_a_cookie)) as client:
+            for _ in range(2):
+                await send(rendered_for(provider_server, "chat"), api_key=KEY, client=client, retry_policy=NO_RETRY)
+            client.cookies = {"stray": "1"}  # nor can a caller give it any
+            await send(rendered_for(provider_server, "chat"), api_key=KEY, client=client, retry_policy=NO_RETRY)
+            return client.cookies
+
+    assert not asyncio.run(main())
+    assert seen == [None, None, None]
+
+
 # --- concurrency -----------------------------------------------------------------------------------------------
 
 
