@@ -113,7 +113,7 @@ class Run(models.Model):
     @classmethod
     def start_if_queued(cls, run_id: int) -> None:
         """Mark the run RUNNING if it is still QUEUED (its first result was claimed)."""
-        cls.objects.filter(pk=run_id, status=cls.Status.QUEUED).update(status=cls.Status.RUNNING)
+        sql.start_run(Result, run_id)  # hand-written: it runs while a run's first results are claimed
 
     @classmethod
     def finish_if_complete(cls, run_id: int) -> None:
@@ -121,9 +121,7 @@ class Run(models.Model):
         stays as it is)."""
         if sql.any_unfinished(Result, run_id):
             return
-        cls.objects.filter(pk=run_id).exclude(status__in=(cls.Status.DONE, cls.Status.CANCELLED)).update(
-            status=cls.Status.DONE, finished_at=timezone.now()
-        )
+        sql.finish_run(Result, run_id, now=timezone.now())
 
 
 class ResultQuerySet(models.QuerySet):

@@ -4,6 +4,7 @@ threads that run them in a worker (sending.py explains the design).
     sql.claim(Result, result_id, token, until=..., now=...)   # one conditional UPDATE: True for one caller
     sql.write(Result, result_id, token, fields)               # the outcome, while the claim is ours
     sql.any_unfinished(Result, run_id)                        # does the run still wait for an answer?
+    sql.start_run(Result, run_id); sql.finish_run(Result, run_id, now=...)   # the run's status, conditionally
     sql.load(Result, result_id)                               # the result and all sending needs, one SELECT
     DBThreads(4).call(fn, *args)                              # run fn on a thread that keeps its connection
 
@@ -27,7 +28,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models.base import ModelState
 
-__all__ = ["DBThreads", "any_unfinished", "claim", "db_threads", "load", "write"]
+__all__ = ["DBThreads", "any_unfinished", "claim", "db_threads", "finish_run", "load", "start_run", "write"]
 
 _SQL_CACHE: dict = {}
 
@@ -86,6 +87,14 @@ def _sql(Result, name: str, extra=None) -> str:
         marks = ", ".join(["%s"] * len(Result.FINISHED))
         sql = (f"SELECT 1 FROM {table} WHERE {col(Result, 'run')} = %s AND {col(Result, 'status')} NOT IN ({marks}) "
                f"LIMIT 1")  # fmt: skip
+    elif name == "start_run":
+        Run = _related(Result, "run")
+        sql = (f"UPDATE {qn(Run._meta.db_table)} SET {col(Run, 'status')} = %s WHERE {col(Run, 'id')} = %s "
+               f"AND {col(Run, 'status')} = %s")  # fmt: skip
+    elif name == "finish_run":
+        Run = _related(Result, "run")
+        sql = (f"UPDATE {qn(Run._meta.db_table)} SET {col(Run, 'status')} = %s, {col(Run, 'finished_at')} = %s "
+               f"WHERE {col(Run, 'id')} = %s AND {col(Run, 'status')} NOT IN (%s, %s)")  # fmt: skip
     elif name == "load":
         Run, RequestBody, ProviderModel, Provider, Team = _models(Result)
         run, body = qn(Run._meta.db_table), qn(RequestBody._meta.db_table)
@@ -122,6 +131,18 @@ def write(Result, result_id: int, token: str, fields: dict) -> bool:
     get = Result._meta.get_field
     params = [get(name).get_db_prep_save(fields[name], connection) for name in names]
     return _execute(_sql(Result, "write", tuple(names)), [*params, result_id, token, Result.Status.RUNNING]) == 1
+
+
+def start_run(Result, run_id: int) -> None:
+    """The result's run RUNNING if it is still QUEUED."""
+    S = _related(Result, "run").Status
+    _execute(_sql(Result, "start_run"), [S.RUNNING, run_id, S.QUEUED])
+
+
+def finish_run(Result, run_id: int, *, now) -> None:
+    """The result's run DONE at ``now``, unless it is done or cancelled already."""
+    S = _related(Result, "run").Status
+    _execute(_sql(Result, "finish_run"), [S.DONE, _dt(now), run_id, S.DONE, S.CANCELLED])
 
 
 def any_unfinished(Result, run_id: int) -> bool:
