@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import threading
 
 from django.conf import settings
 
+from playground.lib.per_process import PerProcess
 from playground.providers import Dispatcher, RetryPolicy, Timeouts, limits
 from playground.providers.limits import RedisSemaphore, SharedLimiter
 
@@ -121,21 +120,18 @@ def limits_redis_url() -> str | None:
     return broker if broker.startswith(("redis://", "rediss://")) else None
 
 
-_dispatcher: RunDispatcher | None = None
-_dispatcher_pid: int | None = None
-_dispatcher_lock = threading.Lock()
+def _new_dispatcher() -> RunDispatcher:
+    return RunDispatcher(
+        max_connections=int(getattr(settings, "PRISM_DISPATCH_MAX_CONNECTIONS", 256)),
+        retry_policy=retry_policy(),
+        redis_url=limits_redis_url(),
+        lease_s=float(getattr(settings, "PRISM_LIMITS_LEASE_S", 15)),
+    )
+
+
+_dispatcher = PerProcess(_new_dispatcher)
 
 
 def get_dispatcher() -> RunDispatcher:
     """This process's dispatcher, made on first use (after a fork, a new one: threads don't fork)."""
-    global _dispatcher, _dispatcher_pid
-    with _dispatcher_lock:
-        if _dispatcher is None or _dispatcher_pid != os.getpid():
-            _dispatcher = RunDispatcher(
-                max_connections=int(getattr(settings, "PRISM_DISPATCH_MAX_CONNECTIONS", 256)),
-                retry_policy=retry_policy(),
-                redis_url=limits_redis_url(),
-                lease_s=float(getattr(settings, "PRISM_LIMITS_LEASE_S", 15)),
-            )
-            _dispatcher_pid = os.getpid()
-        return _dispatcher
+    return _dispatcher.get()

@@ -21,12 +21,12 @@ model: it sits below models.py.
 from __future__ import annotations
 
 import concurrent.futures
-import os
-import threading
 
 from django.conf import settings
 from django.db import connection
 from django.db.models.base import ModelState
+
+from playground.lib.per_process import PerProcess
 
 __all__ = ["DBThreads", "any_unfinished", "claim", "db_threads", "finish_run", "load", "start_run", "write"]
 
@@ -238,16 +238,9 @@ class DBThreads:
             raise
 
 
-_db_threads: DBThreads | None = None
-_db_threads_pid: int | None = None
-_db_threads_lock = threading.Lock()
+_db_threads = PerProcess(lambda: DBThreads(int(getattr(settings, "PRISM_RUNS_DB_THREADS", 4))))
 
 
 def db_threads() -> DBThreads:
     """This process's database threads, made on first use (after a fork, new ones)."""
-    global _db_threads, _db_threads_pid
-    with _db_threads_lock:
-        if _db_threads is None or _db_threads_pid != os.getpid():
-            _db_threads = DBThreads(int(getattr(settings, "PRISM_RUNS_DB_THREADS", 4)))
-            _db_threads_pid = os.getpid()
-        return _db_threads
+    return _db_threads.get()
