@@ -513,12 +513,6 @@ def fetch_to_file(
 
 def _fetch(url, dest, deadline, max_bytes, max_redirects, allow_loopback, client, resolver) -> FetchResult:
     own_client = client is None
-    if client is None:
-        client = httpx.Client(
-            follow_redirects=False,
-            trust_env=False,  # no HTTP(S)_PROXY / .netrc surprises
-            http2=False,
-        )
     start = _tell(dest)
     # One watchdog for the whole fetch: it follows each hop's socket.
     watchdog = _Watchdog(deadline)
@@ -532,6 +526,12 @@ def _fetch(url, dest, deadline, max_bytes, max_redirects, allow_loopback, client
                 deadline=deadline,
                 redirect=hop > 0,
             )
+            if client is None:  # made once the first address passed: a refusal costs no TLS context (~50 ms of CPU)
+                client = httpx.Client(
+                    follow_redirects=False,
+                    trust_env=False,  # no HTTP(S)_PROXY / .netrc surprises
+                    http2=False,
+                )
             response = _open(client, target, deadline, watchdog)
             try:
                 status = response.status_code
@@ -559,7 +559,7 @@ def _fetch(url, dest, deadline, max_bytes, max_redirects, allow_loopback, client
         raise
     finally:
         watchdog.cancel()
-        if own_client:
+        if own_client and client is not None:
             client.close()
 
 
