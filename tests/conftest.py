@@ -395,6 +395,15 @@ def chromium_executable() -> str:
     return str(CHROMIUM)
 
 
+def pytest_configure(config):
+    # A terminated suite (bin/test stopped, CI's time limit) stops as Ctrl-C does: the fixtures' teardown
+    # stops the Celery workers and servers they started, each in a process group of its own.
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupted)
+
+
 def pytest_runtest_setup(item):
     if item.get_closest_marker("browser") and (reason := chromium_missing_reason()):
         pytest.skip(reason)
