@@ -9,7 +9,7 @@ connection pool, which is what holds connections and is thread-safe, so sharing 
 command and no connection.
 
 A worker that consumes only the runs queue (bin/run: ``-Q runs``) turns kombu's Redis *ack
-emulation* off (:func:`_runs_worker_without_ack_emulation`): that bookkeeping (a MULTI to a
+emulation* off (:func:`_runs_worker_setup`): that bookkeeping (a MULTI to a
 sorted set and a hash for every message received, another for every ack) exists to bring back a
 lost worker's messages after the visibility timeout, an hour; the runs design does not rely on it
 (runs/sending.py: a sweeper re-queues lost and forgotten results within a lease), and it cost the
@@ -47,13 +47,28 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+# Celery's two INFO lines per task ("Task ... received", "Task ... succeeded in ...s"); the first is written
+# by the worker's main thread, which receives every message, so it delays the next task's start.
+CELERY_TASK_LOGGERS = ("celery.worker.strategy", "celery.app.trace")
+
+
 @signals.celeryd_after_setup.connect
-def _runs_worker_without_ack_emulation(sender=None, instance=None, conf=None, **kwargs) -> None:
-    """Before the worker connects: on a Redis broker, no ack emulation if it consumes the runs queue only."""
+def _runs_worker_setup(sender=None, instance=None, conf=None, **kwargs) -> None:
+    """Before the worker connects, for a worker that consumes the runs queue only: Celery's two lines
+    per task left out (runs/sending.py logs one line per result, with what they say and more: run,
+    result, model, outcome, HTTP status, time, attempts; errors and warnings are still logged); at
+    -l info they were ~9% of the worker's CPU (bench/dispatch.py, py-spy --gil). And on a Redis
+    broker, no ack emulation."""
     from django.conf import settings
 
     queues = set(getattr(getattr(instance, "app", app).amqp.queues, "consume_from", None) or ())
     runs_queue = getattr(settings, "PRISM_RUNS_QUEUE", "runs")
-    if queues == {runs_queue} and str(conf.broker_url or "").startswith(("redis://", "rediss://")):
+    if queues != {runs_queue}:
+        return
+    for name in CELERY_TASK_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.WARNING:
+            logger.setLevel(logging.WARNING)
+    if str(conf.broker_url or "").startswith(("redis://", "rediss://")):
         conf.broker_transport_options = {**(conf.broker_transport_options or {}), "ack_emulation": False}
         logging.getLogger("playground.runs").info("runs worker: Redis ack emulation off (the sweeper re-queues lost results)")

@@ -29,9 +29,10 @@ limit or a Redis restart), the only times it asks Redis without being told a slo
 :class:`SharedLimiter` keeps the process's own ``asyncio.Semaphore`` as the first gate (a process
 never asks Redis for more slots than the limit, so one process cannot hammer it), then takes a
 Redis slot. While nobody else waits for the provider, a call that finishes hands its slot
-straight to the next call of the process waiting at the gate, with no Redis round trip; the flag,
-read by every release and acquisition, ends that within ``hand_over_for_s`` (0.5 s) of another
-process starting to wait. If Redis cannot be reached it logs a warning and goes on with the
+straight to the next call of the process (waiting at the gate, or coming within 50 ms), with no
+Redis round trip; the flag, read by every release and acquisition and, while slots are held,
+every ``hand_over_for_s / 2``, ends that within ``hand_over_for_s`` (0.5 s) of another process
+starting to wait. If Redis cannot be reached it logs a warning and goes on with the
 process's limit alone (the broker is the same Redis, so nothing else would be moving either).
 HTTP and Redis only: no Django.
 """
@@ -125,6 +126,7 @@ class RedisSemaphore:
         self._renew = client.register_script(_RENEW)
         self.held: set[str] = set()
         self._renewer: asyncio.Task | None = None
+        self._watcher: asyncio.Task | None = None
         self._waiters: collections.deque[asyncio.Future] = collections.deque()
         self._listener: asyncio.Task | None = None
         self._limit = 1
@@ -228,8 +230,29 @@ class RedisSemaphore:
         return await self._renew(keys=[self.key], args=[self.lease_ms, *self.held])
 
     def _start_renewer(self) -> None:
+        loop = asyncio.get_running_loop()
         if self._renewer is None or self._renewer.done():
-            self._renewer = asyncio.get_running_loop().create_task(self._renew_while_held())
+            self._renewer = loop.create_task(self._renew_while_held())
+        if self._watcher is None or self._watcher.done():
+            self._watcher = loop.create_task(self._watch_while_held())
+
+    async def _watch_while_held(self) -> None:
+        """Keep :meth:`may_hand_over`'s look at Redis fresh while slots are held: one EXISTS on
+        the flag every ``hand_over_for_s / 2`` unless a script just looked. Calls to a provider
+        start and end together (a burst of sends, answers after the same delay), so the look
+        taken by the acquisitions was often older than ``hand_over_for_s`` by the time the
+        releases came, and every slot went back through Redis."""
+        every = self.hand_over_for_s / 2
+        while self.held:
+            await asyncio.sleep(every)
+            if not self.held:
+                return
+            if time.monotonic() - self._checked_at < every:
+                continue
+            try:
+                self._saw_waiting(bool(await self.client.exists(self.waiting_key)))
+            except Exception:  # Redis away: the look goes stale, and slots go back through Redis
+                await asyncio.sleep(self.recheck_s)
 
     async def _renew_while_held(self) -> None:
         while self.held:
@@ -251,10 +274,13 @@ class SharedLimiter:
     in a ``finally``): it hands the release to a task, which frees the local gate once Redis has
     the slot back.
 
-    A call of this process waiting at the local gate when another finishes takes that call's slot
-    as it is, without asking Redis (two round trips saved per call under load), while
-    ``shared.may_hand_over()``: nobody else waits for the provider. A slot handed over but not
-    taken within ``unused_s`` (the waiter was cancelled) goes back to Redis."""
+    A call that finishes keeps its slot for the next call of this process (one waiting at the local
+    gate, or one that comes within ``unused_s``), which takes it as it is, without asking Redis
+    (two round trips saved per call), while ``shared.may_hand_over()``: nobody else waits for the
+    provider. A slot not taken within ``unused_s`` goes back to Redis. Why not only to a call
+    already waiting: in a worker the next task for a provider comes a few ms after the last
+    answer (recorded, acknowledged, the next message taken), so most slots went back to Redis
+    and were taken again at once."""
 
     unused_s = 0.05
 
@@ -264,16 +290,11 @@ class SharedLimiter:
         self.limit = max(1, int(limit))
         self._tokens: list[str | None] = []
         self._handed: list[str] = []
-        self._queued = 0  # calls waiting at the local gate
         self._tasks: set[asyncio.Task] = set()
         self._warned_at = 0.0
 
     async def acquire(self) -> bool:
-        self._queued += 1
-        try:
-            await self.local.acquire()
-        finally:
-            self._queued -= 1
+        await self.local.acquire()
         if self._handed:  # the slot of a call that just finished
             self._tokens.append(self._handed.pop())
             return True
@@ -300,7 +321,7 @@ class SharedLimiter:
             self.local.release()
             return
         loop = asyncio.get_running_loop()
-        if self._queued and self.shared.may_hand_over():
+        if self.shared.may_hand_over():
             self._handed.append(token)
             self.local.release()
             loop.call_later(self.unused_s, self._return_if_unused, token)

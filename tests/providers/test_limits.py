@@ -263,9 +263,32 @@ def test_a_finished_call_hands_its_slot_to_the_next_call_waiting_in_the_process_
         limiter.release()
         await second
         assert limiter.shared.attempts == 1 and zcard(key) == 1  # the same slot, no second script
-        limiter.release()  # nobody waits: back to Redis
-        await asyncio.sleep(0.05)
+        limiter.release()  # nobody waits: kept for unused_s, then back to Redis
+        await asyncio.sleep(limiter.unused_s + 0.1)
         assert zcard(key) == 0 and limiter.local._value == 1
+        await r.aclose()
+
+    asyncio.run(main())
+
+
+@needs_redis
+def test_a_call_that_comes_just_after_another_finished_takes_its_slot_without_asking_redis():
+    key = new_key()
+
+    async def main():
+        r = client()
+        # The call is held longer than hand_over_for_s: the look at Redis taken when it acquired
+        # is stale by its release, and the background look keeps it fresh.
+        limiter = SharedLimiter(asyncio.Semaphore(2), RedisSemaphore(r, key, lease_s=5, hand_over_for_s=0.2), limit=2)
+        await limiter.acquire()
+        await asyncio.sleep(0.5)
+        limiter.release()
+        await asyncio.sleep(limiter.unused_s / 3)  # the next task's call, a moment later
+        await limiter.acquire()
+        assert limiter.shared.attempts == 1 and zcard(key) == 1  # the same slot, no second script
+        limiter.release()
+        await asyncio.sleep(limiter.unused_s + 0.1)
+        assert zcard(key) == 0 and limiter.local._value == 2 and not limiter._handed
         await r.aclose()
 
     asyncio.run(main())
