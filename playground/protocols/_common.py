@@ -105,6 +105,9 @@ class Ctx:
     refusals: list[Refusal] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     sent: list = field(default_factory=list)
+    # Per-part rules (turns.py, limits.py), asked by walk before a media part is built:
+    # check(ctx, part, mi, pi, role) -> an Omitted (from ctx.refuse) to leave the part out, or None.
+    part_checks: tuple = ()
 
     def note(self, where_: str, message: str, level: str = "info", mi: int | None = None, pi: int | None = None):
         self.notes.append(Note(where_, message, level, mi, pi))
@@ -165,6 +168,10 @@ def walk(ctx: Ctx, mi: int | None, role: str, parts, text_fn: Callable[[str], ob
                 continue
             if item.detail and item.kind in ("audio", "video"):
                 ctx.note(where(mi, pi, role), f"“detail” applies to images only; not carried for {item.kind}.", mi=mi, pi=pi)
+            refused = next((r for check in ctx.part_checks if (r := check(ctx, item, mi, pi, role)) is not None), None)
+            if refused is not None:
+                out.append(refused)
+                continue
             built = media_fn(item, mi, pi, role)
             if not isinstance(built, Omitted):
                 ctx.sent.append(Sent(role, media=item, message_index=mi, part_index=pi))

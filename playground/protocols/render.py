@@ -10,8 +10,8 @@ import dataclasses
 import re
 from collections.abc import Mapping
 
-from . import anthropic_messages, gemini, openai_chat, openai_responses
-from ._common import Ctx, Resolved, payload_total, where
+from . import anthropic_messages, gemini, limits, openai_chat, openai_responses, turns
+from ._common import Ctx, Resolved, where
 from .types import MediaPart, Problem, Prompt, RenderedRequest, Target, TextPart
 
 __all__ = ["fill_variables", "placeholders", "resolve", "render", "render_all", "DIALECTS"]
@@ -152,8 +152,10 @@ def render(prompt: Prompt, values: Mapping[str, object] | None, target: Target) 
     if target.gateway and target.protocol != "chat":
         ctx.note("target", "The gateway flag applies to Chat Completions only; ignored for this protocol.")
     dialect = DIALECTS[target.protocol]
+    resolved = turns.check(ctx, resolved)  # the rules on turns: order, empty turns, what a conversation ends with
+    ctx.part_checks = (turns.check_part, limits.check_part)  # per part, before it is built
     url, headers, body = dialect.build(ctx, resolved)
-    _size_checks(ctx, body)
+    limits.check_request(ctx, body)  # sizes and counts over the whole request
     return RenderedRequest(
         protocol=target.protocol,
         target=target,
@@ -172,33 +174,3 @@ def render(prompt: Prompt, values: Mapping[str, object] | None, target: Target) 
 def render_all(prompt: Prompt, values: Mapping[str, object] | None, targets) -> list[RenderedRequest]:
     """One rendering per target, for the side-by-side preview."""
     return [render(prompt, values, t) for t in targets]
-
-
-_MB = 1_000_000
-
-
-def _size_checks(ctx: Ctx, body) -> None:
-    """Limits checked before sending (docs/protocols.md §8.14). Documented hard caps refuse; the
-    softer or less certain ones warn."""
-    total, sizes = payload_total(body)
-    p = ctx.target.protocol
-    if p == "messages":
-        if total > 32 * _MB:
-            ctx.refuse_setting("request size", f"The media add up to {total / _MB:.1f} MB of base64; Anthropic takes at most 32 MB per request (413).")
-        big = [s for s in sizes if s > 5 * _MB]
-        if big:
-            ctx.note("request size", f"{len(big)} media file(s) over 5 MB of base64, Anthropic's safe per-image cap (10 MB on the direct API).", "warning")
-        images = [s.media for s in ctx.sent if s.media is not None and s.media.kind == "image"]
-        if len(images) > 20 and any((m.width or 0) > 2000 or (m.height or 0) > 2000 for m in images):
-            ctx.note("images", "More than 20 images: Anthropic then requires each to be at most 2000×2000 px.", "warning")
-    elif p == "gemini" and total > 20 * _MB:
-        ctx.note(
-            "request size",
-            f"{total / _MB:.1f} MB of inline data: over Gemini's long-standing 20 MB cap (100 MB since 2026-01, by type).",
-            "warning",
-        )
-    elif p in ("chat", "responses"):
-        if any(s > 20 * _MB for s in sizes):
-            ctx.note("request size", "A file is over 20 MB of base64 (OpenAI's older per-image limit).", "warning")
-        if total > 50 * _MB:
-            ctx.note("request size", f"{total / _MB:.1f} MB of media: over OpenAI's 50 MB per request for images.", "warning")
