@@ -190,14 +190,14 @@ def load(Result, result_id: int):
     Run, RequestBody, ProviderModel, Provider, Team = _models(Result)
     at = 0
 
-    def take(model, names):
+    def take(names):  # the next len(names) columns of the row
         nonlocal at
         at += len(names)
         return row[at - len(names):at]
 
-    result = _loaded(Result, _LOAD_RESULT, take(Result, _LOAD_RESULT))
-    _cache(result, "run", _loaded(Run, ("id", "status"), (result.run_id, *take(Run, ("status",)))))
-    model, provider, team, body = take(ProviderModel, _LOAD_MODEL), take(Provider, _LOAD_PROVIDER), take(Team, _LOAD_TEAM), take(RequestBody, _LOAD_BODY)  # fmt: skip
+    result = _loaded(Result, _LOAD_RESULT, take(_LOAD_RESULT))
+    _cache(result, "run", _loaded(Run, ("id", "status"), (result.run_id, *take(("status",)))))
+    model, provider, team, body = take(_LOAD_MODEL), take(_LOAD_PROVIDER), take(_LOAD_TEAM), take(_LOAD_BODY)
     if model[0] is not None:
         pm = _loaded(ProviderModel, _LOAD_MODEL, model)
         prov = _loaded(Provider, _LOAD_PROVIDER, provider)
