@@ -94,8 +94,7 @@ def _media(ctx: Ctx, p: MediaPart, mi, pi, role):
     t = ctx.target
     w = where(mi, pi, role)
     mime = canonical_mime(p.mime_type)
-    if role == "assistant":
-        return ctx.refuse(mi, pi, p.kind, f"{LABEL} takes media only in user messages, not in assistant turns.", role=role)
+    # Media in an assistant turn is refused before this, by turns.check_part (docs/protocols.md §9.2, §9.3).
 
     if p.kind == "image":
         if (refused := refuse_unsupported_image(ctx, p, mi, pi, role, LABEL)) is not None:
