@@ -309,3 +309,38 @@ def test_openai_final_assistant_turn_not_flagged(protocol):
     """OpenAI documents no rule on the last turn: nothing is flagged."""
     r = render(prefill_prompt("The colour is"), {}, Target(protocol, "gpt-4o"))
     assert r.ok and r.notes == [] and r.refusals == []
+
+
+# --- the bodies these rules change still pass the official SDK types --------------------------------
+
+
+@by_protocol
+def test_bodies_after_the_rules_validate_against_the_sdks(target):
+    pytest.importorskip("openai")
+    pytest.importorskip("anthropic")
+    pytest.importorskip("google.genai.types")
+    from anthropic.types.message_create_params import MessageCreateParamsNonStreaming
+    from openai.types.chat.completion_create_params import CompletionCreateParamsNonStreaming
+    from openai.types.responses.response_create_params import ResponseCreateParamsNonStreaming
+
+    from .sdk_check import gemini_validate, validate_params
+
+    p = Prompt(
+        system=(T("{{persona}}"), T("Be brief.")),
+        messages=[user(T("{{context}}"), T("Name a colour."), image()), assistant(T("{{draft}}")), user(T("Again")),
+                  assistant(T("The colour is "))],
+        options=OPTS,
+    )
+    r = render(p, {"persona": "", "context": " ", "draft": ""}, target)
+    assert r.ok, (r.refusals, r.problems)
+    assert any(n.message.startswith("Turn left out") for n in r.notes)
+    body = materialize(r.body)
+    if target.protocol == "chat":
+        validate_params(body, CompletionCreateParamsNonStreaming)
+    elif target.protocol == "responses":
+        validate_params(body, ResponseCreateParamsNonStreaming)
+    elif target.protocol == "messages":
+        validate_params(body, MessageCreateParamsNonStreaming)
+        assert body["messages"][-1]["content"] == [{"type": "text", "text": "The colour is"}]
+    else:
+        gemini_validate(body)
