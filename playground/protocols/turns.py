@@ -7,8 +7,8 @@ Every protocol (docs/protocols.md §9.1): a text part that is empty or only whit
 variables are filled is left out with a note (Anthropic rejects both, "text content blocks must be
 non-empty" / "must contain non-whitespace text"; Gemini rejects an empty text part; OpenAI gains
 nothing from one), and so is a turn left with nothing in it (Anthropic: "all messages must have
-non-empty content"; Gemini: "contents.parts must not be empty"; Chat: an empty content array). A
-prompt left with no turn at all is a Problem: there is nothing to send.
+non-empty content"; Gemini: "contents.parts must not be empty"; Chat: the OpenAPI spec gives content
+arrays at least one item). A prompt left with no turn at all is a Problem: there is nothing to send.
 """
 
 from __future__ import annotations
