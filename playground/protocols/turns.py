@@ -45,9 +45,9 @@ RULES = {
         frozenset({"user"}),
         "assistant content takes only text and refusal parts",
     ),
-    # docs/protocols.md §9.3: an assistant input message holds output_text / refusal only (the API
-    # answers "Supported values are: 'output_text' and 'refusal'"); the SDK's EasyInputMessage type
-    # is looser, the API wins.
+    # docs/protocols.md §9.3: an assistant message's content is output_text / refusal [SDK
+    # response_output_message_param.py]. The SDK's EasyInputMessage type is looser (input parts in
+    # any role); Prism keeps the stricter reading (not confirmed by a quoted 400).
     "responses": TurnRules(
         "OpenAI Responses",
         frozenset({"user"}),
