@@ -105,7 +105,7 @@ class Ctx:
     refusals: list[Refusal] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     sent: list = field(default_factory=list)
-    # Per-part rules (turns.py, limits.py), asked by walk before a media part is built:
+    # Per-part rules (turns.check_part), asked by walk before a media part is built:
     # check(ctx, part, mi, pi, role) -> an Omitted (from ctx.refuse) to leave the part out, or None.
     part_checks: tuple = ()
 
@@ -139,10 +139,7 @@ def walk(ctx: Ctx, mi: int | None, role: str, parts, text_fn: Callable[[str], ob
     model does not take are refused here. Records what is sent, for token estimates."""
     out = []
     for pi, part in parts:
-        if isinstance(part, TextPart):
-            if not part.text:
-                ctx.note(where(mi, pi, role), "Empty text part left out.", mi=mi, pi=pi)
-                continue
+        if isinstance(part, TextPart):  # blank ones were left out, with a note, by turns.check
             out.append(text_fn(part.text))
             ctx.sent.append(Sent(role, text=part.text, message_index=mi, part_index=pi))
             continue
@@ -183,12 +180,9 @@ def system_texts(ctx: Ctx, resolved: Resolved, label: str) -> list[str]:
     """The system prompt's texts; media there is refused (every protocol takes text only)."""
     texts = []
     for pi, part in resolved.system:
-        if isinstance(part, TextPart):
-            if part.text:
-                texts.append(part.text)
-                ctx.sent.append(Sent("system", text=part.text, part_index=pi))
-            else:
-                ctx.note(where(None, pi), "Empty text part left out.", pi=pi)
+        if isinstance(part, TextPart):  # blank ones were left out, with a note, by turns.check
+            texts.append(part.text)
+            ctx.sent.append(Sent("system", text=part.text, part_index=pi))
         else:
             ctx.refuse(None, pi, part.kind, f"{label} takes text only in the system prompt; move the {part.kind} to a user message.")
     return texts

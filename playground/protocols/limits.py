@@ -1,19 +1,13 @@
-"""Documented size and count limits per protocol (docs/protocols.md §8.14 and §9): per part,
-asked by ``_common.walk`` before a media part is built (:func:`check_part`), and over the whole
-request once it is built (:func:`check_request`). Documented hard caps refuse; softer or less
-certain ones warn."""
+"""Documented size and count limits per protocol (docs/protocols.md §8.14 and §9), checked over the
+whole request once it is built (:func:`check_request`). Documented hard caps refuse; softer or
+less certain ones warn. Per-part limits (dimensions, per-file size) belong in a ``check_part``
+here, added to render's ``ctx.part_checks``, as turns.check_part is."""
 
 from __future__ import annotations
 
 from ._common import Ctx, payload_total
-from .types import MediaPart, Omitted
 
-__all__ = ["check_part", "check_request"]
-
-
-def check_part(ctx: Ctx, part: MediaPart, mi: int | None, pi: int, role: str) -> Omitted | None:
-    """A refusal (``ctx.refuse``) if the part breaks one of its protocol's per-part limits, else None."""
-    return None
+__all__ = ["check_request"]
 
 
 _MB = 1_000_000

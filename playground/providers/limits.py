@@ -147,7 +147,7 @@ class RedisSemaphore:
         if answer > 0:
             self._saw_waiting(answer == 2)
             self.held.add(token)
-            self._start_renewer()
+            self._start_while_held()
             return token, 0.0
         return None, -int(answer) / 1000
 
@@ -229,7 +229,8 @@ class RedisSemaphore:
             return 0
         return await self._renew(keys=[self.key], args=[self.lease_ms, *self.held])
 
-    def _start_renewer(self) -> None:
+    def _start_while_held(self) -> None:
+        """The tasks that run while this process holds slots: the renewer and the watcher."""
         loop = asyncio.get_running_loop()
         if self._renewer is None or self._renewer.done():
             self._renewer = loop.create_task(self._renew_while_held())
