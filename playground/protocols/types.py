@@ -189,6 +189,12 @@ class Target:
     PDF URLs in ``file.file_data`` and more audio formats; Chat Completions only.
     ``clamp_temperature``: opt in to clamping an out-of-range temperature (with a warning)
     instead of a refusal.
+
+    The configured model's own limits (a catalog ProviderModel, or a preset), checked by
+    limits.py on top of the protocol's documented ones; None means "the protocol's rules only":
+    ``image_formats`` (MIME types), ``max_image_edge`` (px, long edge), ``max_images`` (per
+    request, PDF pages not included), ``accepts_urls`` (False: media go inline only).
+    ``label``: how the preview names this target (e.g. "Claude Sonnet 4.6 (Anthropic)").
     """
 
     protocol: Protocol
@@ -201,6 +207,11 @@ class Target:
     api_key_env: str | None = None
     default_max_tokens: int = 1024  # applied (with a note) where the protocol requires max tokens
     clamp_temperature: bool = False
+    image_formats: frozenset[str] | None = None
+    max_image_edge: int | None = None
+    max_images: int | None = None
+    accepts_urls: bool = True
+    label: str = ""
 
     def __post_init__(self):
         if self.protocol not in PROTOCOLS:
@@ -209,6 +220,8 @@ class Target:
             raise ValueError("system_role must be 'system' or 'developer'.")
         if self.inputs is not None:
             object.__setattr__(self, "inputs", frozenset(self.inputs))
+        if self.image_formats is not None:
+            object.__setattr__(self, "image_formats", frozenset(self.image_formats))
 
 
 # --- what rendering reports ------------------------------------------------------------------------

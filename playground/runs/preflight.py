@@ -75,6 +75,11 @@ def target_for(pm: ProviderModel) -> Target:
         gateway=bool(provider.gateway_extensions) and provider.render_protocol == "chat",
         inputs=frozenset(pm.inputs or ()),
         api_key_env=(provider.api_key_env or None) if provider.key_source == Provider.KeySource.ENV else None,
+        image_formats=frozenset(pm.image_formats) if pm.image_formats else None,
+        max_image_edge=pm.max_image_edge,
+        max_images=pm.max_images,
+        accepts_urls=pm.accepts_urls,
+        label=f"{pm.label or pm.name} ({provider.name})",
     )
 
 
