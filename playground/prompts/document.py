@@ -21,6 +21,12 @@ go through build_prompt, so they render identically.
 Per media part: "detail" (auto/low/high/original), "send" ("inline", default, or "url" when the
 media has a public URL), "variant" (image: max_edge/format/quality; audio: format/sample_rate/
 channels; video: frames/max_edge to send key frames instead of the video).
+
+A fallback chosen for one target only: "variant_for" maps a target key (chat, responses,
+messages, gemini, gateway: the preview's column keys) to the variant that target gets instead
+of "variant" (e.g. key frames for Chat while Gemini keeps the video). "optional": true leaves
+the part out, with a warning, for targets that cannot take it, instead of refusing the request.
+:func:`for_target` resolves "variant_for" for one target before building.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from typing import Any, Protocol
 from playground.protocols import MediaPart, Message, Options, Prompt, TextPart
 
 ROLES = ("user", "assistant")
+TARGET_KEYS = ("chat", "responses", "messages", "gemini", "gateway")
 DETAILS = ("auto", "low", "high", "original")
 KINDS = ("image", "audio", "video", "pdf")
 OPTION_KEYS = ("max_tokens", "temperature", "json_schema", "schema_name", "strict")
@@ -153,7 +160,7 @@ def _part(p: Any, where: str) -> dict:
         if set(p) != {"text"}:
             raise DocumentError(f"{where}: a text part has only \"text\".")
         return {"text": _str(p["text"], where)}
-    allowed = {"media", "media_variable", "kind", "detail", "send", "variant", "mime_type", "name"}
+    allowed = {"media", "media_variable", "kind", "detail", "send", "variant", "variant_for", "optional", "mime_type", "name"}
     unknown = set(p) - allowed
     if unknown:
         raise DocumentError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}.")
@@ -168,6 +175,35 @@ def _part(p: Any, where: str) -> dict:
         raise DocumentError(f"{where}.send must be inline or url.")
     if "variant" in out and not isinstance(out["variant"], dict):
         raise DocumentError(f"{where}.variant must be an object.")
+    per_target = out.get("variant_for", {})
+    if not isinstance(per_target, dict) or set(per_target) - set(TARGET_KEYS) or not all(isinstance(v, dict) for v in per_target.values()):
+        raise DocumentError(f"{where}.variant_for maps a target ({', '.join(TARGET_KEYS)}) to a variant object.")
+    if not per_target:
+        out.pop("variant_for", None)
+    if not isinstance(out.get("optional", False), bool):
+        raise DocumentError(f"{where}.optional must be true or false.")
+    if out.get("optional") is False:
+        out.pop("optional")
+    return out
+
+
+def for_target(doc: dict, key: str) -> dict:
+    """The normalized document as target ``key`` gets it: each part's "variant_for"[key], if any,
+    replaces its "variant"; other targets' entries are dropped. The document itself is unchanged."""
+    if not any("variant_for" in p for m in doc["messages"] for p in m["parts"]):
+        return doc
+    out = dict(doc, messages=[])
+    for m in doc["messages"]:
+        parts = []
+        for p in m["parts"]:
+            if "variant_for" in p:
+                p = dict(p)
+                chosen = p.pop("variant_for").get(key)
+                if chosen is not None:
+                    p["variant"] = chosen
+                    p.pop("send", None)  # a variant is sent inline
+            parts.append(p)
+        out["messages"].append(dict(m, parts=parts))
     return out
 
 

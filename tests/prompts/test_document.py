@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from playground.prompts.document import DocumentError, build_prompt, media_refs, normalize
+from playground.prompts.document import DocumentError, build_prompt, for_target, media_refs, normalize
 from playground.prompts.sources import FileSource, variant_options
 from playground.protocols import Target, render
 from tests import media_samples as samples
@@ -127,3 +127,43 @@ def test_parts_after_an_unresolved_one_keep_their_document_numbers(folder):
     assert [(i.message_index, i.part_index) for i in built.issues] == [(0, 1)]
     assert [(r.message_index, r.part_index, r.modality) for r in request.refusals] == [(0, 2, "audio")]
     assert not request.ok
+
+
+# --- a fallback for one target only -----------------------------------------------------------------
+
+
+def _video_doc(**part):
+    return normalize({"messages": [{"role": "user", "parts": [{"text": "What happens?"}, {"media": "clip.mp4", **part}]}]})
+
+
+def test_for_target_gives_each_target_its_own_variant():
+    doc = _video_doc(variant_for={"chat": {"frames": 8}}, send="url")
+    chat = for_target(doc, "chat")["messages"][0]["parts"][1]
+    gemini = for_target(doc, "gemini")["messages"][0]["parts"][1]
+    assert chat == {"media": "clip.mp4", "variant": {"frames": 8}}  # a variant goes inline
+    assert gemini == {"media": "clip.mp4", "send": "url"}
+    assert doc["messages"][0]["parts"][1]["variant_for"] == {"chat": {"frames": 8}}  # the document is unchanged
+
+
+def test_for_target_keeps_the_shared_variant_for_targets_without_their_own():
+    doc = _video_doc(variant={"frames": 4}, variant_for={"gateway": {"frames": 12}})
+    assert for_target(doc, "messages")["messages"][0]["parts"][1]["variant"] == {"frames": 4}
+    assert for_target(doc, "gateway")["messages"][0]["parts"][1]["variant"] == {"frames": 12}
+
+
+@pytest.mark.parametrize(
+    "part, message",
+    [
+        ({"variant_for": {"claude": {"frames": 8}}}, "variant_for maps a target"),
+        ({"variant_for": {"chat": "frames"}}, "variant_for maps a target"),
+        ({"optional": "yes"}, "optional must be true or false"),
+    ],
+)
+def test_per_target_keys_are_checked(part, message):
+    with pytest.raises(DocumentError, match=message):
+        _video_doc(**part)
+
+
+def test_optional_false_and_an_empty_variant_for_are_left_out():
+    assert _video_doc(optional=False, variant_for={})["messages"][0]["parts"][1] == {"media": "clip.mp4"}
+    assert _video_doc(optional=True)["messages"][0]["parts"][1] == {"media": "clip.mp4", "optional": True}
