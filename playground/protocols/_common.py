@@ -3,6 +3,7 @@ MIME names, and the fallbacks a refusal can offer."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -136,44 +137,82 @@ def walk(ctx: Ctx, mi: int | None, role: str, parts, text_fn: Callable[[str], ob
     """Convert one message's parts, in order: texts through ``text_fn``, media through
     ``media_fn(part, mi, pi, role)`` (which returns the part's JSON or an Omitted from
     ``ctx.refuse``). Videos chosen to go as key frames become their frames; kinds the target's
-    model does not take are refused here. Records what is sent, for token estimates."""
+    model does not take are refused here. Records what is sent, for token estimates.
+
+    A part marked ``optional`` that this target refuses (any refusal: kind, format, role, a
+    per-part check, or one the dialect's ``media_fn`` records) is left out of the body instead,
+    with a warning note per reason ("Left out for <model>: <reason>"), and the request stays
+    sendable."""
     out = []
+    left_out: list[tuple[int, list, list[Refusal]]] = []  # (part index, its entries, its refusals)
     for pi, part in parts:
         if isinstance(part, TextPart):  # blank ones were left out, with a note, by turns.check
             out.append(text_fn(part.text))
             ctx.sent.append(Sent(role, text=part.text, message_index=mi, part_index=pi))
             continue
-        if part.as_frames:
-            ctx.note(
-                where(mi, pi, role),
-                f"Video {part_name(part)} sent as its {len(part.frames)} key frames (images): "
-                "the model sees stills, not the video or its sound.",
-                "warning",
-                mi,
-                pi,
-            )
-            items = list(part.frames)
-        else:
-            items = [part]
-        for item in items:
-            inputs = ctx.target.inputs
-            if inputs is not None and item.kind not in inputs:
-                fb = keyframes_fallback(item) if item.kind == "video" and "image" in inputs else None
-                out.append(
-                    ctx.refuse(mi, pi, item.kind, f"Model {ctx.target.model} is set up without {item.kind} input.", fb, role)
-                )
-                continue
-            if item.detail and item.kind in ("audio", "video"):
-                ctx.note(where(mi, pi, role), f"“detail” applies to images only; not carried for {item.kind}.", mi=mi, pi=pi)
-            refused = next((r for check in ctx.part_checks if (r := check(ctx, item, mi, pi, role)) is not None), None)
-            if refused is not None:
-                out.append(refused)
-                continue
-            built = media_fn(item, mi, pi, role)
-            if not isinstance(built, Omitted):
-                ctx.sent.append(Sent(role, media=item, message_index=mi, part_index=pi))
-            out.append(built)
+        marks = (len(out), len(ctx.notes), len(ctx.refusals), len(ctx.sent))
+        _media_items(ctx, mi, pi, role, part, out, media_fn)
+        if part.optional and len(ctx.refusals) > marks[2]:
+            left_out.append((pi, *_take_back(ctx, out, marks)))
+    if left_out and not out:
+        # Every part of this turn would be left out, and an empty turn is rejected everywhere
+        # (docs/protocols.md §9.1): the refusals stand, saying why.
+        for _, taken, refused in left_out:
+            out.extend(taken)
+            ctx.refusals += [
+                dataclasses.replace(r, reason=r.reason + " It is marked “leave out”, but it is all this message "
+                                    "has: add some text to the message, or remove the part.")
+                for r in refused
+            ]
+        return out
+    model = ctx.target.model
+    for pi, _, refused in left_out:
+        for reason in dict.fromkeys(r.reason for r in refused):
+            ctx.note(where(mi, pi, role), f"Left out for {model}: {reason}", "warning", mi, pi)
     return out
+
+
+def _media_items(ctx: Ctx, mi, pi, role, part: MediaPart, out: list, media_fn: MediaFn) -> None:
+    """One media part into ``out``: the part itself, or its key frames."""
+    if part.as_frames:
+        ctx.note(
+            where(mi, pi, role),
+            f"Video {part_name(part)} sent as its {len(part.frames)} key frames (images): "
+            "the model sees stills, not the video or its sound.",
+            "warning",
+            mi,
+            pi,
+        )
+        items = list(part.frames)
+    else:
+        items = [part]
+    for item in items:
+        inputs = ctx.target.inputs
+        if inputs is not None and item.kind not in inputs:
+            fb = keyframes_fallback(item) if item.kind == "video" and "image" in inputs else None
+            out.append(
+                ctx.refuse(mi, pi, item.kind, f"Model {ctx.target.model} is set up without {item.kind} input.", fb, role)
+            )
+            continue
+        if item.detail and item.kind in ("audio", "video"):
+            ctx.note(where(mi, pi, role), f"“detail” applies to images only; not carried for {item.kind}.", mi=mi, pi=pi)
+        refused = next((r for check in ctx.part_checks if (r := check(ctx, item, mi, pi, role)) is not None), None)
+        if refused is not None:
+            out.append(refused)
+            continue
+        built = media_fn(item, mi, pi, role)
+        if not isinstance(built, Omitted):
+            ctx.sent.append(Sent(role, media=item, message_index=mi, part_index=pi))
+        out.append(built)
+
+
+def _take_back(ctx: Ctx, out: list, marks) -> tuple[list, list[Refusal]]:
+    """Undo what one optional part added since ``marks``: its body entries, notes, refusals and
+    sent records (it is left out whole, key frames and all). Returns the entries and refusals."""
+    at, notes, refusals, sent = marks
+    taken, refused = out[at:], ctx.refusals[refusals:]
+    del out[at:], ctx.notes[notes:], ctx.refusals[refusals:], ctx.sent[sent:]
+    return taken, refused
 
 
 def system_texts(ctx: Ctx, resolved: Resolved, label: str) -> list[str]:

@@ -75,6 +75,9 @@ class MediaPart:
     ``frames`` are key frames of a video (image MediaParts, in order). They are sent instead of
     the video only when ``as_frames`` is true: sampling frames makes a different prompt, so it is
     the caller's explicit choice (see :meth:`with_frames`).
+
+    ``optional``: a target that cannot take this part leaves it out, with a warning note, instead
+    of refusing the request (the document's "optional": true; see _common.walk).
     """
 
     kind: Kind
@@ -93,6 +96,7 @@ class MediaPart:
     frames: tuple[MediaPart, ...] = ()
     as_frames: bool = False
     variable: str | None = None
+    optional: bool = False
 
     def __post_init__(self):
         if self.kind not in KINDS:
