@@ -153,9 +153,10 @@ def render(prompt: Prompt, values: Mapping[str, object] | None, target: Target) 
         ctx.note("target", "The gateway flag applies to Chat Completions only; ignored for this protocol.")
     dialect = DIALECTS[target.protocol]
     resolved = turns.check(ctx, resolved)  # the rules on turns: order, empty turns, what a conversation ends with
-    ctx.part_checks = (turns.check_part,)  # per part, before it is built
+    lim = limits.Limits(resolved)  # counts what the request will carry (images, PDF pages, audio)
+    ctx.part_checks = (turns.check_part, lim.check_part)  # per part, before it is built
     url, headers, body = dialect.build(ctx, resolved)
-    limits.check_request(ctx, body)  # sizes and counts over the whole request
+    lim.check_request(ctx, body)  # sizes and counts over the whole request
     return RenderedRequest(
         protocol=target.protocol,
         target=target,

@@ -120,10 +120,14 @@ def big(tmp_path, name: str, mb: float, mime="image/png"):
 def test_size_checks_per_target(tmp_path):
     p = Prompt(messages=[Message("user", [big(tmp_path, f"i{i}", 6) for i in range(6)])], options=Options(max_tokens=5))
     r = render(p, {}, Target("messages", "claude-sonnet-4-5"))
-    [ref] = r.refusals
-    assert ref.where == "request size" and "32 MB" in ref.reason and "36.0 MB" in ref.reason
-    assert any("6 media file(s) over 5 MB" in n.message for n in r.notes)
-    assert r.body_size() > 36_000_000
+    # each image over Anthropic's 5 MB of base64 is refused, with a JPEG copy to send instead (the
+    # request's total is checked on what is left, so once the copies are in)
+    assert [r_.part_index for r_ in r.refusals] == list(range(6))
+    assert all("5 MB of base64 per image" in r_.reason and r_.fallback.spec == "image:format=jpeg;max_edge=1568;quality=85"
+               for r_ in r.refusals)
+    under = Prompt(messages=[Message("user", [big(tmp_path, f"u{i}", 4.9) for i in range(7)])], options=Options(max_tokens=5))
+    [ref] = render(under, {}, Target("messages", "claude-sonnet-4-5")).refusals
+    assert ref.where == "request size" and "32 MB" in ref.reason and "34.3 MB" in ref.reason
 
     r = render(p, {}, Target("gemini", "gemini-2.5-flash"))
     assert r.ok and any("over Gemini's long-standing 20 MB cap" in n.message for n in r.notes)
