@@ -7,8 +7,8 @@ edits to prompts, providers or prices never change what an old run shows.
     Run.objects.with_counts()                   # n_results, n_ok, n_failed, cost per run (history)
     Result.objects.stale(run_id=run.pk)         # worker lost (lease expired) or task never came
     Result.objects.filter(run=run).counts_by_status()   # {"total": 4, "succeeded": 2, ...}
-    Result.claim(result_id, token)              # the sending life of a result: claim, renew, record
-    Result.renew(result_id, token); Result.record(result_id, token, fields)
+    Result.claim([ids], token)                  # the sending life of results: claim, renew, record
+    Result.renew([ids], token); Result.record(result_id, token, fields)
     Run.start_if_queued(run_id); Run.finish_if_complete(run_id)
 
 Claiming and recording run once per request, so they are hand-written SQL (sql.py) behind these
@@ -209,6 +209,10 @@ class Result(models.Model):
     request_id = models.CharField(max_length=200, blank=True)  # the provider's, for support tickets
     elapsed_ms = models.PositiveIntegerField(null=True, blank=True)  # all attempts and waits
     sent_media = models.JSONField(default=dict, blank=True)  # {"images": n, "audio_s": x}: for per-item prices
+    # The preflight's input-token estimate of the body sent (runs/reconcile.py estimate_snapshot):
+    # {"total", "text", "image", "audio", "video", "pdf", "method", "unknown"}; None values are
+    # kinds it could not count; {} when none was stored. Shown against the reported usage.
+    estimate = models.JSONField(default=dict, blank=True)
     # Claiming: a worker owns the result while claimed_until is in the future.
     claim_token = models.CharField(max_length=64, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
@@ -237,17 +241,17 @@ class Result(models.Model):
     # result before it loads anything. Each is one statement, true only while the claim is ours.
 
     @classmethod
-    def claim(cls, result_id: int, token: str) -> bool:
-        """Take the result for the worker holding ``token``: RUNNING with a lease of lease_s(), if
-        it is queued or its lease expired. One atomic UPDATE, true for exactly one caller."""
+    def claim(cls, result_ids: list[int], token: str) -> list[int]:
+        """Take the results for the worker holding ``token``: RUNNING with a lease of lease_s(),
+        each one that is queued or whose lease expired. One atomic UPDATE; each result is taken
+        by exactly one caller. Returns the ids taken."""
         now = timezone.now()
-        return sql.claim(cls, result_id, token, until=now + timedelta(seconds=lease_s()), now=now)
+        return sql.claim(cls, list(result_ids), token, until=now + timedelta(seconds=lease_s()), now=now)
 
     @classmethod
-    def renew(cls, result_id: int, token: str) -> bool:
-        """Extend the lease; False when the result is no longer ours (cancelled, or taken over)."""
-        until = timezone.now() + timedelta(seconds=lease_s())
-        return bool(cls.objects.filter(pk=result_id, claim_token=token, status=cls.Status.RUNNING).update(claimed_until=until))
+    def renew(cls, result_ids: list[int], token: str) -> list[int]:
+        """Extend the leases; returns the ids still ours (a missing one was cancelled, or taken over)."""
+        return sql.renew(cls, list(result_ids), token, until=timezone.now() + timedelta(seconds=lease_s()))
 
     @classmethod
     def record(cls, result_id: int, token: str, fields: dict) -> bool:
@@ -257,7 +261,7 @@ class Result(models.Model):
         return sql.write(cls, result_id, token, {**fields, "finished_at": timezone.now(), "claimed_until": None})
 
     @classmethod
-    def load_for_sending(cls, result_id: int) -> "Result | None":
-        """The result with its run's status, model, provider, team and body, in one SELECT:
+    def load_for_sending(cls, result_ids: list[int]) -> list["Result"]:
+        """The results with their run's status, model, provider, team and body, in one SELECT:
         instances holding only what sending needs (any other field is deferred, as with ``.only()``)."""
-        return sql.load(cls, result_id)
+        return sql.load(cls, list(result_ids))

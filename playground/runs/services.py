@@ -23,6 +23,7 @@ from playground.runs import bodies, enqueue
 from playground.runs.models import Result, Run
 from playground.runs.preflight import Preflight, key_problem, preflight
 from playground.runs.prices import price_snapshot
+from playground.runs.reconcile import estimate_snapshot
 
 __all__ = [
     "Preflight",
@@ -52,6 +53,7 @@ def _result_for(run: Run, position: int, check: Preflight) -> Result:
         request_headers=dict(rendered.headers) if rendered is not None else {},
         notes=list(check.notes),
         sent_media=dict(check.sent_media),
+        estimate=estimate_snapshot(check.tokens) if check.tokens is not None else {},
     )
     if check.ok:
         result.request_body = bodies.store_body(rendered.body)
@@ -132,6 +134,7 @@ def resend_result(result, *, user) -> Run:
             model_name=old.model_name, url=old.url, prices=price_snapshot(pm) if pm else dict(old.prices),
             request_headers=dict(old.request_headers), request_body=old.request_body,
             notes=[f"re-sent: the exact request of result {old.pk} (run {old.run_id})"], sent_media=dict(old.sent_media),
+            estimate=dict(old.estimate or {}),  # the same bytes: the estimate made of them then
         )  # fmt: skip
         problem = None
         if old.request_body is None:
