@@ -12,6 +12,7 @@ from django.core.validators import RegexValidator
 
 from playground.lib import jsonlimits
 from playground.prompts.document import DETAILS, KINDS, ROLES
+from playground.protocols import anthropic_messages
 
 VARIABLE_NAME = RegexValidator(
     r"^[A-Za-z_][A-Za-z0-9_.-]*$", "A variable name starts with a letter or _, then letters, digits, _ . or -."
@@ -120,19 +121,21 @@ PROTOCOL_CHOICES = [
     ("gateway", "Chat via gateway"),
 ]
 DEFAULT_COLUMNS = ["chat", "responses", "messages", "gemini"]
-DEFAULT_MODELS = {
-    "chat": "gpt-4o",
-    "responses": "gpt-4.1",
-    "messages": "claude-sonnet-4-5",
-    "gemini": "gemini-2.5-flash",
-    "gateway": "google/gemini-2.5-flash",
-}
-ANTHROPIC_VERSIONS = [("2023-06-01", "2023-06-01"), ("2026-10-21", "2026-10-21")]
-DEFAULT_GATEWAY_URL = "https://openrouter.ai/api/v1"
+# anthropic-version for preset columns; "" is the model's own: its provider's, else the protocol
+# default (protocols/anthropic_messages.py DEFAULT_VERSION). A configured model's column always
+# uses its provider's, as a run does.
+ANTHROPIC_VERSIONS = [("", f"the model's own (default {anthropic_messages.DEFAULT_VERSION})")] + [
+    (v, v) for v in sorted({anthropic_messages.DEFAULT_VERSION, "2023-06-01", anthropic_messages.NO_SAMPLING_VERSION})
+]
 
 
 class PreviewSettingsForm(forms.Form):
-    """Which protocols to preview, with which model each (prefix ``pv``)."""
+    """Which protocols to preview, with which model each (prefix ``pv``).
+
+    ``model_<key>`` holds a prompts.columns.ColumnChoice id ("pm:12": one of the team's models;
+    "preset:anthropic:claude-sonnet-4-6": a preset); blank, or an id the team does not have, is the
+    column's default (columns.default_choice). The choices depend on the team, so the form keeps
+    the id as text and workspace.py draws the select."""
 
     columns = forms.MultipleChoiceField(
         choices=PROTOCOL_CHOICES, required=False, widget=forms.CheckboxSelectMultiple, label="Protocols"
@@ -146,17 +149,15 @@ class PreviewSettingsForm(forms.Form):
     system_role = forms.ChoiceField(
         choices=[("system", "system"), ("developer", "developer")], required=False, label="Chat system role"
     )
-    gateway_url = forms.URLField(max_length=500, required=False, label="Gateway base URL", assume_scheme="https")
     clamp_temperature = forms.BooleanField(required=False, label="Clamp out-of-range temperature")
 
     @staticmethod
     def defaults() -> dict:
         return {
             "columns": list(DEFAULT_COLUMNS),
-            **{f"model_{k}": v for k, v in DEFAULT_MODELS.items()},
-            "anthropic_version": ANTHROPIC_VERSIONS[0][0],
+            **{f"model_{k}": "" for k, _ in PROTOCOL_CHOICES},
+            "anthropic_version": "",
             "system_role": "system",
-            "gateway_url": DEFAULT_GATEWAY_URL,
             "clamp_temperature": False,
         }
 

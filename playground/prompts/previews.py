@@ -1,9 +1,13 @@
 """The side-by-side preview: one prompt document, the exact request each chosen protocol gets.
 
-    from playground.prompts.previews import render_previews, targets_for
-    previews = render_previews(doc=doc, values=None, source=LibrarySource(team), targets=targets_for(settings))
+    from playground.prompts.previews import columns_for, render_previews
+    previews = render_previews(doc=doc, values=None, source=LibrarySource(team), targets=columns_for(settings, team))
     for column in previews.columns:
-        column.label, column.tokens.total, column.rendered.display(), column.rendered.ok, column.remarks
+        column.label, column.model_label, column.api_version, column.tokens.total, column.estimated_cost,
+        column.rendered.display(), column.rendered.ok, column.remarks, column.changes
+
+Each column is a protocol and a model (prompts/columns.py): one of the team's configured models,
+fitted as a run fits it (fitting.py), or a preset.
 
 The views only shape what this returns into HTML, so `bench/preview.py` can time exactly the work
 a keystroke in the editor costs. Nothing here reads media bytes: payloads are file references,
@@ -16,18 +20,23 @@ import re
 import shlex
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cached_property
 
+from playground.prompts.columns import ColumnChoice, choices_for, column_key, pick
 from playground.prompts.document import (
     UNRESOLVED,
     Built,
     MediaSource,
     PartIssue,
     build_prompt,
+    for_target,
     is_placeholder_problem,
     media_refs,
 )
+from playground.prompts.fitting import Change, fit, sent_media
 from playground.protocols import Fallback, RenderedRequest, Target, TokenEstimate, estimate_tokens, render
+from playground.protocols.anthropic_messages import version as anthropic_version
 
 LABELS = {
     "chat": "OpenAI Chat Completions",
@@ -37,8 +46,6 @@ LABELS = {
     "gateway": "Chat via gateway",
 }
 SHORT_LABELS = {"chat": "Chat", "responses": "Responses", "messages": "Anthropic", "gemini": "Gemini", "gateway": "Gateway"}
-KEY_ENVS = {"chat": "OPENAI_API_KEY", "responses": "OPENAI_API_KEY", "messages": "ANTHROPIC_API_KEY",
-            "gemini": "GEMINI_API_KEY", "gateway": "OPENROUTER_API_KEY"}
 COLUMN_KEYS = tuple(LABELS)
 
 # A media part that could not be resolved (deleted item...) stays in the prompt as an unfilled
@@ -47,28 +54,16 @@ COLUMN_KEYS = tuple(LABELS)
 # the issue itself.
 
 
-def column_key(target: Target) -> str:
-    return "gateway" if target.gateway and target.protocol == "chat" else target.protocol
+def columns_for(settings: dict, team=None) -> list[ColumnChoice]:
+    """The model of each column the preview settings show (forms.PreviewSettingsForm.settings()):
+    the one picked, else the team's first configured model for that protocol, else a preset
+    (prompts/columns.py; the choices come from the catalog)."""
+    return pick(settings, choices_for(team))
 
 
-def targets_for(settings: dict) -> list[Target]:
-    """The Targets of the preview settings (see forms.PreviewSettingsForm.settings())."""
-    targets = []
-    for key in settings["columns"]:
-        model = settings.get(f"model_{key}") or ""
-        if key == "gateway":
-            targets.append(Target("chat", model, base_url=settings.get("gateway_url") or None, gateway=True,
-                                  system_role=settings.get("system_role") or "system", api_key_env=KEY_ENVS["gateway"],
-                                  clamp_temperature=bool(settings.get("clamp_temperature"))))
-        elif key == "chat":
-            targets.append(Target("chat", model, system_role=settings.get("system_role") or "system",
-                                  clamp_temperature=bool(settings.get("clamp_temperature"))))
-        elif key == "messages":
-            targets.append(Target("messages", model, api_version=settings.get("anthropic_version") or None,
-                                  clamp_temperature=bool(settings.get("clamp_temperature"))))
-        else:
-            targets.append(Target(key, model, clamp_temperature=bool(settings.get("clamp_temperature"))))
-    return targets
+def targets_for(settings: dict, team=None) -> list[Target]:
+    """The Targets of the preview settings' columns (see columns_for)."""
+    return [c.target for c in columns_for(settings, team)]
 
 
 # --- what is said about one place of the prompt ------------------------------------------------------
@@ -117,7 +112,7 @@ def fallback_action(fallback: Fallback | None, place: Place, media_places=()) ->
 class Remark:
     """One thing a column says (a refusal, a problem, a note, an unresolved media issue)."""
 
-    kind: str  # "refusal" | "problem" | "note" | "issue"
+    kind: str  # "refusal" | "problem" | "note" | "issue" | "change" (a fallback applied, as a run applies it)
     level: str  # "error" | "warning" | "info"
     message: str
     where: str
@@ -146,6 +141,8 @@ class Column:
     tokens: TokenEstimate
     issues: list[PartIssue]
     media_places: frozenset = frozenset()  # (mi, pi) of the document's library media parts
+    choice: ColumnChoice | None = None  # the model picked (None: a bare Target, e.g. bench/preview.py)
+    changes: list[Change] = field(default_factory=list)  # fallbacks applied, as a run applies them
 
     @property
     def label(self) -> str:
@@ -158,6 +155,34 @@ class Column:
     @property
     def model(self) -> str:
         return self.target.model
+
+    @property
+    def model_label(self) -> str:
+        """The model as the header names it: "Claude Sonnet 4.6 (Anthropic)"."""
+        return self.target.label or self.target.model
+
+    @property
+    def configured(self) -> bool:
+        """One of the team's models: the column is fitted and shows what a run sends."""
+        return bool(self.choice and self.choice.configured)
+
+    @property
+    def api_version(self) -> str | None:
+        """The anthropic-version the body is for (Messages only)."""
+        return anthropic_version(self.target) if self.target.protocol == "messages" else None
+
+    @cached_property
+    def sent_media(self) -> dict:
+        return sent_media(self.rendered)
+
+    @cached_property
+    def estimated_cost(self) -> Decimal | None:
+        """The input at the model's prices (as runs' preflight counts it), or None when unpriced."""
+        if self.choice is None or self.choice.cost is None:
+            return None
+        m = self.sent_media
+        return self.choice.cost(input_tokens=self.tokens.total, output_tokens=0, images=m["images"],
+                                audio_seconds=m["audio_s"])
 
     @property
     def ok(self) -> bool:
@@ -180,6 +205,10 @@ class Column:
         out = [Remark("issue", "error", i.message, i.where,
                       ("part", i.message_index, i.part_index) if i.part_index is not None else ("variable", _issue_var(i)))
                for i in self.issues]
+        for c in self.changes:
+            place = ("variable", c.variable) if c.variable else ("part", c.message_index, c.part_index)
+            where = f"{{{{{c.variable}}}}}" if c.variable else f"message {c.message_index + 1}, part {c.part_index + 1}"
+            out.append(Remark("change", "warning", f"changed: {c.text}", where, place))
         for x in r.refusals:
             place = ("options",) if x.modality == "setting" else place_of(x.where, x.message_index, x.part_index)
             out.append(Remark("refusal", "error", x.reason, x.where, place, x.fallback,
@@ -262,23 +291,43 @@ class PreviewSet:
 # --- the one function to time -------------------------------------------------------------------------
 
 
-def render_previews(*, doc: dict, values: dict | None, source: MediaSource, targets: list[Target]) -> PreviewSet:
-    """Build the document once, render it for every target, and estimate each one's tokens.
+def render_previews(*, doc: dict, values: dict | None, source: MediaSource,
+                    targets: list[Target | ColumnChoice]) -> PreviewSet:
+    """Build the document once per column key (its per-target fallbacks resolved, for_target),
+    render it for every target, and estimate each one's tokens.
 
-    ``doc`` is a normalized prompt document; ``values`` override its variables. Unresolvable
-    media and user mistakes are remarks in the columns, never exceptions.
+    ``doc`` is a normalized prompt document; ``values`` override its variables. ``targets`` are
+    the columns' models (columns_for) or bare Targets. A configured model's column is fitted as a
+    run fits it (fitting.py): its body is the one the run sends, with each applied fallback a
+    "changed" remark. Unresolvable media and user mistakes are remarks, never exceptions.
     """
     start = time.perf_counter()
     if hasattr(source, "prefetch"):
         source.prefetch(_item_ids(doc))
-    built = build_prompt(doc, source, values)
-    prompt = built.prompt
+    builds: dict[str, Built] = {}
+
+    def built_for(key: str) -> Built:
+        if key not in builds:
+            builds[key] = build_prompt(for_target(doc, key), source, values)
+        return builds[key]
+
     media_places = frozenset((mi, pi) for mi, m in enumerate(doc["messages"]) for pi, p in enumerate(m["parts"]) if "media" in p)
     columns = []
-    for target in targets:
-        rendered = render(prompt, built.values, target)
-        columns.append(Column(column_key(target), target, rendered, estimate_tokens(rendered), list(built.issues), media_places))
-    return PreviewSet(columns, built, time.perf_counter() - start)
+    first: Built | None = None  # PreviewSet.built: the first column's build (or the document's)
+    for given in targets:
+        choice = given if isinstance(given, ColumnChoice) else None
+        target = choice.target if choice else given
+        key = column_key(target)
+        if choice is not None and choice.configured:
+            fitted = fit(doc, values, source, target, key=key)
+            built, rendered, changes = fitted.built, fitted.rendered, fitted.changes
+        else:
+            built = built_for(key)
+            rendered, changes = render(built.prompt, built.values, target), []
+        columns.append(Column(key, target, rendered, estimate_tokens(rendered), list(built.issues), media_places,
+                              choice, changes))
+        first = first or built
+    return PreviewSet(columns, first or build_prompt(doc, source, values), time.perf_counter() - start)
 
 
 def _item_ids(doc: dict) -> list[int]:

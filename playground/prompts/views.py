@@ -33,7 +33,7 @@ from playground.prompts.document import DocumentError, normalize
 from playground.prompts.forms import DiffForm, ImportForm, NewPromptForm
 from playground.prompts.library_source import LibrarySource
 from playground.prompts.models import Prompt, PromptVersion
-from playground.prompts.previews import COLUMN_KEYS, LABELS, body_filename, render_previews, targets_for
+from playground.prompts.previews import COLUMN_KEYS, LABELS, body_filename, columns_for, render_previews
 from playground.prompts.services import EditorState, document_of
 from playground.prompts.workspace import head_context, workspace_context
 from playground.uploads.models import MediaItem
@@ -264,7 +264,7 @@ def body_download(request, prompt_id: int, column: str):
     settings = {**state.settings, "columns": [column]}
     source = LibrarySource(prompt.team)
     source.prefetch(editor.item_ids(doc))
-    col = render_previews(doc=doc, values=None, source=source, targets=targets_for(settings)).columns[0]
+    col = render_previews(doc=doc, values=None, source=source, targets=columns_for(settings, prompt.team)).columns[0]
     if not col.ok:
         reasons = [r.message for r in col.refusals]
         return render(request, "prompts/body_refused.html",

@@ -4,9 +4,10 @@ each part (with the slot each is swapped into), and the head with the draft bar.
 from __future__ import annotations
 
 from playground.prompts import editor
+from playground.prompts.columns import choices_for, pick
 from playground.prompts.forms import PreviewSettingsForm
 from playground.prompts.library_source import LibrarySource
-from playground.prompts.previews import COLUMN_KEYS, SHORT_LABELS, PlaceRemark, render_previews, targets_for
+from playground.prompts.previews import COLUMN_KEYS, SHORT_LABELS, PlaceRemark, render_previews
 from playground.prompts.services import EditorState
 
 
@@ -31,7 +32,8 @@ def workspace_context(state: EditorState, *, doc: dict, settings: dict, can_edit
     prompt = state.prompt
     source = LibrarySource(prompt.team)
     items = source.items(editor.item_ids(doc))
-    previews = render_previews(doc=doc, values=None, source=source, targets=targets_for(settings))
+    choices = choices_for(prompt.team)
+    previews = render_previews(doc=doc, values=None, source=source, targets=pick(settings, choices))
     ctx = editor.editor_context(doc, items, prompt_form)
     by_place: dict[tuple, list[PlaceRemark]] = {k: list(v) for k, v in previews.by_place.items()}
     for place, msgs in (errors or {}).items():
@@ -69,11 +71,26 @@ def workspace_context(state: EditorState, *, doc: dict, settings: dict, can_edit
         "columns": previews.columns,
         "settings": settings,
         "settings_form": settings_form,
-        "model_fields": [(key, SHORT_LABELS[key], settings_form[f"model_{key}"], key in settings["columns"]) for key in COLUMN_KEYS],
+        "model_fields": [_model_field(key, settings, choices) for key in COLUMN_KEYS],
         "system_remarks": system,
         "options_remarks": options,
         "prompt_remarks": rest,
         "remark_slots": slots,
         "media_parts": media_parts,
         "varsig": editor.variable_signature(doc),
+    }
+
+
+def _model_field(key: str, settings: dict, choices) -> dict:
+    """One protocol's pick in the settings: its checkbox, and a select of the team's models for
+    it, then the presets (the selected one is the column's model, its default when none is set)."""
+    mine = [c for c in choices if c.column == key]
+    [picked] = pick({**settings, "columns": [key]}, mine) or [None]
+    groups = [(name, [c for c in mine if c.group == name]) for name in ("Your models", "Presets")]
+    return {
+        "key": key,
+        "label": SHORT_LABELS[key],
+        "checked": key in settings["columns"],
+        "selected": picked.id if picked else "",
+        "groups": [(name, members) for name, members in groups if members],
     }

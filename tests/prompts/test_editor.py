@@ -326,13 +326,14 @@ def test_each_user_has_their_own_draft(client, prompt, team):
 
 def test_the_preview_settings_are_kept_with_the_draft(client_logged_in, prompt):
     data = editor.form_data(simple_doc(), {})
-    data.update({"pv-columns": ["messages", "gateway"], "pv-model_messages": "claude-opus-4-1", "pv-anthropic_version": "2026-10-21"})
+    data.update({"pv-columns": ["messages", "gateway"], "pv-model_messages": "preset:anthropic:claude-haiku-4-5", "pv-anthropic_version": "2026-10-21"})
     client_logged_in.post(reverse("prompts:preview", args=[prompt.pk]), data, headers=HX)
 
     page = client_logged_in.get(reverse("prompts:edit", args=[prompt.pk])).content.decode()
 
     assert 'id="col-messages"' in page and 'id="col-gateway"' in page and 'id="col-chat"' not in page
-    assert 'value="claude-opus-4-1"' in page
+    assert 'value="preset:anthropic:claude-haiku-4-5" selected' in page
+    assert "Claude Haiku 4.5 (Anthropic)" in page.split('id="col-messages"')[1]
     assert "2026-10-21" in page.split('id="col-messages"')[1]
 
 

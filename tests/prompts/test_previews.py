@@ -8,12 +8,13 @@ import time
 import pytest
 from django.urls import reverse
 
+from playground.catalog import presets
 from playground.prompts import editor
 from playground.prompts.document import build_prompt
 from playground.prompts.forms import PreviewSettingsForm
 from playground.prompts.highlight import highlight_json
 from playground.prompts.library_source import LibrarySource
-from playground.prompts.previews import curl_snippet, httpx_snippet, render_previews, targets_for
+from playground.prompts.previews import columns_for, curl_snippet, httpx_snippet, render_previews, targets_for
 from playground.protocols import Target, render
 from tests import media_samples as samples
 from tests.conftest import HX
@@ -27,7 +28,7 @@ def post_form(client, prompt, doc, items=(), settings=None, url="prompts:preview
 
 
 def four():
-    return targets_for(PreviewSettingsForm.defaults())
+    return columns_for(PreviewSettingsForm.defaults())
 
 
 # --- render_previews ---------------------------------------------------------------------------------
@@ -41,16 +42,18 @@ def test_it_renders_one_column_per_target_with_tokens_and_display(team, png, wav
 
     assert [c.key for c in previews.columns] == ["chat", "responses", "messages", "gemini"]
     chat, responses, messages, gemini = previews.columns
-    assert chat.ok and gemini.ok
-    assert not responses.ok and not messages.ok  # no audio input in either
-    assert "Describe the cat." in chat.display
-    assert "<base64 PNG" in chat.display and "<base64 WAV" in chat.display
+    # The default models are presets' (no team models here); only Gemini's takes audio.
+    assert gemini.ok and not chat.ok and not responses.ok and not messages.ok
+    assert all(c.choice is not None and not c.configured for c in previews.columns)
+    assert "Describe the cat." in gemini.display and "Describe the cat." in chat.display
+    assert "<base64 PNG" in chat.display and "<base64 WAV" not in chat.display
+    assert "<base64 WAV" in gemini.display
     assert chat.tokens.total > 0 and chat.tokens.label == "estimate"
-    assert any("has no audio block" in r.message for r in messages.refusals)
-    assert any("no audio input" in r.message for r in responses.refusals)
+    for column in (chat, responses, messages):
+        assert any(f"Model {column.model} is set up without audio input." == r.message for r in column.refusals)
     # The editor gets each remark once per place, with the columns that made it.
     on_audio = previews.by_place[("part", 0, 2)]
-    assert {tuple(r.columns) for r in on_audio if r.level == "error"} == {("Responses",), ("Anthropic",)}
+    assert sorted(c for r in on_audio if r.level == "error" for c in r.columns) == ["Anthropic", "Chat", "Responses"]
 
 
 def test_it_is_fast_and_reads_no_media_bytes(team, png, wav, monkeypatch):
@@ -94,7 +97,8 @@ def test_a_deleted_item_is_an_issue_on_its_part_and_later_parts_keep_their_place
     issue = previews.by_place[("part", 0, 1)][0]
     assert issue.kind == "issue" and "not in this team's library" in issue.message
     # The WAV is still part 3 (not shifted to part 2), so Anthropic's refusal lands on it.
-    assert any(r.kind == "refusal" and "no audio block" in r.message for r in previews.by_place[("part", 0, 2)])
+    assert any(r.kind == "refusal" and "without audio input" in r.message and "Anthropic" in r.columns
+               for r in previews.by_place[("part", 0, 2)])
     assert all(r.place != ("part", 0, 1) or r.kind == "issue" for r in messages.remarks if r.kind == "refusal")
     assert not any("unresolved" in r.message for c in previews.columns for r in c.remarks)
 
@@ -105,7 +109,7 @@ def test_the_gateway_column_is_chat_completions_at_the_gateway(team):
                                targets=targets_for(settings))
 
     column = previews.columns[0]
-    assert column.label == "Chat via gateway" and column.model == "google/gemini-2.5-flash"
+    assert column.label == "Chat via gateway" and column.model == presets.OPENROUTER.models[0].name  # the first preset
     assert column.rendered.url == "https://openrouter.ai/api/v1/chat/completions"
     assert column.rendered.headers["Authorization"] == "Bearer $OPENROUTER_API_KEY"
 
@@ -181,11 +185,12 @@ def test_the_audio_refusal_shows_in_anthropic_and_responses_and_on_the_part(clie
     page = client_logged_in.get(reverse("prompts:edit", args=[prompt.pk])).content.decode()
 
     columns = {key: _column_html(page, key) for key in ("chat", "responses", "messages", "gemini")}
-    assert "Anthropic Messages has no audio block." in columns["messages"]
-    assert "OpenAI Responses has no audio input" in columns["responses"]
-    assert "cannot send" not in columns["chat"] and "cannot send" not in columns["gemini"]
+    assert "is set up without audio input." in columns["messages"]
+    assert "is set up without audio input." in columns["responses"]
+    assert "is set up without audio input." in columns["chat"]  # the default Chat model is not an audio model
+    assert "cannot send" not in columns["gemini"]
     part = _between(page, 'id="remarks-part-0-1"', "</div>\n</div>")
-    assert "Anthropic Messages has no audio block." in part and "remark-error" in part
+    assert "is set up without audio input." in part and "remark-error" in part
 
 
 def test_a_refused_part_offers_its_fallback_and_the_button_applies_the_variant(client_logged_in, team, user):
@@ -216,8 +221,9 @@ def test_a_refused_part_offers_its_fallback_and_the_button_applies_the_variant(c
 
 @pytest.mark.parametrize("column", ["chat", "gemini", "gateway"])
 def test_the_downloaded_body_is_byte_for_byte_what_render_makes(client_logged_in, team, user, png, wav, column):
+    audio = [{"media": {"item": wav.pk}}] if column == "gemini" else []  # the default Chat models take no audio
     doc = doc_with({"text": "Describe {{subject}}. ü"}, {"media": {"item": png.pk}, "detail": "high"},
-                   {"media": {"item": wav.pk}}, variables={"subject": "the kite"}, options={"max_tokens": 200})
+                   *audio, variables={"subject": "the kite"}, options={"max_tokens": 200})
     prompt = make_prompt(team, user=user, doc=doc)
 
     response = client_logged_in.get(reverse("prompts:body", args=[prompt.pk, column]))
@@ -235,13 +241,13 @@ def test_the_downloaded_body_is_byte_for_byte_what_render_makes(client_logged_in
 def test_the_download_follows_the_draft_and_the_chosen_model(client_logged_in, team, user):
     doc = doc_with({"text": "Saved text"})
     prompt = make_prompt(team, user=user, doc=doc)
-    settings = {**PreviewSettingsForm.defaults(), "model_chat": "gpt-4.1-mini"}
+    settings = {**PreviewSettingsForm.defaults(), "model_chat": "preset:openai:gpt-5.4-mini"}
     post_form(client_logged_in, prompt, doc_with({"text": "Draft text"}), settings=settings)
 
     body = json.loads(b"".join(client_logged_in.get(reverse("prompts:body", args=[prompt.pk, "chat"])).streaming_content))
     saved = json.loads(b"".join(client_logged_in.get(reverse("prompts:body", args=[prompt.pk, "chat"]) + "?version=1").streaming_content))
 
-    assert body["model"] == "gpt-4.1-mini"
+    assert body["model"] == "gpt-5.4-mini"
     assert body["messages"][-1]["content"] == [{"type": "text", "text": "Draft text"}]
     assert saved["messages"][-1]["content"] == [{"type": "text", "text": "Saved text"}]
 
@@ -252,7 +258,7 @@ def test_the_download_is_refused_with_the_reason_when_the_protocol_cannot_carry_
     response = client_logged_in.get(reverse("prompts:body", args=[prompt.pk, "messages"]))
 
     assert response.status_code == 409
-    assert "Anthropic Messages has no audio block." in response.content.decode()
+    assert "is set up without audio input." in response.content.decode()
     assert "Content-Disposition" not in response
 
 
