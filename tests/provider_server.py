@@ -50,6 +50,12 @@ named ``fake-SPEC`` (e.g. ``"fake-429:retry-after=1"``), else ``ok``:
                   body carry the key JSON-escaped (``\u0073\u006b…``), base64 and percent-encoded,
                   and whose ``x-request-id`` / ``request-id`` headers are the key itself
     cached=N      (param, on ok) N input tokens reported as read from cache
+    text=N image=N audio=N video=N pdf=N
+                  (params, on ok) the input tokens reported for that modality (the prompt's total is
+                  their sum), e.g. ``ok:text=1500,image=800``. Reported as each protocol does
+                  (docs/protocols.md §8.15): Chat's ``prompt_tokens_details`` (text, image, audio),
+                  Gemini's ``promptTokensDetails`` (TEXT, IMAGE, AUDIO, VIDEO, DOCUMENT); Responses
+                  and Anthropic report the total only
 
 A refused connection: ``with refused_port() as port:`` (bound, never listening).
 
@@ -996,6 +1002,10 @@ def error_reply(protocol: str, status: int, message: str | None = None, *, etype
     return Reply(status, _json(body), hdrs)
 
 
+# Behaviour params that set the input tokens reported for a modality (Gemini's names).
+USAGE_PARAMS = {"text": "TEXT", "image": "IMAGE", "audio": "AUDIO", "video": "VIDEO", "pdf": "DOCUMENT"}
+
+
 def _tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
@@ -1026,6 +1036,9 @@ def ok_reply(protocol: str, model: str, c: Check, b: Behaviour) -> Reply:
     for key, name in (("images", "IMAGE"), ("audio", "AUDIO"), ("video", "VIDEO"), ("pdfs", "DOCUMENT")):
         if c.counts[key]:
             by_mod[name] = media_tokens[key] * c.counts[key]
+    for param, name in USAGE_PARAMS.items():  # the test says what the provider counted
+        if b.get(param) is not None:
+            by_mod[name] = int(b.get(param))
     prompt = sum(by_mod.values())
     cached = min(int(b.get("cached", 0) or 0), prompt)
     out = _tokens(text)
@@ -1040,7 +1053,9 @@ def ok_reply(protocol: str, model: str, c: Check, b: Behaviour) -> Reply:
             "choices": [{"index": 0, "message": {"role": "assistant", "content": content, "refusal": None, "annotations": []},
                          "logprobs": None, "finish_reason": finish}],
             "usage": {"prompt_tokens": prompt, "completion_tokens": out + reasoning, "total_tokens": prompt + out + reasoning,
-                      "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": by_mod.get("AUDIO", 0)},
+                      # openai-python's PromptTokensDetails (types/completion_usage.py)
+                      "prompt_tokens_details": {"cached_tokens": cached, "text_tokens": by_mod["TEXT"],
+                                                "image_tokens": by_mod.get("IMAGE", 0), "audio_tokens": by_mod.get("AUDIO", 0)},
                       "completion_tokens_details": {"reasoning_tokens": reasoning, "audio_tokens": 0,
                                                     "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}},
             "service_tier": "default", "system_fingerprint": "fp_fake",
@@ -1066,7 +1081,8 @@ def ok_reply(protocol: str, model: str, c: Check, b: Behaviour) -> Reply:
         body = {
             "id": f"resp_{rid}", "object": "response", "created_at": now, "status": status, "error": error,
             "incomplete_details": incomplete, "instructions": None, "model": model, "output": output,
-            "usage": {"input_tokens": prompt, "input_tokens_details": {"cached_tokens": cached},
+            # openai-python's ResponseUsage: both details required, no breakdown by modality
+            "usage": {"input_tokens": prompt, "input_tokens_details": {"cached_tokens": cached, "cache_write_tokens": 0},
                       "output_tokens": out + reasoning, "output_tokens_details": {"reasoning_tokens": reasoning},
                       "total_tokens": prompt + out + reasoning},
         }  # fmt: skip

@@ -12,6 +12,11 @@ Rules kept here so every caller gets them the same:
   total}``. ``input`` always *includes* cached tokens and ``output`` always *includes* reasoning
   tokens (as OpenAI counts them), so ``input + output == total`` on every protocol. A field the
   provider did not send is ``None``, never 0: a 0 would be a claim we cannot make.
+* Input by modality, where the protocol reports it (docs/protocols.md §8.15): ``text_in``,
+  ``image_in``, ``audio_in``, ``video_in``, ``pdf_in``. Chat's ``prompt_tokens_details`` (text,
+  image, audio; OpenRouter adds video); Gemini's ``promptTokensDetails`` list (TEXT, IMAGE, AUDIO,
+  VIDEO, DOCUMENT), where a modality it does not list had none. Responses and Anthropic give no
+  breakdown: None.
 * Failures that arrive as HTTP 200 (Gemini blocked prompts and SAFETY-like finishes, Responses
   ``failed``/``incomplete``, OpenRouter errors raised mid-generation, an Anthropic ``error`` object)
   give a result whose ``error`` is set: the text and usage they carry are kept, for billing.
@@ -62,6 +67,9 @@ class Usage:
     audio_in: int | None = None
     total: int | None = None
     input_by_modality: dict[str, int] | None = None  # e.g. {"TEXT": 12, "IMAGE": 258} (Gemini, Chat details)
+    text_in: int | None = None
+    video_in: int | None = None
+    pdf_in: int | None = None  # documents (Gemini DOCUMENT)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -268,11 +276,14 @@ def _chat_usage(u: dict) -> Usage:
     cd = u.get("completion_tokens_details")
     pd_, cd_ = _dict(pd), _dict(cd)
     inp, out = _int(u.get("prompt_tokens")), _int(u.get("completion_tokens"))
+    # openai-python's PromptTokensDetails has text, image and audio tokens; OpenRouter's adds
+    # video_tokens (docs/protocols.md §8.15).
     by_mod = {
         name: _int(pd_.get(key))
-        for name, key in (("TEXT", "text_tokens"), ("IMAGE", "image_tokens"), ("AUDIO", "audio_tokens"))
+        for name, key in (("TEXT", "text_tokens"), ("IMAGE", "image_tokens"), ("AUDIO", "audio_tokens"),
+                          ("VIDEO", "video_tokens"))
         if _int(pd_.get(key)) is not None
-    }
+    }  # fmt: skip
     total = _int(u.get("total_tokens"))
     return Usage(
         input=inp,
@@ -284,6 +295,8 @@ def _chat_usage(u: dict) -> Usage:
         audio_in=_int(pd_.get("audio_tokens")),
         total=total if total is not None else _total(inp, out),
         input_by_modality=by_mod or None,
+        text_in=_int(pd_.get("text_tokens")),
+        video_in=_int(pd_.get("video_tokens")),
     )
 
 
@@ -493,9 +506,9 @@ def _gemini_usage(u: dict) -> Usage:
             if isinstance(entry.get("modality"), str):
                 by_mod[entry["modality"]] = by_mod.get(entry["modality"], 0) + (count or 0)
 
-    def modality(name: str) -> int | None:
+    def modality(*names: str) -> int | None:
         # The list names every modality the prompt had; one it does not list had no tokens.
-        return None if by_mod is None else by_mod.get(name, 0)
+        return None if by_mod is None else sum(by_mod.get(name, 0) for name in names)
 
     return Usage(
         input=inp,
@@ -507,6 +520,10 @@ def _gemini_usage(u: dict) -> Usage:
         audio_in=modality("AUDIO"),
         total=total if total is not None else _total(inp, out),
         input_by_modality=by_mod,
+        # MODALITY_UNSPECIFIED "is treated as TEXT" (google-genai MediaModality; docs/protocols.md §8.15).
+        text_in=modality("TEXT", "MODALITY_UNSPECIFIED"),
+        video_in=modality("VIDEO"),
+        pdf_in=modality("DOCUMENT"),
     )
 
 

@@ -1,13 +1,13 @@
 """What the run screens show, as plain dataclasses built from the run's snapshots; the views hand
 them to the templates, so no model instance carries attributes made up for a page.
 
-    cards = result_cards(results)      # ResultCard: marks, usage, output HTML, plain error, notes, tries
+    cards = result_cards(results)      # ResultCard: marks, usage, estimate vs reported, output HTML, plain error, notes, tries
     run_values(run)                    # RunValue per variable: its text, or the media item's name
     preflight_columns(checks)          # PreflightColumn: a check and its body, highlighted
     stored_request(result)             # RequestView: masked headers, the body elided (or too big)
     response_html(result)              # the provider's answer, elided and highlighted
     download_name(result, "request")   # run-12-gpt-4o-request.json
-    chart_data(results)                # per model: points for the charts, ModelSummary for the table
+    chart_data(results)                # per model: points for the charts, ModelSummary (with the estimate error) for the table
 
 Base64 is shown the way the preview shows it, by the protocol package's own words
 (protocols.serialize.describe_base64 / display_data). Model output is untrusted text: templates
@@ -29,12 +29,13 @@ from django.utils.text import slugify
 from playground.catalog.models import Provider
 from playground.prompts.highlight import highlight_json
 from playground.protocols.serialize import describe_base64, display_data
-from playground.runs import services
+from playground.runs import reconcile, services
 from playground.runs.markdown import render_markdown
 from playground.runs.models import Result, Run
 from playground.uploads.models import MediaItem, StoredFile
 
 __all__ = [
+    "EstimateView",
     "ModelSummary",
     "PreflightColumn",
     "RequestView",
@@ -84,6 +85,71 @@ class Usage:
         )
 
 
+KIND_LABELS = {"text": "Text", "image": "Images", "audio": "Audio", "video": "Video", "pdf": "PDFs"}
+
+
+def _n(value: int) -> str:
+    return f"{value:,}"
+
+
+def _off(c: reconcile.Comparison) -> str:
+    """How far the report is from the estimate, in brackets: +2.7%, exact, or +258 tokens where
+    the estimate was 0; "" when either side is unknown."""
+    if c.diff is None:
+        return ""
+    if c.diff == 0:
+        return " (exact)"
+    if c.pct is None:
+        return f" ({c.diff:+,} tokens)"
+    return f" ({c.pct:+.1f}%)"
+
+
+@dataclass(frozen=True)
+class EstimateLine:
+    kind: str  # "input" or a modality
+    label: str  # "Images"
+    text: str  # "estimated 765 · reported 780 (+2.0%)"
+    off: bool  # off by more than reconcile.UNRELIABLE_PCT
+
+
+@dataclass(frozen=True)
+class EstimateView:
+    """The preview's input-token estimate against what the provider reported, on a result's card."""
+
+    headline: str  # "Estimated 1,560 input tokens · reported 1,602 (+2.7%)"
+    off: bool  # the total is off by more than reconcile.UNRELIABLE_PCT
+    lines: list[EstimateLine]  # per modality, where either side has a figure
+    unknown: list[str]  # what the estimate left out
+
+    off_text = f"estimate off by more than {reconcile.UNRELIABLE_PCT:g}%"
+
+    @classmethod
+    def of(cls, r: Result) -> EstimateView | None:
+        """None when there is nothing to compare: no estimate stored, or the request was not sent."""
+        if r.status not in (Result.Status.SUCCEEDED, Result.Status.FAILED):
+            return None
+        rec = reconcile.reconcile(r.estimate, r.usage, r.input_tokens)
+        if not rec.has_estimate:
+            return None
+        t = rec.total
+        reported = f"reported {_n(t.reported)}{_off(t)}" if t.reported is not None else "not reported by the provider"
+        lines = [
+            EstimateLine(c.kind, KIND_LABELS.get(c.kind, c.kind),
+                         f"{f'estimated {_n(c.estimated)}' if c.estimated is not None else 'not estimated'}"
+                         f" · {f'reported {_n(c.reported)}' if c.reported is not None else 'not reported'}{_off(c)}",
+                         _is_off(c.pct))
+            for c in rec.modalities
+        ]  # fmt: skip
+        # A lone text line on a protocol that gives no breakdown repeats the headline: left out.
+        if len(rec.modalities) == 1 and rec.modalities[0].kind == "text" and rec.modalities[0].reported is None:
+            lines = []
+        return cls(f"Estimated {_n(t.estimated)} input tokens · {reported}", _is_off(t.pct), lines, list(rec.unknown))
+
+
+def _is_off(pct: float | None) -> bool:
+    return pct is not None and abs(pct) > reconcile.UNRELIABLE_PCT
+
+
 @dataclass(frozen=True)
 class ResultCard:
     """One result on the run page: the stored result, and what the page says about it."""
@@ -91,6 +157,7 @@ class ResultCard:
     result: Result
     marks: frozenset[str]  # "cheapest", "fastest"
     usage: Usage
+    estimate: EstimateView | None  # the preview's estimate against the reported usage
     output_html: str  # the output's markdown as safe HTML
     plain_error: str  # what went wrong in plain words; "" when nothing did
     protocol_label: str
@@ -105,6 +172,7 @@ def result_cards(results: list[Result]) -> list[ResultCard]:
             result=r,
             marks=frozenset(marks[r.pk]),
             usage=Usage.of(r),
+            estimate=EstimateView.of(r),
             output_html=render_markdown(r.output_text),
             plain_error=plain_error(r),
             protocol_label=PROTOCOL_LABELS.get(r.protocol, r.protocol),
@@ -394,6 +462,8 @@ class ModelSummary:
     median_cost: Decimal | None
     total_cost: Decimal | None
     median_latency: float | None
+    # The preview's input estimate against the reported input, over the results with both.
+    estimate_error: reconcile.Accuracy | None = None
 
 
 def chart_data(results) -> tuple[dict, list[ModelSummary]]:
@@ -412,13 +482,17 @@ def chart_data(results) -> tuple[dict, list[ModelSummary]]:
             "output_tokens",
             "cost_usd",
             "latency_total_ms",
+            "estimate",
         )
     )
     per_model: OrderedDict[str, list] = OrderedDict()
-    for provider, model, created, run_id, total, tin, tout, cost, latency in rows.iterator():
+    errors: dict[str, list] = {}
+    for provider, model, created, run_id, total, tin, tout, cost, latency, estimate in rows.iterator():
         if total is None and tin is not None and tout is not None:
             total = tin + tout
-        per_model.setdefault(f"{provider} / {model}", []).append((created, run_id, total, cost, latency))
+        name = f"{provider} / {model}"
+        per_model.setdefault(name, []).append((created, run_id, total, cost, latency))
+        errors.setdefault(name, []).append(reconcile.pct_error((estimate or {}).get("total"), tin))
     series = {"models": [], "points": []}
     summary = []
     for name, points in per_model.items():
@@ -433,6 +507,7 @@ def chart_data(results) -> tuple[dict, list[ModelSummary]]:
                 median_cost=statistics.median(costs) if costs else None,
                 total_cost=sum(costs, Decimal(0)) if costs else None,
                 median_latency=statistics.median(latencies) if latencies else None,
+                estimate_error=reconcile.accuracy(errors[name]),
             )
         )
         series["models"].append(name)

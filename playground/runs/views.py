@@ -28,7 +28,7 @@ from playground.lib.ids import parse_id
 from playground.prompts import editor
 from playground.prompts.document import DocumentError, normalize
 from playground.prompts.models import Prompt, PromptVersion
-from playground.runs import display, exports, services
+from playground.runs import display, exports, reconcile, services
 from playground.runs.forms import DiffForm, HistoryFilterForm, NewRunForm
 from playground.runs.models import Result, Run
 from playground.runs.wdiff import word_diff
@@ -338,6 +338,7 @@ def run_history(request, prompt_id: int | None = None):
         "shown": len(runs),
         "series": series,
         "summary": summary,
+        "unreliable_pct": f"{reconcile.UNRELIABLE_PCT:g}",  # the estimate error that flags a model
         "query": query,
         "can_edit": membership.can_edit,
         "export_csv": _export_url(prompt, "csv", query),
