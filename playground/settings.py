@@ -236,12 +236,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Runs (playground/runs/sending.py has the design notes). Run tasks go to their own queue, served by a threads-pool
 # worker (bin/run) that keeps many model calls in flight; variants stay on the default queue.
 PRISM_RUNS_QUEUE = env_str("PRISM_RUNS_QUEUE", "runs")  # the runs worker consumes it (bin/run: -Q runs)
-CELERY_TASK_ROUTES = {"playground.runs.tasks.send_result": {"queue": PRISM_RUNS_QUEUE}}
+CELERY_TASK_ROUTES = {"playground.runs.tasks.send_results": {"queue": PRISM_RUNS_QUEUE},
+                      "playground.runs.tasks.send_result": {"queue": PRISM_RUNS_QUEUE}}
 PRISM_RESULT_LEASE_S = env_int("PRISM_RESULT_LEASE_S", 30)  # a lost worker's results are sent again after this
 PRISM_RESULT_REQUEUE_S = env_int("PRISM_RESULT_REQUEUE_S", 600)  # a queued result whose task never came
 PRISM_RUN_MAX_RETRIES = env_int("PRISM_RUN_MAX_RETRIES", 3)  # on 408/409/429/5xx/529/connection errors
 PRISM_DISPATCH_MAX_CONNECTIONS = env_int("PRISM_DISPATCH_MAX_CONNECTIONS", 256)  # per worker process
 PRISM_RUNS_DB_THREADS = env_int("PRISM_RUNS_DB_THREADS", 4)  # database connections per runs worker process
+PRISM_RUNS_BATCH = env_int("PRISM_RUNS_BATCH", 10)  # results per send task (runs/enqueue.py says why)
 # Provider limits across all runs workers: this Redis, else the broker's if it is Redis (else per process).
 PRISM_LIMITS_REDIS_URL = env_str("PRISM_LIMITS_REDIS_URL", "")
 PRISM_LIMITS_LEASE_S = env_int("PRISM_LIMITS_LEASE_S", 15)  # a dead worker's provider slots are free after this

@@ -1,29 +1,41 @@
 """Sending the tasks of results, once the transaction that queued them commits.
 
-    enqueue.results([ids])                  # start_run: enqueued_at = now, then a send_result task each
+    enqueue.results([ids])                  # start_run: enqueued_at = now, then a send_results task per batch
     enqueue.reclaim_stale(run_id=run.pk)    # stale results queued again (sweeper.py), and their tasks sent
+    enqueue.batches(ids)                    # the ids cut into tasks' batches (PRISM_RUNS_BATCH each)
 
 A task is only a wake-up (sending.py): it is sent after the commit so that the worker finds the
-row. This module sits above tasks.py (tasks -> sending -> models), so nothing imports late.
+rows. It carries a batch of results, sent all at once by one worker: a broker message, a claim
+and a load per batch rather than per request. Batches stay small (10 by default) so that several
+workers share a long run, and one slow model holds only its batch's task thread. This module sits
+above tasks.py (tasks -> sending -> models), so nothing imports late.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from playground.runs import sweeper, tasks
 from playground.runs.models import Result
 
-__all__ = ["reclaim_stale", "results"]
+__all__ = ["batches", "reclaim_stale", "results"]
+
+
+def batches(result_ids: list[int]) -> list[list[int]]:
+    """The ids in order, cut into batches of PRISM_RUNS_BATCH (a task each)."""
+    size = max(1, int(getattr(settings, "PRISM_RUNS_BATCH", 10)))
+    return [result_ids[i:i + size] for i in range(0, len(result_ids), size)]
+
+
+def send_now(result_ids: list[int]) -> None:
+    for batch in batches(result_ids):
+        tasks.send_results.delay(batch)
 
 
 def _send_on_commit(result_ids: list[int]) -> None:
-    def send():
-        for pk in result_ids:
-            tasks.send_result.delay(pk)
-
-    transaction.on_commit(send)
+    transaction.on_commit(lambda: send_now(result_ids))
 
 
 def results(result_ids) -> None:

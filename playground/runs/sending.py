@@ -83,7 +83,7 @@ from playground.runs.models import Result, Run, lease_s
 from playground.runs.prices import cost_from_snapshot
 from playground.runs.sql import DBThreads
 
-__all__ = ["execute", "new_token", "outcome_fields", "warm_up"]
+__all__ = ["execute", "execute_many", "new_token", "outcome_fields", "warm_up"]
 
 log = logging.getLogger("playground.runs")
 
@@ -155,22 +155,15 @@ def warm_up(db: DBThreads, *, tasks_at_once: int) -> None:
 # --- the steps, each run where the queries run (a database thread in a worker) -----------------------
 
 
-def _claim_and_load(result_id: int, token: str) -> Result | None:
-    if not Result.claim(result_id, token):
-        return None
-    result = Result.load_for_sending(result_id)
-    if result is None:
-        return None
-    if result.run.status == Run.Status.QUEUED:
-        Run.start_if_queued(result.run_id)
-    return result
+def _finish_runs(run_ids) -> None:
+    for run_id in run_ids:
+        Run.finish_if_complete(run_id)
 
 
 def _record(result_id: int, run_id: int, token: str, fields: dict) -> bool:
-    if not Result.record(result_id, token, fields):
-        return False
-    Run.finish_if_complete(run_id)
-    return True
+    """The outcome, if the claim is still ours. The run's completion is checked once per batch,
+    when all of it is recorded (execute_many), not per result: one query less per request."""
+    return Result.record(result_id, token, fields)
 
 
 def _fail(result: Result, token: str, kind: str, message: str) -> str:
@@ -181,34 +174,42 @@ def _fail(result: Result, token: str, kind: str, message: str) -> str:
     return "discarded"
 
 
-def _start(result_id: int, token: str, dispatcher, policy):
-    """Claim and load the result, and hand its request to the dispatcher: (result, future), or
-    (result, "recorded"/"discarded") when it failed before sending, or (None, None) when it is
-    not ours. Runs where the queries run (a database thread in a worker), so that one hop takes
-    the request from the queue to the provider."""
-    result = _claim_and_load(result_id, token)
-    if result is None:
-        return None, None
+def _submit(result: Result, token: str, dispatcher, policy):
+    """Hand the result's request to the dispatcher: a future, or "recorded"/"discarded" when it
+    failed before sending (no model, no key, a body that cannot be rebuilt)."""
     pm = result.provider_model
     if pm is None:
-        return result, _fail(result, token, "config", "The model was removed from the catalog before this request was sent.")
+        return _fail(result, token, "config", "The model was removed from the catalog before this request was sent.")
     provider = pm.provider
     try:
         key = provider.api_key(result.url)  # where this request goes, checked against the key's grant or server
     except secrets.KeyUnavailable as exc:
-        return result, _fail(result, token, "key", str(exc))
+        return _fail(result, token, "key", str(exc))
     try:
         request = StoredRequest.for_result(result)
     except BodyError as exc:
-        return result, _fail(result, token, "config", str(exc))
-    future = (dispatcher or get_dispatcher()).submit(
+        return _fail(result, token, "config", str(exc))
+    return (dispatcher or get_dispatcher()).submit(
         request,
         api_key=key,
         provider=(f"provider-{provider.pk}", provider.max_concurrency),
         timeouts=timeouts_for(provider),
         retry_policy=policy or retry_policy(),
     )
-    return result, future
+
+
+def _start(result_ids: list[int], token: str, dispatcher, policy) -> list[tuple[Result, object]]:
+    """Claim and load the results (one statement each for the whole batch), mark their runs
+    started, and hand each request to the dispatcher: [(result, future or "recorded"/"discarded")],
+    for the results this caller took. Runs where the queries run (a database thread in a worker),
+    so that one hop takes the requests from the queue to the provider."""
+    claimed = Result.claim(result_ids, token)
+    if not claimed:
+        return []
+    results = Result.load_for_sending(claimed)
+    for run_id in dict.fromkeys(r.run_id for r in results if r.run.status == Run.Status.QUEUED):
+        Run.start_if_queued(run_id)
+    return [(result, _submit(result, token, dispatcher, policy)) for result in results]
 
 
 def _fields_for(result: Result, future: concurrent.futures.Future) -> tuple[dict, SendOutcome | None]:
@@ -221,73 +222,111 @@ def _fields_for(result: Result, future: concurrent.futures.Future) -> tuple[dict
     return outcome_fields(result, outcome), outcome
 
 
-# --- sending one result --------------------------------------------------------------------------------
+def _log_outcome(result: Result, outcome: SendOutcome | None) -> None:
+    if outcome is None:
+        return
+    e = outcome.error
+    log.info(
+        "run %s result %s (%s %s): recorded %s, HTTP %s in %d ms, %d attempt(s)%s",
+        result.run_id, result.pk, result.protocol, result.model_name, "succeeded" if outcome.ok else "failed",
+        outcome.status, _ms(outcome.elapsed_s) or 0, len(outcome.attempts), f": {e.kind}: {e.message}" if e else "",
+    )  # fmt: skip
 
 
-def execute(result_id: int, *, dispatcher: RunDispatcher | None = None, retry_policy_: RetryPolicy | None = None,
-            db: DBThreads | None = None) -> str:
-    """Claim, send and record one result. Returns "recorded", "skipped" (not ours to send:
-    finished, cancelled, or claimed by a live worker) or "discarded" (sent, but by the time the
-    answer came the result was cancelled or taken over).
+# --- sending results ---------------------------------------------------------------------------------
 
-    ``db``: the worker's :class:`DBThreads`, to run the queries there (and record the answer
+
+def execute(result_id: int, **kwargs) -> str:
+    """Claim, send and record one result (see :func:`execute_many`): "recorded", "skipped" or
+    "discarded"."""
+    return execute_many([result_id], **kwargs)[result_id]
+
+
+def execute_many(result_ids, *, dispatcher: RunDispatcher | None = None, retry_policy_: RetryPolicy | None = None,
+                 db: DBThreads | None = None) -> dict[int, str]:
+    """Claim, send and record a batch of results, all in flight at once. Returns per id:
+    "recorded", "skipped" (not ours to send: finished, cancelled, or claimed by a live worker)
+    or "discarded" (sent, but by the time the answer came the result was cancelled or taken over).
+
+    Why batches: a broker message, a task thread, a claim, a load and a lease renewal per batch
+    rather than per request, which was most of a worker's CPU per request (bench/dispatch.py).
+
+    ``db``: the worker's :class:`DBThreads`, to run the queries there (and record each answer
     straight from the dispatcher's callback, without waking this thread first); None to run
     them in this thread (tests, eager mode: they see this thread's transaction)."""
+    ids = list(dict.fromkeys(result_ids))
+    statuses = dict.fromkeys(ids, "skipped")
+    if not ids:
+        return statuses
     token = new_token()
-    start = db.call if db is not None else _inline
-    result, future = start(_start, result_id, token, dispatcher, retry_policy_)
-    if result is None:
-        log.info("result %s: already finished, cancelled or being sent; nothing to do", result_id)
-        return "skipped"
-    if result.claims > 1:
-        log.warning("run %s result %s: sent again; the worker that had it was lost", result.run_id, result_id)
-    if isinstance(future, str):
-        return future
+    run_here = db.call if db is not None else _inline
+    started = run_here(_start, ids, token, dispatcher, retry_policy_)
+    taken = {result.pk for result, _ in started}
+    for pk in ids:
+        if pk not in taken:
+            log.info("result %s: already finished, cancelled or being sent; nothing to do", pk)
+    touched_runs = list(dict.fromkeys(result.run_id for result, _ in started))
+    # Per result in flight: its answer's future, and (with db) the future of its record.
+    calls: dict[int, tuple[Result, concurrent.futures.Future, concurrent.futures.Future]] = {}
+    for result, future in started:
+        if result.claims > 1:
+            log.warning("run %s result %s: sent again; the worker that had it was lost", result.run_id, result.pk)
+        if isinstance(future, str):
+            statuses[result.pk] = future
+            continue
+        recorded: concurrent.futures.Future = concurrent.futures.Future()
+        if db is not None:
+            future.add_done_callback(_record_when_answered(result, token, db, recorded))
+        calls[result.pk] = (result, future, recorded)
 
-    recorded: concurrent.futures.Future = concurrent.futures.Future()
-    got: dict = {}
-    if db is not None:
-        def on_answer(done):  # in the dispatcher's loop thread: hand the answer to a database thread
-            if done.cancelled():
-                recorded.set_result(False)
-                return
-            fields, got["outcome"] = _fields_for(result, done)
-            db.submit(_record, result_id, result.run_id, token, fields).add_done_callback(
-                lambda r: recorded.set_exception(r.exception()) if r.exception() else recorded.set_result(r.result())
-            )
-
-        future.add_done_callback(on_answer)
-    # With database threads this thread sleeps until the answer is recorded (one wake-up, not one for
-    # the answer and one for its record); without, until the answer comes. It wakes to renew the lease.
-    awaited = recorded if db is not None else future
+    # This thread sleeps until every answer is recorded (with database threads; without, until
+    # each answer comes, then records it here), waking every lease/3 s to renew the leases.
     every = max(0.2, lease_s() / 3)
-    while True:
-        try:
-            concurrent.futures.wait([awaited], timeout=every)
-            if awaited.done():
-                break
-        except concurrent.futures.CancelledError:
-            break
-        if not (db.call if db is not None else _inline)(Result.renew, result_id, token):
+    while calls:
+        awaited = {(rec if db is not None else fut): pk for pk, (_, fut, rec) in calls.items()}
+        done, _ = concurrent.futures.wait(awaited, timeout=every, return_when=concurrent.futures.FIRST_COMPLETED)
+        for waited in done:
+            pk = awaited[waited]
+            result, future, recorded = calls.pop(pk)
+            statuses[pk] = _settle(result, future, recorded, token, db)
+        if done or not calls:
+            continue
+        ours = set(run_here(Result.renew, list(calls), token))
+        for pk in [pk for pk in calls if pk not in ours]:
+            result, future, recorded = calls[pk]
             if future.done():  # the answer is in (perhaps recorded this instant): its record decides
                 continue
             future.cancel()  # cancelled by the user, or taken over after a stall: stop the call
-            log.info("run %s result %s: no longer ours (cancelled or taken over); call abandoned", result.run_id, result_id)
-            return "discarded"
+            log.info("run %s result %s: no longer ours (cancelled or taken over); call abandoned", result.run_id, pk)
+    if touched_runs:
+        run_here(_finish_runs, touched_runs)
+    return statuses
+
+
+def _record_when_answered(result: Result, token: str, db: DBThreads, recorded: concurrent.futures.Future):
+    def on_answer(done):  # in the dispatcher's loop thread: hand the answer to a database thread
+        if done.cancelled():
+            recorded.set_result((False, None))
+            return
+        fields, outcome = _fields_for(result, done)
+        db.submit(_record, result.pk, result.run_id, token, fields).add_done_callback(
+            lambda r: recorded.set_exception(r.exception()) if r.exception() else recorded.set_result((r.result(), outcome))
+        )
+
+    return on_answer
+
+
+def _settle(result: Result, future, recorded, token: str, db) -> str:
+    """The status of one call once its wait is over (recorded here when there are no db threads)."""
     if db is not None:
-        written = recorded.result()
+        written, outcome = recorded.result()
+    elif future.cancelled():
+        written, outcome = False, None
     else:
-        fields, got["outcome"] = _fields_for(result, future)
-        written = _record(result_id, result.run_id, token, fields)
+        fields, outcome = _fields_for(result, future)
+        written = _record(result.pk, result.run_id, token, fields)
     if not written:
-        log.info("run %s result %s: answer dropped; the result was cancelled or taken over meanwhile", result.run_id, result_id)
+        log.info("run %s result %s: answer dropped; the result was cancelled or taken over meanwhile", result.run_id, result.pk)
         return "discarded"
-    outcome = got.get("outcome")
-    if outcome is not None:
-        e = outcome.error
-        log.info(
-            "run %s result %s (%s %s): recorded %s, HTTP %s in %d ms, %d attempt(s)%s",
-            result.run_id, result_id, result.protocol, result.model_name, "succeeded" if outcome.ok else "failed",
-            outcome.status, _ms(outcome.elapsed_s) or 0, len(outcome.attempts), f": {e.kind}: {e.message}" if e else "",
-        )  # fmt: skip
+    _log_outcome(result, outcome)
     return "recorded"

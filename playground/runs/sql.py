@@ -1,16 +1,18 @@
 """The database side of sending one result: the hot statements in hand-written SQL, and the few
 threads that run them in a worker (sending.py explains the design).
 
-    sql.claim(Result, result_id, token, until=..., now=...)   # one conditional UPDATE: True for one caller
-    sql.write(Result, result_id, token, fields)               # the outcome, while the claim is ours
-    sql.any_unfinished(Result, run_id)                        # does the run still wait for an answer?
+    sql.claim(Result, ids, token, until=..., now=...)   # one conditional UPDATE: the ids this caller took
+    sql.renew(Result, ids, token, until=...)            # extend the lease: the ids still ours
+    sql.write(Result, result_id, token, fields)         # the outcome, while the claim is ours
+    sql.any_unfinished(Result, run_id)                  # does the run still wait for an answer?
     sql.start_run(Result, run_id); sql.finish_run(Result, run_id, now=...)   # the run's status, conditionally
-    sql.load(Result, result_id)                               # the result and all sending needs, one SELECT
-    DBThreads(4).call(fn, *args)                              # run fn on a thread that keeps its connection
+    sql.load(Result, ids)                               # the results and all sending needs, one SELECT
+    DBThreads(4).call(fn, *args)                        # run fn on a thread that keeps its connection
 
 Why SQL: claiming, loading and recording run for every request, and the ORM's query compiler took
 about as much CPU as the rest of a request together, so these few statements are written once per
-process (per database vendor) and cached. Values are adapted by the fields themselves
+process (per database vendor and number of ids) and cached. A worker takes results a batch at a
+time (sending.py), so claiming, loading and renewing are one statement per batch. Values are adapted by the fields themselves
 (``get_db_prep_save``, ``from_db_value``), as the ORM would.
 
 The Result model is passed in (models.py's ``Result.claim``/``record``/``load_for_sending`` call
@@ -28,7 +30,7 @@ from django.db.models.base import ModelState
 
 from playground.lib.per_process import PerProcess
 
-__all__ = ["DBThreads", "any_unfinished", "claim", "db_threads", "finish_run", "load", "start_run", "write"]
+__all__ = ["DBThreads", "any_unfinished", "claim", "db_threads", "finish_run", "load", "renew", "start_run", "write"]
 
 _SQL_CACHE: dict = {}
 
@@ -74,11 +76,18 @@ def _sql(Result, name: str, extra=None) -> str:
         return qn(model._meta.get_field(field).column)
 
     table = qn(Result._meta.db_table)
-    if name == "claim":
+    ids = f"IN ({', '.join(['%s'] * extra)})" if name in ("claim", "renew", "ours", "load") else ""
+    if name == "claim":  # extra: how many ids
         sql = (f"UPDATE {table} SET {col(Result, 'status')} = %s, {col(Result, 'claim_token')} = %s, "
                f"{col(Result, 'claimed_until')} = %s, {col(Result, 'claims')} = {col(Result, 'claims')} + 1, "
-               f"{col(Result, 'started_at')} = %s WHERE {col(Result, 'id')} = %s AND ({col(Result, 'status')} = %s "
+               f"{col(Result, 'started_at')} = %s WHERE {col(Result, 'id')} {ids} AND ({col(Result, 'status')} = %s "
                f"OR ({col(Result, 'status')} = %s AND {col(Result, 'claimed_until')} < %s))")  # fmt: skip
+    elif name == "renew":
+        sql = (f"UPDATE {table} SET {col(Result, 'claimed_until')} = %s WHERE {col(Result, 'id')} {ids} "
+               f"AND {col(Result, 'claim_token')} = %s AND {col(Result, 'status')} = %s")  # fmt: skip
+    elif name == "ours":
+        sql = (f"SELECT {col(Result, 'id')} FROM {table} WHERE {col(Result, 'id')} {ids} "
+               f"AND {col(Result, 'claim_token')} = %s AND {col(Result, 'status')} = %s")  # fmt: skip
     elif name == "write":
         sets = ", ".join(f"{col(Result, n)} = %s" for n in extra)
         sql = (f"UPDATE {table} SET {sets} WHERE {col(Result, 'id')} = %s AND {col(Result, 'claim_token')} = %s "
@@ -107,7 +116,7 @@ def _sql(Result, name: str, extra=None) -> str:
                f"LEFT JOIN {prov} p ON p.{col(Provider, 'id')} = m.{col(ProviderModel, 'provider')} "
                f"LEFT JOIN {team} t ON t.{col(Team, 'id')} = p.{col(Provider, 'team')} "
                f"LEFT JOIN {body} b ON b.{col(RequestBody, 'sha256')} = r.{col(Result, 'request_body')} "
-               f"WHERE r.{col(Result, 'id')} = %s")  # fmt: skip
+               f"WHERE r.{col(Result, 'id')} {ids}")  # fmt: skip
     else:
         raise KeyError(name)
     _SQL_CACHE[key] = sql
@@ -117,12 +126,33 @@ def _sql(Result, name: str, extra=None) -> str:
 # --- the statements ----------------------------------------------------------------------------------
 
 
-def claim(Result, result_id: int, token: str, *, until, now) -> bool:
-    """Set the result running under ``token`` until ``until`` if it is queued, or running with a
-    lease expired before ``now``: one atomic UPDATE, true for exactly one caller."""
+def _ours(Result, ids: list[int], token: str, changed: int) -> list[int]:
+    """Of ``ids``, those running under ``token``, after an UPDATE that changed ``changed`` rows:
+    all of them when it changed as many rows as there are ids (the usual case: no second query)."""
+    if changed == len(ids):
+        return list(ids)
+    if changed == 0:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(Result, "ours", len(ids)), [*ids, token, Result.Status.RUNNING])
+        found = {row[0] for row in cursor.fetchall()}
+    return [pk for pk in ids if pk in found]
+
+
+def claim(Result, ids: list[int], token: str, *, until, now) -> list[int]:
+    """Set each result running under ``token`` until ``until`` if it is queued, or running with a
+    lease expired before ``now``: one atomic UPDATE, each row won by exactly one caller. Returns
+    the ids this caller took, in the order given (``ids`` hold no duplicates)."""
     R = Result.Status
-    params = [R.RUNNING, token, _dt(until), _dt(now), result_id, R.QUEUED, R.RUNNING, _dt(now)]
-    return _execute(_sql(Result, "claim"), params) == 1
+    params = [R.RUNNING, token, _dt(until), _dt(now), *ids, R.QUEUED, R.RUNNING, _dt(now)]
+    return _ours(Result, ids, token, _execute(_sql(Result, "claim", len(ids)), params))
+
+
+def renew(Result, ids: list[int], token: str, *, until) -> list[int]:
+    """Extend the lease of the results still running under ``token``; returns those ids (a
+    missing one was cancelled, or taken over after a stall)."""
+    params = [_dt(until), *ids, token, Result.Status.RUNNING]
+    return _ours(Result, ids, token, _execute(_sql(Result, "renew", len(ids)), params))
 
 
 def write(Result, result_id: int, token: str, fields: dict) -> bool:
@@ -178,15 +208,18 @@ def _cache(obj, field: str, related) -> None:
     obj._meta.get_field(field).set_cached_value(obj, related)  # as select_related does: no query on access
 
 
-def load(Result, result_id: int):
-    """The Result with its run's status, model, provider, team and body: one SELECT, saved
-    instances holding only what sending needs (anything else is deferred); None when there is no
-    such result."""
+def load(Result, ids: list[int]) -> list:
+    """The Results with their run's status, model, provider, team and body: one SELECT, saved
+    instances holding only what sending needs (anything else is deferred), in the order of
+    ``ids``; an id with no result is left out."""
     with connection.cursor() as cursor:
-        cursor.execute(_sql(Result, "load"), [result_id])
-        row = cursor.fetchone()
-    if row is None:
-        return None
+        cursor.execute(_sql(Result, "load", len(ids)), list(ids))
+        rows = cursor.fetchall()
+    loaded = {result.pk: result for result in (_result_of(Result, row) for row in rows)}
+    return [loaded[pk] for pk in ids if pk in loaded]
+
+
+def _result_of(Result, row):
     Run, RequestBody, ProviderModel, Provider, Team = _models(Result)
     at = 0
 

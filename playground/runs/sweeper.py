@@ -1,7 +1,7 @@
 """The stale-result sweeper: results whose worker was lost, or whose task never came, queued again.
 
     ids = requeue_stale(run_id=None)    # set back to queued; the caller sends their tasks
-    start_sweeper(tasks.send_result)    # in a runs worker: a thread doing that, and sending, every lease/2 s
+    start_sweeper(tasks.send_results)   # in a runs worker: a thread doing that, and sending, every lease/2 s
 
 Why a sweeper at all (brokers bring a killed worker's task back late, or never): sending.py,
 "Redelivery". The run page does the same for its own run through enqueue.reclaim_stale. The task
@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 
+from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
@@ -46,7 +47,8 @@ _sweeper: threading.Thread | None = None
 
 def start_sweeper(task, interval_s: float | None = None) -> threading.Thread:
     """A daemon thread in this worker process re-queuing stale results now and every ``lease/2``
-    s, sending ``task`` (the Celery task that sends one result: tasks.send_result) for each."""
+    s, sending ``task`` (the Celery task that sends a batch of results: tasks.send_results) for them,
+    in batches of PRISM_RUNS_BATCH."""
     global _sweeper
     if _sweeper is not None and _sweeper.is_alive():
         return _sweeper
@@ -56,8 +58,10 @@ def start_sweeper(task, interval_s: float | None = None) -> threading.Thread:
         while True:
             try:
                 close_old_connections()
-                for pk in requeue_stale():  # no transaction here: reset rows are committed already
-                    task.delay(pk)
+                requeued = requeue_stale()  # no transaction here: reset rows are committed already
+                size = max(1, int(getattr(settings, "PRISM_RUNS_BATCH", 10)))
+                for i in range(0, len(requeued), size):
+                    task.delay(requeued[i:i + size])
             except Exception:  # a database hiccup must not end the sweeper
                 log.exception("the stale-result sweeper failed; trying again in %g s", interval)
             finally:

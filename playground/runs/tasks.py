@@ -1,4 +1,4 @@
-"""Celery tasks of runs: one task per (run, model), on the "runs" queue.
+"""Celery tasks of runs: one task per batch of results (up to PRISM_RUNS_BATCH), on the "runs" queue.
 
 The runs queue is served by a threads-pool worker (bin/run: ``-Q runs --pool threads
 --concurrency 64``): a task mostly waits for a model, so one process keeps many requests in
@@ -19,10 +19,16 @@ RUNS_QUEUE = getattr(settings, "PRISM_RUNS_QUEUE", "runs")
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True)  # routed to the runs queue (CELERY_TASK_ROUTES)
+def send_results(self, result_ids: list[int]) -> None:
+    # Thin: sending claims the rows atomically, sends them all at once, and records each once (see
+    # sending.py). In a worker its queries run on the process's few database threads; eagerly, here.
+    sending.execute_many(result_ids, db=None if self.request.is_eager else db_threads())
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True)
 def send_result(self, result_id: int) -> None:
-    # Thin: sending claims the row atomically, sends, and records once (see sending.py). In a
-    # worker its queries run on the process's few database threads; eagerly, in this thread.
-    sending.execute(result_id, db=None if self.request.is_eager else db_threads())
+    # One result: the task of earlier versions, kept so that messages queued before an upgrade are served.
+    sending.execute_many([result_id], db=None if self.request.is_eager else db_threads())
 
 
 @worker_ready.connect
@@ -35,4 +41,4 @@ def _start_sweeper(sender=None, **kwargs) -> None:
     if any(q.name == RUNS_QUEUE for q in queues):
         concurrency = getattr(getattr(sender, "controller", None), "concurrency", None) or 64
         sending.warm_up(db_threads(), tasks_at_once=int(concurrency))
-        sweeper.start_sweeper(send_result)
+        sweeper.start_sweeper(send_results)

@@ -283,7 +283,7 @@ def test_a_late_answer_after_a_takeover_is_dropped(team, user, text_version, pro
     it comes, finds the claim gone and writes nothing."""
     pm = model_for(team, provider_server, "chat")
     result = only_result(start(text_version, [pm], user, team))
-    assert Result.claim(result.pk, "worker-a")
+    assert Result.claim([result.pk], "worker-a") == [result.pk]
     Result.objects.filter(pk=result.pk).update(claimed_until=timezone.now() - timedelta(seconds=1))
 
     assert sending.execute(result.pk) == "recorded"  # B
@@ -298,14 +298,14 @@ def test_the_sweeper_requeues_results_of_a_lost_worker(team, user, text_version,
     pm = model_for(team, provider_server, "chat")
     run = start(text_version, [pm, pm], user, team)
     first, _second = run.results.order_by("position")
-    assert Result.claim(first.pk, "dead-worker")
+    assert Result.claim([first.pk], "dead-worker") == [first.pk]
     Result.objects.filter(pk=first.pk).update(claimed_until=timezone.now() - timedelta(seconds=1))
     sent = []
-    monkeypatch.setattr("playground.runs.tasks.send_result.delay", sent.append)
+    monkeypatch.setattr("playground.runs.tasks.send_results.delay", sent.append)
 
     with django_capture_on_commit_callbacks(execute=True):
         assert enqueue.reclaim_stale() == [first.pk]  # the second one was queued just now: its task is coming
-    assert sent == [first.pk]
+    assert sent == [[first.pk]]
     first.refresh_from_db()
     assert first.status == Result.Status.QUEUED and first.claim_token == ""
     with django_capture_on_commit_callbacks(execute=True):
@@ -355,15 +355,17 @@ def test_counts_by_status_and_the_history_counts(team, user, text_version, four_
     assert (counted[empty.pk].n_results, counted[empty.pk].n_ok, counted[empty.pk].n_failed, counted[empty.pk].cost) == (0, 0, 0, None)
 
 
-def test_start_run_enqueues_on_commit_in_order(team, user, text_version, four_models, django_capture_on_commit_callbacks, monkeypatch):
+def test_start_run_enqueues_on_commit_in_order(team, user, text_version, four_models, django_capture_on_commit_callbacks, monkeypatch, settings):
+    settings.PRISM_RUNS_BATCH = 3
     sent = []
-    monkeypatch.setattr("playground.runs.tasks.send_result.delay", sent.append)
+    monkeypatch.setattr("playground.runs.tasks.send_results.delay", sent.append)
     with django_capture_on_commit_callbacks() as callbacks:
         run = start(text_version, four_models, user, team)
         assert sent == []  # not before the commit
     for callback in callbacks:
         callback()
-    assert sent == list(run.results.order_by("position").values_list("pk", flat=True))
+    ids = list(run.results.order_by("position").values_list("pk", flat=True))
+    assert sent == [ids[:3], ids[3:]]  # batches of PRISM_RUNS_BATCH, in order
     assert [r.model_name for r in run.results.order_by("position")] == [pm.name for pm in four_models]
 
 
