@@ -284,9 +284,11 @@ class Limits:
     # --- the whole request ---------------------------------------------------------------------
 
     def check_request(self, ctx: Ctx, body) -> None:
-        total, sizes = payload_total(body)
+        """Over what the body carries: the media sent, and those refused with a fix (they go in
+        once fixed). Optional parts left out for this target (``_common.walk``) are not counted."""
+        total, _sizes = payload_total(body)
         t = ctx.target
-        c = self.counts
+        c = self.request_counts(ctx)
         if t.max_images is not None and c.images > t.max_images:
             ctx.refuse_setting(
                 "images",
@@ -294,16 +296,31 @@ class Limits:
                 f"this one has {c.images}. Remove some, or split the prompt.",
             )
         if t.protocol == "messages":
-            self._anthropic_request(ctx, total)
+            self._anthropic_request(ctx, total, c)
         elif t.protocol == "gemini":
-            self._gemini_request(ctx, total)
+            self._gemini_request(ctx, total, c)
         else:
-            self._openai_request(ctx)
+            self._openai_request(ctx, c)
 
-    def _anthropic_request(self, ctx: Ctx, total: int) -> None:
+    @staticmethod
+    def request_counts(ctx: Ctx) -> Counts:
+        """Images, PDFs, known PDF pages and audio seconds of the built request: what went in
+        (``ctx.sent``) plus the images and PDFs refused in a message (one refusal per item), which go
+        in once their fallback is applied."""
+        sent = [s.media for s in ctx.sent if s.media is not None]
+        refused = [r.modality for r in ctx.refusals if r.message_index is not None]
+        pdfs = [m for m in sent if m.kind == "pdf"]
+        return Counts(
+            images=sum(1 for m in sent if m.kind == "image") + refused.count("image"),
+            pdfs=len(pdfs) + refused.count("pdf"),
+            pdf_pages=sum(m.page_count or 0 for m in pdfs),
+            pdf_pages_unknown=sum(1 for m in pdfs if m.page_count is None),
+            audio_s=sum(m.duration_s or 0.0 for m in sent if m.kind == "audio"),
+        )
+
+    def _anthropic_request(self, ctx: Ctx, total: int, c: Counts) -> None:
         """docs/protocols.md §3 Limits: 32 MB, images and documents per request, 100 PDF pages."""
         t = ctx.target
-        c = self.counts
         if total > ANTHROPIC_REQUEST:
             ctx.refuse_setting(
                 "request size",
@@ -334,9 +351,8 @@ class Limits:
                 "PDF pages per request.",
             )
 
-    def _gemini_request(self, ctx: Ctx, total: int) -> None:
+    def _gemini_request(self, ctx: Ctx, total: int, c: Counts) -> None:
         """docs/protocols.md §4 Limits: 100 MB inline (20 MB the safe figure), 9.5 hours of audio."""
-        c = self.counts
         if total > GEMINI_INLINE:
             ctx.refuse_setting(
                 "request size",
@@ -357,9 +373,8 @@ class Limits:
                 "prompt. Shorten or split it.",
             )
 
-    def _openai_request(self, ctx: Ctx) -> None:
+    def _openai_request(self, ctx: Ctx, c: Counts) -> None:
         """docs/protocols.md §1 Formats and limits: second-hand figures, so warnings."""
-        c = self.counts
         image_sizes = [
             s.media.payload.b64_size
             for s in ctx.sent

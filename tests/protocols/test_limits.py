@@ -345,3 +345,14 @@ def test_a_url_part_to_an_inline_only_model_is_refused_with_the_inline_fallback(
     assert "Qwen2.5-VL 7B (Ollama) is set up to take media inline only" in r.reason and "“cat.jpg” is sent by URL" in r.reason
     assert refusals_of(prompt(url_image), Target("chat", "qwen2.5vl:7b")) == []
     assert refusals_of(prompt(img()), inline_only) == []
+
+
+def test_an_optional_part_left_out_for_the_target_is_not_counted():
+    bmp = MediaPart("image", name="scan.bmp", width=100, height=100, optional=True,
+                    payload=Payload.from_bytes(b"BMP", "image/bmp"))  # Anthropic takes no BMP: left out
+    r = render(prompt(*[img(100, 100) for _ in range(100)], bmp), {}, CLAUDE)
+    assert r.ok, r.refusals
+    assert any(n.level == "warning" and n.message.startswith("Left out for") for n in r.notes)
+    # not optional: it would be fixed (a PNG copy) and sent, so it counts, and 101 is one too many
+    refused = refusals_of(prompt(*[img(100, 100) for _ in range(100)], dataclasses.replace(bmp, optional=False)), CLAUDE)
+    assert {r_.where for r_ in refused} == {"message 1 (user), part 102", "images"}
