@@ -31,8 +31,9 @@ input methods]; a PDF over 1000 pages is refused [docs document processing]; mor
 of audio in the prompt is refused [docs audio].
 
 OpenAI Chat and Responses: 500 images, 50 MB of image base64 per request and 20 MB per image come
-from a mirror of OpenAI's vision guide only [2nd]: warned (the presets' max_images of 500 refuses
-through the model's own limit).
+from a mirror of OpenAI's vision guide only [2nd]; 100 PDF pages and 32 MB of files per request
+from copies of its file-inputs guide [2nd]: warned (the presets' max_images of 500 refuses through
+the model's own limit).
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ GEMINI_AUDIO_S = 9.5 * 3600  # audio per prompt [docs audio]
 OPENAI_IMAGES = 500  # per request [2nd]
 OPENAI_IMAGE_B64 = 20 * MB  # per image [2nd]
 OPENAI_IMAGES_B64 = 50 * MB  # image bytes per request [2nd]
+OPENAI_PDF_PAGES = 100  # PDF pages per request, all files together [2nd: copies of the file-inputs guide]
+OPENAI_PDF_BYTES = 32 * MB  # PDF content per request [2nd: same]
 
 # The image formats each protocol takes (the dialects' own lists, docs/protocols.md §8.9).
 _PROTOCOL_IMAGE_TYPES = {
@@ -391,6 +394,18 @@ class Limits:
             ctx.note(
                 "request size",
                 f"{_mb(sum(image_sizes))} of images: over the 50 MB of images per request OpenAI is reported to take.",
+                "warning",
+            )
+        pdf_bytes = sum(
+            (s.media.size_bytes if s.media.size_bytes is not None else s.media.payload.raw_size)
+            for s in ctx.sent
+            if s.media is not None and s.media.kind == "pdf" and s.media.delivery == "inline" and s.media.payload
+        )
+        if c.pdf_pages > OPENAI_PDF_PAGES or pdf_bytes > OPENAI_PDF_BYTES:
+            ctx.note(
+                "PDF pages",
+                f"The PDFs add up to {c.pdf_pages} pages and {_mb(pdf_bytes)}: OpenAI's file-inputs guide is quoted "
+                f"as taking up to {OPENAI_PDF_PAGES} pages and 32 MB of files in a single request.",
                 "warning",
             )
         if ctx.target.max_images is None and c.images > OPENAI_IMAGES:

@@ -356,3 +356,13 @@ def test_an_optional_part_left_out_for_the_target_is_not_counted():
     # not optional: it would be fixed (a PNG copy) and sent, so it counts, and 101 is one too many
     refused = refusals_of(prompt(*[img(100, 100) for _ in range(100)], dataclasses.replace(bmp, optional=False)), CLAUDE)
     assert {r_.where for r_ in refused} == {"message 1 (user), part 102", "images"}
+
+
+def test_openai_pdf_pages_and_size_are_warned():
+    r = render(prompt(pdf(60), pdf(40)), {}, Target("chat", "gpt-4o"))
+    assert r.ok and not any(n.where == "PDF pages" for n in r.notes)
+    for t in (Target("chat", "gpt-4o"), Target("responses", "gpt-4o")):
+        r = render(prompt(pdf(60), pdf(41)), {}, t)
+        assert r.ok and any(n.where == "PDF pages" and "101 pages" in n.message and n.level == "warning" for n in r.notes)
+    r = render(prompt(pdf(3, size_bytes=32_000_001)), {}, Target("responses", "gpt-4o"))
+    assert r.ok and any(n.where == "PDF pages" and "32.0 MB" in n.message for n in r.notes)
