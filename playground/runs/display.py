@@ -3,7 +3,7 @@ them to the templates, so no model instance carries attributes made up for a pag
 
     cards = result_cards(results)      # ResultCard: marks, usage, estimate vs reported, output HTML, plain error, notes, tries
     run_values(run)                    # RunValue per variable: its text, or the media item's name
-    preflight_columns(checks)          # PreflightColumn: a check and its body, highlighted
+    preflight_columns(checks)          # PreflightColumn: a check, its body highlighted, the model's past estimate error
     stored_request(result)             # RequestView: masked headers, the body elided (or too big)
     response_html(result)              # the provider's answer, elided and highlighted
     download_name(result, "request")   # run-12-gpt-4o-request.json
@@ -338,13 +338,31 @@ def _media_names(run: Run) -> dict[str, str]:
 class PreflightColumn:
     check: services.Preflight
     body_html: str  # the body as it will be sent, base64 elided, highlighted; "" when nothing renders
+    # How far this model's estimates were from its reported input in its latest runs; None: no such result yet.
+    past_error: reconcile.Accuracy | None = None
+
+
+PAST_RESULTS = 100  # per model, the newest succeeded results with both figures, for the preview's warning
+
+
+def past_estimate_error(provider_model_id: int) -> reconcile.Accuracy | None:
+    """The model's estimate error over its newest PAST_RESULTS succeeded results with both figures."""
+    rows = (
+        Result.objects.filter(provider_model_id=provider_model_id, status=Result.Status.SUCCEEDED, input_tokens__isnull=False)
+        .exclude(estimate={})
+        .order_by("-pk")
+        .values_list("estimate", "input_tokens")[:PAST_RESULTS]
+    )
+    return reconcile.accuracy(reconcile.pct_error((e or {}).get("total"), n) for e, n in rows)
 
 
 def preflight_columns(checks: list[services.Preflight]) -> list[PreflightColumn]:
+    errors = {pk: past_estimate_error(pk) for pk in {c.provider_model.pk for c in checks}}
     return [
-        PreflightColumn(check=c, body_html=highlight_json(c.rendered.display()) if c.rendered is not None else "")
+        PreflightColumn(check=c, body_html=highlight_json(c.rendered.display()) if c.rendered is not None else "",
+                        past_error=errors[c.provider_model.pk])
         for c in checks
-    ]
+    ]  # fmt: skip
 
 
 # --- one result's request and response ------------------------------------------------------------

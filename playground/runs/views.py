@@ -121,7 +121,8 @@ def run_preflight(request, prompt_id: int):
             version=form.chosen_version, values=form.values(), provider_models=form.chosen_models(), team=prompt.team
         )
         columns = display.preflight_columns(checks)
-    return render(request, "runs/_preflight.html", {"form": form, "columns": columns, "can_edit": membership.can_edit})
+    return render(request, "runs/_preflight.html", {"form": form, "columns": columns, "can_edit": membership.can_edit,
+                                                    "unreliable_pct": f"{reconcile.UNRELIABLE_PCT:g}"})  # fmt: skip
 
 
 @require_POST

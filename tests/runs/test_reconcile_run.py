@@ -143,3 +143,26 @@ def test_the_history_shows_each_models_estimate_error_and_flags_the_unreliable(
     assert "unreliable" not in gemini
     chat = _summary_row(html, "gpt-4o")
     assert "±0.0% mean +0.0% over 2 results" in chat and "unreliable" not in chat
+
+
+def test_the_preview_warns_when_a_models_past_estimates_were_off(client_logged_in, photo_version, three_models, user,
+                                                                 team, provider_server):
+    data = {"version": photo_version.number, "models": [m.pk for m in three_models.values()]}
+    url = reverse("runs:preflight", args=[photo_version.prompt.pk])
+    before = client_logged_in.post(url, data).content.decode()
+    assert "past runs" not in before  # no run yet: nothing to say
+
+    run_with(photo_version, three_models, user, team, provider_server, {
+        "messages": "ok:text=20,image=15",   # 35 against 14: +150%
+        "gemini": "ok:text=8,image=258",     # 266: exact
+        "chat": "ok:text=16,image=255",      # 271: exact
+    })  # fmt: skip
+    html = client_logged_in.post(url, data).content.decode()
+
+    def column(protocol):
+        start = html.index(f'id="pf-{three_models[protocol].pk}"')
+        return _text(html[start: html.index("</article>", start)])
+
+    assert "past runs: ±150.0% (mean +150.0%, 1 result) estimate unreliable for this model" in column("messages")
+    assert "past runs: ±0.0% (mean +0.0%, 1 result)" in column("gemini")
+    assert "unreliable" not in column("gemini") and "unreliable" not in column("chat")
