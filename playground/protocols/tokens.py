@@ -330,6 +330,7 @@ class Family:
     pdf: int | str | None = "page image"
     text: str = "chars"
     fallback: bool = False
+    models: str = ""  # the models it covers, in words (for the docs table)
 
     def matches(self, model: str) -> bool:
         return bool(re.search(rf"(?:^|[/.]){self.pattern}", model.lower().strip()))
@@ -350,50 +351,49 @@ OPENAI_FAMILIES: tuple[Family, ...] = (
            Patches(1.2, budget=2500, max_edge=2048, original_budget=10000, original_edge=6000, auto_means="original"),
            f"{_OPENAI_GUIDE}: gpt-5.5 high 2,500 patches / 2048 px, original 10,000 / 6000 px, auto = original; "
            f"no multiplier documented, 1.2 as measured on gpt-5.4 ({_OPENAI_MEASURED}; unverified for gpt-5.5)",
-           text="openai"),
+           text="openai", models="gpt-5.5 (and its snapshots)"),
     Family("gpt-5.4 mini/nano patches", r"gpt-5\.4-(?:mini|nano)", Patches(1.2),
            f"{_OPENAI_GUIDE}: 1,536 patches / 2048 px (the guide's multipliers 1.62 and 2.46); billed at 1.2 "
-           f"({_OPENAI_MEASURED}), which Prism uses", text="openai"),
+           f"({_OPENAI_MEASURED}), which Prism uses", text="openai", models="gpt-5.4-mini, gpt-5.4-nano"),
     Family("gpt-5.4 patches", r"gpt-5\.4(?!\d)",
            Patches(1.2, budget=2500, max_edge=2048, original_budget=10000, original_edge=6000, auto_means="high"),
            f"{_OPENAI_GUIDE}: gpt-5.4 high 2,500 patches / 2048 px, original 10,000 / 6000 px, auto = high; "
-           f"multiplier not documented, billed at 1.2 ({_OPENAI_MEASURED})", text="openai"),
+           f"multiplier not documented, billed at 1.2 ({_OPENAI_MEASURED})", text="openai", models="gpt-5.4, gpt-5.4-pro"),
     Family("gpt-5-mini patches", r"gpt-5-mini", Patches(1.2),
            f"{_OPENAI_GUIDE}: 1,536 patches / 2048 px (the guide's multiplier 1.62); OpenAI's pricing-page "
-           f"calculator and billed usage: 1.2 ({_OPENAI_MEASURED})", text="openai"),
+           f"calculator and billed usage: 1.2 ({_OPENAI_MEASURED})", text="openai", models="gpt-5-mini"),
     Family("gpt-5-nano patches", r"gpt-5-nano", Patches(1.5),
            f"{_OPENAI_GUIDE}: 1,536 patches / 2048 px (the guide's multiplier 2.46); OpenAI's pricing-page "
-           f"calculator and billed usage: 1.5 ({_OPENAI_MEASURED})", text="openai"),
+           f"calculator and billed usage: 1.5 ({_OPENAI_MEASURED})", text="openai", models="gpt-5-nano"),
     Family("gpt-5.2/5.3 patches", r"gpt-5\.[23](?!\d)|gpt-5(?:\.1)?-codex-mini", Patches(1.2),
            f"{_OPENAI_GUIDE}: gpt-5.2, gpt-5.2-chat-latest, gpt-5.2/5.3-codex, gpt-5(.1)-codex-mini take 1,536 "
            f"patches / 2048 px, no multiplier documented; billed at 1.2 on gpt-5.2 and gpt-5.3-codex "
-           f"({_OPENAI_MEASURED})", text="openai"),
+           f"({_OPENAI_MEASURED})", text="openai", models="gpt-5.2, gpt-5.2-chat-latest, gpt-5.2-codex, gpt-5.3-codex, gpt-5-codex-mini, gpt-5.1-codex-mini"),
     Family("o4-mini patches", r"o4-mini|codex-mini", Patches(1.72),
            f"{_OPENAI_GUIDE}: o4-mini × 1.72, 1,536 patches; codex-mini-latest billed alike ({_OPENAI_MEASURED})",
-           text="openai"),
+           text="openai", models="o4-mini, codex-mini-latest"),
     Family("gpt-4.1-mini patches", r"gpt-4\.1-mini", Patches(1.62),
-           f"{_OPENAI_GUIDE}: gpt-4.1-mini (2025-04-14) × 1.62, 1,536 patches", text="openai"),
+           f"{_OPENAI_GUIDE}: gpt-4.1-mini (2025-04-14) × 1.62, 1,536 patches", text="openai", models="gpt-4.1-mini"),
     Family("gpt-4.1-nano patches", r"gpt-4\.1-nano", Patches(2.46),
-           f"{_OPENAI_GUIDE}: gpt-4.1-nano (2025-04-14) × 2.46, 1,536 patches", text="openai"),
+           f"{_OPENAI_GUIDE}: gpt-4.1-nano (2025-04-14) × 2.46, 1,536 patches", text="openai", models="gpt-4.1-nano"),
     Family("gpt-5 tiles", r"gpt-5(?:\.1)?(?![\d.])", Tiles(70, 140),
            f"{_OPENAI_GUIDE}: gpt-5 and gpt-5-chat-latest 70 + 140 per tile (gpt-5.1 is in neither of the "
-           f"guide's lists: assumed the same)", text="openai"),
+           f"guide's lists: assumed the same)", text="openai", models="gpt-5, gpt-5-chat-latest, gpt-5-pro, gpt-5-codex, gpt-5.1"),
     Family("gpt-4o-mini tiles", r"gpt-4o-mini", Tiles(2833, 5667),
            f"{_OPENAI_GUIDE}: 4o-mini 2833 + 5667 per tile (detail low 2833; measured 2845 with a 5-word prompt, "
-           f"OpenAI community 2025 [2nd])", text="openai"),
+           f"OpenAI community 2025 [2nd])", text="openai", models="gpt-4o-mini (and its audio/search variants)"),
     Family("o1/o3 tiles", r"o[13](?:-pro)?(?!-mini)(?=$|[-:@])", Tiles(75, 150),
-           f"{_OPENAI_GUIDE}: o1, o1-pro, o3 75 + 150 per tile", text="openai"),
+           f"{_OPENAI_GUIDE}: o1, o1-pro, o3 75 + 150 per tile", text="openai", models="o1, o1-pro, o3, o3-pro"),
     Family("computer-use tiles", r"computer-use", Tiles(65, 129),
-           f"{_OPENAI_GUIDE}: computer-use-preview 65 + 129 per tile", text="openai"),
+           f"{_OPENAI_GUIDE}: computer-use-preview 65 + 129 per tile", text="openai", models="computer-use-preview"),
     Family("gpt-4o tiles", r"gpt-4o|chatgpt-4o|gpt-4\.1|gpt-4\.5|gpt-4-turbo|gpt-4-vision", _GPT_4O_TILES,
            f"{_OPENAI_GUIDE}: 4o, 4.1, 4.5 85 + 170 per tile; examples 1024×1024 high = 765, 2048×4096 = 1105, "
-           f"low = 85 (gpt-4-turbo measured alike, OpenAI community 2025 [2nd])", text="openai"),
+           f"low = 85 (gpt-4-turbo measured alike, OpenAI community 2025 [2nd])", text="openai", models="gpt-4o, chatgpt-4o-latest, gpt-4.1, gpt-4.5-preview, gpt-4-turbo"),
 )
 OPENAI_FALLBACK = Family(
     "gpt-4o tiles", r"", _GPT_4O_TILES,
     f"{_OPENAI_GUIDE}: the GPT-4o figures, for a model no family names (an estimate only: check usage)",
-    text="openai", fallback=True,
-)
+    text="openai", fallback=True, models="any other model")
 
 _CLAUDE_VISION = "Claude vision docs (28-px patches, resize rule) and count_tokens measurements [2nd] (tiers)"
 
@@ -402,14 +402,12 @@ CLAUDE_HIGH_RES = Family(
     r"claude-opus-4[-.](?:[7-9]|[1-9]\d)(?!\d)|claude-(?:opus|sonnet|haiku)-(?:[5-9]|[1-9]\d)(?!\d)",
     ClaudePatches(2576, 4784),
     f"{_CLAUDE_VISION}: Claude Opus 4.7 and later models, 2576 px and 4784 tokens (Prism counts Opus 4.7+ "
-    f"and Claude 5+ as later)",
-)
+    f"and Claude 5+ as later)", models="claude-opus-4-7 and later Opus, Claude 5 and later")
 CLAUDE_STANDARD = Family(
     "Claude standard tier", r"claude", ClaudePatches(1568, 1568),
-    f"{_CLAUDE_VISION}: 1568 px and about 1568 tokens; 1920×1080 becomes 1456×819 = 1560 tokens",
-)
+    f"{_CLAUDE_VISION}: 1568 px and about 1568 tokens; 1920×1080 becomes 1456×819 = 1560 tokens", models="every other Claude model (Sonnet 4.6, Haiku 4.5, Opus 4.6 and earlier, Claude 3.x)")
 CLAUDE_FALLBACK = Family("Claude standard tier", r"", ClaudePatches(1568, 1568),
-                         f"{_CLAUDE_VISION}: the standard tier, for a model no family names", fallback=True)
+                         f"{_CLAUDE_VISION}: the standard tier, for a model no family names", fallback=True, models="any other model")
 
 _GEMINI_3_DOC = ("Google Gemini 3 guide, media resolution token counts (Vertex AI copy, 2026): image 1120, "
                  "video 70 per frame, PDF 560 by default")
@@ -421,45 +419,38 @@ GEMINI_3 = Family(
     GeminiLevels(280, 560, 1120, 2240),
     f"{_GEMINI_3_DOC}; levels low 280, medium 560, high 1120, ultra_high 2240; video frames low/medium 70, high 280; "
     f"audio 32 per second (Gemini audio docs); the -latest aliases are assumed to name a Gemini 3 model",
-    audio_per_s=32, video=Video(per_frame=70, audio_per_s=32), pdf=560,
-)
+    audio_per_s=32, video=Video(per_frame=70, audio_per_s=32), pdf=560, models="gemini-3-*, gemini-3.1-*, later; the gemini-*-latest aliases")
 GEMINI_2 = Family(
     "Gemini 2 tiles", r"gemini-2(?!\d)", GeminiTiles(),
     "Gemini image understanding, token calculation: 258 if both sides ≤ 384 px, else 258 per tile of "
     "⌊min(w,h)/1.5⌋ px (960×540 → 6 tiles); the 256-px least crop unit is Gemini 1.5's, kept by Prism; "
     f"PDF page 258 (Gemini document processing); {_GEMINI_VIDEO_DOC}; audio 32 per second (Gemini audio docs)",
-    audio_per_s=32, video=Video(per_frame=258, audio_per_s=32), pdf=258,
-)
+    audio_per_s=32, video=Video(per_frame=258, audio_per_s=32), pdf=258, models="gemini-2.0-*, gemini-2.5-*")
 GEMINI_15 = Family(
     "Gemini 1.5 tiles", r"gemini-1\.5", GeminiTiles(max_unit=768),
     "Gemini image understanding, token calculation: Gemini 1.5 258 per tile, tiles 256..768 px; video 263 per "
     "second (the older tokens page); PDF page 258; audio 32 per second",
-    audio_per_s=32, video=Video(per_s=263), pdf=258,
-)
+    audio_per_s=32, video=Video(per_s=263), pdf=258, models="gemini-1.5-*")
 GEMMA_3 = Family(
     "Gemma 3", r"gemma-?3", PerImage(256, "every image resized to 896×896"),
     "Gemma 3 model card (google/gemma-3-*-it): images normalized to 896×896 and encoded to 256 tokens each",
-    pdf=None,
-)
+    pdf=None, models="gemma-3-*, gemma3 (Ollama), gemma-3n")
 GEMINI_FALLBACK = Family(
     "Gemini 3 media resolution", r"", GEMINI_3.image,
     f"{_GEMINI_3_DOC}: the current generation's defaults, for a model no family names",
-    audio_per_s=32, video=GEMINI_3.video, pdf=560, fallback=True,
-)
+    audio_per_s=32, video=GEMINI_3.video, pdf=560, fallback=True, models="any other model")
 
 QWEN_VL = Family(
     "Qwen2.5-VL", r"qwen2(?:\.5)?-?vl", QwenPatches(),
     "Qwen2-VL / Qwen2.5-VL model cards and preprocessor_config.json: a 28×28-px patch is a token, 4..16384 "
     "tokens per image (min_pixels 3136, max_pixels 12845056), smart_resize of qwen_vl_utils; local servers may "
     "set a lower max_pixels",
-    pdf=None,
-)
+    pdf=None, models="qwen2-vl, qwen2.5-vl (OpenRouter, vLLM), qwen2.5vl (Ollama)")
 LLAMA_VISION = Family(
     "Llama 3.2 Vision", r"llama-?3\.2(?:-\d+b)?-vision", GridTiles(),
     "Together AI vision docs: Llama 3.2 Vision images cut into at most 2×2 tiles of 560 px, 1601 tokens per tile "
     "(1601, 3202 or 6404 per image)",
-    pdf=None,
-)
+    pdf=None, models="llama-3.2-11b/90b-vision, llama3.2-vision (Ollama)")
 
 FAMILIES: dict[str, tuple[Family, ...]] = {
     # Chat also carries gateways' models (OpenRouter, vLLM, Ollama): each bills by its own formula.
@@ -484,8 +475,9 @@ def _anthropic_high_res(model: str) -> bool:
 
 
 def markdown_table(protocol: str) -> str:
-    """``protocol``'s table as markdown (family | models | image | audio, video, PDF | source)."""
-    rows = ["| Family | Model pattern | Image | Audio · video · PDF | Source |", "|---|---|---|---|---|"]
+    """``protocol``'s table as markdown (family | models | image | audio, video, PDF | source), for
+    docs/protocols.md §6."""
+    rows = ["| Family | Models | Image | Audio · video · PDF | Source |", "|---|---|---|---|---|"]
     for f in FAMILIES[protocol]:
         other = [
             f"audio {f.audio_per_s}/s" if f.audio_per_s else "audio unknown",
@@ -493,8 +485,7 @@ def markdown_table(protocol: str) -> str:
             f"PDF {f.pdf} per page" if isinstance(f.pdf, int) else
             ("PDF: each page as an image + its text" if f.pdf else "PDF unknown"),
         ]
-        pattern = "(any other model)" if f.fallback else f"`{f.pattern}`".replace("|", "\\|")
-        rows.append(f"| {f.label()} | {pattern} | {f.image.describe()} | {'; '.join(other)} | {f.source} |")
+        rows.append(f"| {f.label()} | {f.models} | {f.image.describe()} | {'; '.join(other)} | {f.source} |")
     return "\n".join(rows)
 
 

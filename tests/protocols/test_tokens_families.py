@@ -17,7 +17,7 @@ def test_a_table_per_protocol():
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_every_family_has_a_source_and_a_valid_pattern(protocol):
     for family in FAMILIES[protocol]:
-        assert family.name and family.source.strip(), family
+        assert family.name and family.models and family.source.strip(), family
         re.compile(family.pattern)
 
 
