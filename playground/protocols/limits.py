@@ -105,13 +105,10 @@ def _who(ctx: Ctx) -> str:
 
 def anthropic_image_cap(model: str) -> int:
     """Images per request for a Claude model when the configured model gives none: 600 for the
-    models with a context window over 200k tokens (Opus and Sonnet 4.6 and later, every Claude 5+
-    model), 100 for the others and for names we do not know (the lower cap is the safe one)."""
-    m = re.search(r"claude-(opus|sonnet|haiku)-(\d+)(?:[-.](\d{1,2}))?(?!\d)", model)
-    if not m:
-        return ANTHROPIC_IMAGES_200K
-    family, version = m.group(1), (int(m.group(2)), int(m.group(3) or 0))
-    if version >= (5, 0) or (family in ("opus", "sonnet") and version >= (4, 6)):
+    models with a context window over 200k tokens (Opus and Sonnet 4.6 and later), 100 for the
+    others (Haiku, older models) and for names we do not know: the lower cap is the safe one."""
+    m = re.search(r"claude-(opus|sonnet)-(\d+)(?:[-.](\d{1,2}))?(?!\d)", model)
+    if m and (int(m.group(2)), int(m.group(3) or 0)) >= (4, 6):
         return ANTHROPIC_IMAGES_OTHER
     return ANTHROPIC_IMAGES_200K
 

@@ -10,7 +10,7 @@ import dataclasses
 import pytest
 
 from playground.protocols import MediaPart, Message, Options, Payload, Prompt, Target, TextPart, render
-from playground.protocols.limits import image_spec, keyframes_spec
+from playground.protocols.limits import anthropic_image_cap, image_spec, keyframes_spec
 
 from .helpers import JPG, PDF, PNG, WAV
 
@@ -366,3 +366,12 @@ def test_openai_pdf_pages_and_size_are_warned():
         assert r.ok and any(n.where == "PDF pages" and "101 pages" in n.message and n.level == "warning" for n in r.notes)
     r = render(prompt(pdf(3, size_bytes=32_000_001)), {}, Target("responses", "gpt-4o"))
     assert r.ok and any(n.where == "PDF pages" and "32.0 MB" in n.message for n in r.notes)
+
+
+@pytest.mark.parametrize(
+    ("model", "cap"),
+    [("claude-sonnet-4-6", 600), ("claude-opus-4-7", 600), ("claude-opus-5", 600), ("claude-sonnet-4-5", 100),
+     ("claude-haiku-4-5", 100), ("claude-3-5-sonnet-20241022", 100), ("some-proxy-model", 100)],
+)
+def test_the_image_cap_per_claude_model(model, cap):
+    assert anthropic_image_cap(model) == cap
