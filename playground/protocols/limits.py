@@ -28,7 +28,8 @@ request [docs PDF support]; more than 32 MB of base64 in the request [docs API o
 Gemini: more than 100 MB of inline base64 in the request is refused, over 20 MB warned (the cap
 "varies by data type") [docs blog 2026-01-12]; an inline PDF over 50 MB is refused [docs file
 input methods]; a PDF over 1000 pages is refused [docs document processing]; more than 9.5 hours
-of audio in the prompt is refused [docs audio].
+of audio in the prompt is refused [docs audio]; more than 10 videos or an hour of video is warned
+(Vertex AI's tables, "approximately", bound by the context window).
 
 OpenAI Chat and Responses: 500 images, 50 MB of image base64 per request and 20 MB per image come
 from a mirror of OpenAI's vision guide only [2nd]; 100 PDF pages and 32 MB of files per request
@@ -65,6 +66,8 @@ GEMINI_INLINE_SAFE = 20 * MB  # the earlier cap; "varying limits based on data t
 GEMINI_INLINE_PDF = 50 * MB  # one inline PDF [docs file input methods]
 GEMINI_PDF_PAGES = 1000  # per PDF [docs document processing]
 GEMINI_AUDIO_S = 9.5 * 3600  # audio per prompt [docs audio]
+GEMINI_VIDEOS = 10  # videos per prompt [Vertex AI docs video understanding: not the Developer API's page]
+GEMINI_VIDEO_S = 3600  # "approximately 1 hour" without audio, 45 min with [same]
 OPENAI_IMAGES = 500  # per request [2nd]
 OPENAI_IMAGE_B64 = 20 * MB  # per image [2nd]
 OPENAI_IMAGES_B64 = 50 * MB  # image bytes per request [2nd]
@@ -364,6 +367,16 @@ class Limits:
                 "request size",
                 f"{_mb(total)} of inline data: over Gemini's long-standing 20 MB cap. 100 MB is allowed since "
                 "2026-01, with limits that vary by data type, so a large file of one type may still be rejected.",
+                "warning",
+            )
+        videos = [s.media for s in ctx.sent if s.media is not None and s.media.kind == "video"]
+        video_s = sum(v.duration_s or 0.0 for v in videos)
+        if len(videos) > GEMINI_VIDEOS or video_s > GEMINI_VIDEO_S:
+            ctx.note(
+                "video length",
+                f"{len(videos)} video(s), {video_s / 60:.0f} minutes in all: Google's Vertex AI tables give Gemini "
+                f"at most {GEMINI_VIDEOS} videos per prompt and about an hour of video (45 minutes with sound) at "
+                "the default resolution; a longer prompt may not fit the context window.",
                 "warning",
             )
         if c.audio_s > GEMINI_AUDIO_S:

@@ -375,3 +375,15 @@ def test_openai_pdf_pages_and_size_are_warned():
 )
 def test_the_image_cap_per_claude_model(model, cap):
     assert anthropic_image_cap(model) == cap
+
+
+def test_gemini_warns_past_ten_videos_or_an_hour_of_video():
+    def video(minutes):
+        return MediaPart("video", name="v.mp4", mime_type="video/mp4", duration_s=minutes * 60,
+                         payload=Payload.from_bytes(b"MP4", "video/mp4"))
+
+    r = render(prompt(*[video(6)] * 10), {}, GEMINI)
+    assert r.ok and not any(n.where == "video length" for n in r.notes)
+    for parts in ([video(1)] * 11, [video(61)]):
+        r = render(prompt(*parts), {}, GEMINI)
+        assert r.ok and any(n.where == "video length" and n.level == "warning" for n in r.notes)
