@@ -405,7 +405,8 @@ CLAUDE_HIGH_RES = Family(
     f"and Claude 5+ as later)", models="claude-opus-4-7 and later Opus, Claude 5 and later")
 CLAUDE_STANDARD = Family(
     "Claude standard tier", r"claude", ClaudePatches(1568, 1568),
-    f"{_CLAUDE_VISION}: 1568 px and about 1568 tokens; 1920×1080 becomes 1456×819 = 1560 tokens", models="every other Claude model (Sonnet 4.6, Haiku 4.5, Opus 4.6 and earlier, Claude 3.x)")
+    f"{_CLAUDE_VISION}: 1568 px and about 1568 tokens; 1920×1080 becomes 1456×819 = 1560 tokens; a PDF page is "
+    f"its text plus a page image (a scanned page measured 1,592 on Haiku 4.5, pdf-token-cost dataset [2nd])", models="every other Claude model (Sonnet 4.6, Haiku 4.5, Opus 4.6 and earlier, Claude 3.x)")
 CLAUDE_FALLBACK = Family("Claude standard tier", r"", ClaudePatches(1568, 1568),
                          f"{_CLAUDE_VISION}: the standard tier, for a model no family names", fallback=True, models="any other model")
 
@@ -418,13 +419,15 @@ GEMINI_3 = Family(
     "Gemini 3 media resolution", r"gemini-(?:[3-9]|[1-9]\d)(?!\d)|gemini-(?:flash|flash-lite|pro)-latest",
     GeminiLevels(280, 560, 1120, 2240),
     f"{_GEMINI_3_DOC}; levels low 280, medium 560, high 1120, ultra_high 2240; video frames low/medium 70, high 280; "
-    f"audio 32 per second (Gemini audio docs); the -latest aliases are assumed to name a Gemini 3 model",
+    f"audio 32 per second (Gemini audio docs); PDF pages measured at 560-561 tokens, text or scanned "
+    f"(pdf-token-cost dataset, 2026-10 [2nd]); the -latest aliases are assumed to name a Gemini 3 model",
     audio_per_s=32, video=Video(per_frame=70, audio_per_s=32), pdf=560, models="gemini-3-*, gemini-3.1-*, later; the gemini-*-latest aliases")
 GEMINI_2 = Family(
     "Gemini 2 tiles", r"gemini-2(?!\d)", GeminiTiles(),
     "Gemini image understanding, token calculation: 258 if both sides ≤ 384 px, else 258 per tile of "
     "⌊min(w,h)/1.5⌋ px (960×540 → 6 tiles); the 256-px least crop unit is Gemini 1.5's, kept by Prism; "
-    f"PDF page 258 (Gemini document processing); {_GEMINI_VIDEO_DOC}; audio 32 per second (Gemini audio docs)",
+    f"PDF page 258 (Gemini document processing, as the earlier reference quoted it [2nd]); {_GEMINI_VIDEO_DOC}; "
+    "audio 32 per second (Gemini audio docs)",
     audio_per_s=32, video=Video(per_frame=258, audio_per_s=32), pdf=258, models="gemini-2.0-*, gemini-2.5-*")
 GEMINI_15 = Family(
     "Gemini 1.5 tiles", r"gemini-1\.5", GeminiTiles(max_unit=768),
