@@ -10,7 +10,7 @@ offers it as a ``Fallback("variant", ...)`` whose spec is a canonical
 ``playground.uploads.variants.VariantSpec`` key (written here as text: uploads sits above
 protocols), which runs apply automatically and the editor shows as a button.
 
-The rules (sources in docs/protocols.md §3, §4, §1 and the §9.6 table):
+The rules (sources in docs/protocols.md §3, §4 and §1; the table of them all is to go in §9 as "Sizes, dimensions, counts and pages"):
 
 Every protocol, the configured model's own limits (``Target`` fields, from the catalog model or
 its preset): image formats and long edge (refused, with a copy in a format it takes / scaled to
