@@ -32,6 +32,7 @@ the part out, with a warning, for targets that cannot take it, instead of refusi
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -207,6 +208,18 @@ def for_target(doc: dict, key: str) -> dict:
     return out
 
 
+def _optional_variables(doc: dict) -> set[str]:
+    """Media variables whose every slot is marked "optional" (a value filling both an optional and
+    a required slot stays required)."""
+    slots: dict[str, bool] = {}
+    for m in doc["messages"]:
+        for p in m["parts"]:
+            if "media_variable" in p:
+                name = p["media_variable"]
+                slots[name] = slots.get(name, True) and bool(p.get("optional"))
+    return {name for name, optional in slots.items() if optional}
+
+
 def media_refs(doc: dict) -> list[Any]:
     """Every media reference in a normalized document, parts and variables, in order."""
     refs = [p["media"] for m in doc["messages"] for p in m["parts"] if "media" in p]
@@ -231,7 +244,8 @@ def build_prompt(doc: dict, source: MediaSource, values: dict[str, Any] | None =
             if "text" in p:
                 parts.append(TextPart(p["text"]))
             elif "media_variable" in p:
-                parts.append(MediaPart(kind=p["kind"], variable=p["media_variable"], detail=p.get("detail")))
+                parts.append(MediaPart(kind=p["kind"], variable=p["media_variable"], detail=p.get("detail"),
+                                       optional=bool(p.get("optional"))))
             else:
                 try:
                     part = source.media_part(p["media"], detail=p.get("detail"), send=p.get("send", "inline"),
@@ -241,6 +255,8 @@ def build_prompt(doc: dict, source: MediaSource, values: dict[str, Any] | None =
                     kind = p.get("kind") if p.get("kind") in KINDS else "image"
                     parts.append(MediaPart(kind=kind, variable=f"{UNRESOLVED}-{mi}-{pi}"))
                     continue
+                if p.get("optional"):
+                    part = dataclasses.replace(part, optional=True)
                 media[(mi, pi)] = part
                 parts.append(part)
         messages.append(Message(m["role"], tuple(parts)))
@@ -248,12 +264,18 @@ def build_prompt(doc: dict, source: MediaSource, values: dict[str, Any] | None =
     merged = dict(doc["variables"])
     merged.update(values or {})
     resolved_values: dict[str, Any] = {}
+    optional_vars = _optional_variables(doc)
     for name, value in merged.items():
         if isinstance(value, dict) and "media" in value:
             try:
-                resolved_values[name] = source.media_part(value["media"], detail=None, send="inline", variant=None)
+                part = source.media_part(value["media"], detail=None, send="inline", variant=None)
             except MediaProblem as exc:
                 issues.append(PartIssue(None, None, f"variable {{{{{name}}}}}", str(exc)))
+                continue
+            # The renderer puts the value in the slot's place: it carries the slot's "optional".
+            resolved_values[name] = dataclasses.replace(part, optional=True) if name in optional_vars else part
+        elif isinstance(value, MediaPart) and name in optional_vars:
+            resolved_values[name] = dataclasses.replace(value, optional=True)
         else:
             resolved_values[name] = value
 

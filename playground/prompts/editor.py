@@ -6,7 +6,9 @@ The editor page is one HTML form. Its fields are named after where they sit in t
     m-0-role                                                                     (MessageForm)
     m-0-p-1-type  text|media|slot, m-0-p-1-text, m-0-p-1-ref (JSON media reference),
     m-0-p-1-detail, -send, -max_edge, -image_format, -audio_format, -video_mode, -frames,
-    m-0-p-1-variable, -kind (slots), m-0-p-1-extra (JSON: document keys the form does not show)
+    m-0-p-1-variable, -kind (slots), m-0-p-1-optional (checkbox: "leave out for models that
+    cannot take it"), m-0-p-1-extra (JSON: document keys the form does not show, among them
+    "variant_for", the fallbacks chosen for one target, set and undone by editor actions)
     varlist (the variables listed), var-<name> (text value), varref-<name> (media value, JSON)
     pv-... (preview settings, see forms.PreviewSettingsForm)
 
@@ -28,9 +30,10 @@ from django.http import QueryDict
 
 from playground.lib import jsonlimits
 from playground.lib.ids import parse_id
-from playground.prompts.document import KINDS, DocumentError, empty_document, normalize
+from playground.prompts.document import KINDS, TARGET_KEYS, DocumentError, empty_document, normalize
 from playground.prompts.forms import MessageForm, PartForm, PreviewSettingsForm, PromptForm
 from playground.prompts.library_source import item_id_of
+from playground.prompts.previews import SHORT_LABELS
 from playground.prompts.sources import variant_options
 from playground.protocols.render import placeholders
 
@@ -153,7 +156,9 @@ def _parse_part(data, prefix: str, parsed: Parsed, place: tuple) -> dict | None:
     if ptype == "text":
         return {"text": c.get("text") if c.get("text") is not None else data.get(f"{prefix}-text", "")}
     # "extra" holds exactly the keys this part's fields do not show; the fields add the rest.
-    part: dict[str, Any] = {k: copy.deepcopy(v) for k, v in extra.items() if k != "variant"}
+    part: dict[str, Any] = {k: copy.deepcopy(v) for k, v in extra.items() if k not in ("variant", "optional")}
+    if data.get(f"{prefix}-optional"):
+        part["optional"] = True
     extra_variant = extra.get("variant") if isinstance(extra.get("variant"), dict) else {}
     if ptype == "slot":
         variable = c.get("variable") or ""
@@ -199,6 +204,43 @@ def _parse_part(data, prefix: str, parsed: Parsed, place: tuple) -> dict | None:
 # --- document -> forms -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class TargetVariant:
+    """A fallback chosen for one target only (the part's "variant_for"), as the part shows it:
+    "Chat: 8 key frames", with the action that undoes it."""
+
+    key: str
+    label: str
+    description: str
+    undo: str
+
+
+def describe_variant(kind: str, variant: dict) -> str:
+    """A document variant in words: "8 key frames", "JPEG copy, max edge 2000 px", "the file inline"."""
+    if not variant:
+        return "the file itself, inline"
+    if kind == "video" or "frames" in variant:
+        n = variant.get("frames", 8)
+        words = [f"{n} key frame{'s' if n != 1 else ''}"]
+        if variant.get("max_edge"):
+            words.append(f"max edge {variant['max_edge']} px")
+        return ", ".join(words)
+    words = []
+    if variant.get("format"):
+        words.append(f"{str(variant['format']).upper()} copy")
+    if variant.get("max_edge"):
+        words.append(f"max edge {variant['max_edge']} px")
+    for key, value in sorted(variant.items()):
+        if key not in ("format", "max_edge") and (key, value) != ("quality", 85):  # 85: the default
+            words.append(f"{key.replace('_', ' ')} {value}")
+    return ", ".join(words) or "a copy"
+
+
+def target_variants(part: dict, kind: str, mi: int, pi: int) -> list[TargetVariant]:
+    return [TargetVariant(key, SHORT_LABELS.get(key, key), describe_variant(kind, variant), f"unfallback:{mi}:{pi}:{key}")
+            for key, variant in (part.get("variant_for") or {}).items()]
+
+
 @dataclass
 class PartView:
     mi: int
@@ -210,6 +252,8 @@ class PartView:
     ref: Any = None
     first: bool = False
     last: bool = False
+    optional: bool = False  # "leave out for models that cannot take it"
+    per_target: list[TargetVariant] = field(default_factory=list)
 
     @property
     def prefix(self) -> str:
@@ -284,14 +328,14 @@ def part_initial(part: dict, kind: str) -> dict:
         return {"type": "text", "text": part["text"]}
     variant = dict(part.get("variant") or {})
     if "media_variable" in part:
-        extra = {k: v for k, v in part.items() if k not in ("media_variable", "kind", "detail", "variant")}
+        extra = {k: v for k, v in part.items() if k not in ("media_variable", "kind", "detail", "variant", "optional")}
         if part.get("detail") and kind != "image":
             extra["detail"] = part["detail"]
         if variant:
             extra["variant"] = variant
         return {"type": "slot", "variable": part["media_variable"], "kind": kind,
                 "detail": part.get("detail", "") if kind == "image" else "", "extra": extra or None}
-    extra = {k: v for k, v in part.items() if k not in ("media", "detail", "send", "variant")}
+    extra = {k: v for k, v in part.items() if k not in ("media", "detail", "send", "variant", "optional")}
     initial = {"type": "media", "ref": part["media"], "kind": kind, "send": part.get("send", "inline")}
     if part.get("send") not in (None, "inline", "url"):
         extra["send"] = part["send"]
@@ -353,7 +397,8 @@ def editor_context(doc: dict, items: dict, prompt_form: PromptForm | None = None
             ptype = "text" if "text" in p else "slot" if "media_variable" in p else "media"
             form = PartForm(prefix=f"m-{mi}-p-{pi}", initial=part_initial(p, kind))
             item = items.get(item_id_of(p.get("media"))) if ptype == "media" else None
-            parts.append(PartView(mi, pi, ptype, kind, form, item, p.get("media"), pi == 0, pi == len(m["parts"]) - 1))
+            parts.append(PartView(mi, pi, ptype, kind, form, item, p.get("media"), pi == 0, pi == len(m["parts"]) - 1,
+                                  bool(p.get("optional")), target_variants(p, kind, mi, pi)))
         messages.append(MessageView(mi, MessageForm(prefix=f"m-{mi}", initial={"role": m["role"]}), parts,
                                     mi == 0, mi == count - 1, m["role"]))
     return {"prompt_form": prompt_form, "message_views": messages, "variables": variable_views(doc, items)}
@@ -404,6 +449,8 @@ def form_data(doc: dict, items: dict, settings: dict | None = None) -> dict[str,
         put(m.form)
         for p in m.parts:
             put(p.form)
+            if p.optional:
+                data[f"{p.prefix}-optional"] = "on"
     names = []
     for v in ctx["variables"]:
         names.append(v.name)
@@ -448,8 +495,10 @@ def apply_action(doc: dict, action: str, *, items: dict | None = None, pick: str
 
     Actions: add_message, remove_message:i, up_message:i, down_message:i, add_text:i,
     add_slot:i, remove_part:i:j, up_part:i:j, down_part:i:j, remove_var:name,
-    fallback:i:j:kind[:spec], pick (with ``pick`` = "<target>|<item id>", target m-i-p-j,
-    m-i-new or var-name).
+    fallback:i:j:columns:kind[:spec] (columns: target keys joined by ","; the fallback goes into
+    the part's "variant_for" for those targets only; empty: into its "variant", for every target),
+    unfallback:i:j:column (undo one target's fallback), pick (with ``pick`` = "<target>|<item id>",
+    target m-i-p-j, m-i-new or var-name).
     """
     doc = copy.deepcopy(doc)
     items = items or {}
@@ -515,9 +564,21 @@ def apply_action(doc: dict, action: str, *, items: dict | None = None, pick: str
             return doc, "variables"
         if name == "fallback":
             mi, pj = part(*args[:2])
-            kind = args[2] if len(args) > 2 else ""
-            spec = ":".join(args[3:]) if len(args) > 3 else ""
-            _apply_fallback(messages[mi]["parts"][pj], kind, spec)
+            rest = args[2:]
+            if rest and rest[0] in _FALLBACK_KINDS:  # a page from before per-target fallbacks
+                rest = ["", *rest]
+            columns = [c for c in (rest[0] if rest else "").split(",") if c]
+            kind = rest[1] if len(rest) > 1 else ""
+            spec = ":".join(rest[2:])
+            _apply_fallback(messages[mi]["parts"][pj], kind, spec, columns)
+            return doc, f"part-{mi}-{pj}"
+        if name == "unfallback":
+            mi, pj = part(*args[:2])
+            p = messages[mi]["parts"][pj]
+            per_target = p.get("variant_for") or {}
+            per_target.pop(args[2] if len(args) > 2 else "", None)
+            if not per_target:
+                p.pop("variant_for", None)
             return doc, f"part-{mi}-{pj}"
         if name == "pick":
             return _apply_pick(doc, pick or "", items)
@@ -536,18 +597,38 @@ def _move_focus(scope: str, direction: str, index: int, count: int) -> str:
     return f"{direction}-{scope}-{index}"
 
 
-def _apply_fallback(part: dict, kind: str, spec: str) -> None:
+_FALLBACK_KINDS = ("variant", "keyframes", "inline")
+
+
+def _apply_fallback(part: dict, kind: str, spec: str, columns: list[str]) -> None:
+    """The fallback for ``columns`` only (the part's "variant_for"), or, with no columns, for every
+    target (its "variant" / "send")."""
     if "media" not in part:
         raise ActionError("Only a library media part can be sent another way; pick another file for this slot.")
-    if kind in ("variant", "keyframes") and spec:
-        part["variant"] = variant_options(spec)
-        part.pop("send", None)  # a variant is sent inline
-    elif kind == "inline":
-        part["send"] = "inline"
-    elif kind == "keyframes":
-        part["variant"] = {"frames": 8}
-    else:
+    if kind not in _FALLBACK_KINDS:
         raise ActionError(f"Unknown fallback {kind!r}.")
+    unknown = [c for c in columns if c not in TARGET_KEYS]
+    if unknown:
+        raise ActionError(f"Unknown preview column {unknown[0]!r}; the editor was out of date.")
+    if kind == "inline":
+        variant = None  # the file itself, inline
+    elif spec:
+        variant = variant_options(spec)
+    else:
+        variant = {"frames": 8}
+    if not columns:
+        if variant is None:
+            part["send"] = "inline"
+        else:
+            part["variant"] = variant
+            part.pop("send", None)  # a variant is sent inline
+        return
+    # For one target: on top of the part's own variant (a resize keeps the format chosen for all),
+    # and always inline (document.for_target drops "send" for a target with its own variant).
+    shared = {} if part.get("send") == "url" else dict(part.get("variant") or {})
+    per_target = part.setdefault("variant_for", {})
+    for column in columns:
+        per_target[column] = {**shared, **(variant or {})}
 
 
 def _apply_pick(doc: dict, pick: str, items: dict) -> tuple[dict, str]:
@@ -621,6 +702,11 @@ def readable_lines(doc: dict, names: dict[int, str] | None = None) -> list[str]:
                 extras.append("sent by URL")
             if p.get("variant"):
                 extras.append("variant " + ", ".join(f"{k}={v}" for k, v in sorted(p["variant"].items())))
+            for key, variant in sorted((p.get("variant_for") or {}).items()):
+                extras.append(f"for {SHORT_LABELS.get(key, key)}: " +
+                              (", ".join(f"{k}={v}" for k, v in sorted(variant.items())) or "the file inline"))
+            if p.get("optional"):
+                extras.append("left out where a model cannot take it")
             lines.append(desc + "".join(f" · {e}" for e in extras))
     if doc.get("variables"):
         lines.append("Test values:")

@@ -97,15 +97,39 @@ def place_of(where: str, mi: int | None = None, pi: int | None = None, variable:
     return ("part", mi, pi)
 
 
-def fallback_action(fallback: Fallback | None, place: Place, media_places=()) -> str | None:
-    """The editor action (editor.apply_action) that applies a fallback, if the editor can."""
+def fallback_action(fallback: Fallback | None, place: Place, media_places=(), column: str | None = None) -> str | None:
+    """The editor action (editor.apply_action) that applies a fallback, if the editor can.
+
+    ``column``: the preview column (target key) that refused the part. The fallback is then for
+    that target only (the part's "variant_for"), so fixing Chat does not change what Gemini gets:
+    ``fallback:{mi}:{pi}:{column}:{kind}:{spec}`` (spec last: it may hold ':'). Without a column
+    the column field is empty and the fallback becomes the part's own "variant", for every target.
+    """
     if fallback is None:
         return None
     if fallback.kind == "option" and fallback.spec:
         return f"option:{fallback.spec}"
     if place[0] == "part" and (place[1], place[2]) in media_places:
-        return f"fallback:{place[1]}:{place[2]}:{fallback.kind}:{fallback.spec or ''}"
+        return f"fallback:{place[1]}:{place[2]}:{column or ''}:{fallback.kind}:{fallback.spec or ''}"
     return None
+
+
+def merge_actions(a: str | None, b: str | None) -> str | None:
+    """One button for the same fallback offered by several columns: the action ``a`` with the
+    columns of ``b`` added (when both apply the same fallback to the same part), else ``a``."""
+    if not a or not b or not a.startswith("fallback:") or not b.startswith("fallback:"):
+        return a
+    head_a, cols_a, tail_a = _split_action(a)
+    head_b, cols_b, tail_b = _split_action(b)
+    if (head_a, tail_a) != (head_b, tail_b) or not cols_a or not cols_b:
+        return a
+    cols = ",".join(dict.fromkeys(cols_a.split(",") + cols_b.split(",")))
+    return f"{head_a}:{cols}:{tail_a}"
+
+
+def _split_action(action: str) -> tuple[str, str, str]:
+    name, mi, pi, cols, tail = action.split(":", 4)
+    return f"{name}:{mi}:{pi}", cols, tail
 
 
 @dataclass
@@ -212,7 +236,7 @@ class Column:
         for x in r.refusals:
             place = ("options",) if x.modality == "setting" else place_of(x.where, x.message_index, x.part_index)
             out.append(Remark("refusal", "error", x.reason, x.where, place, x.fallback,
-                              fallback_action(x.fallback, place, self.media_places)))
+                              fallback_action(x.fallback, place, self.media_places, column=self.key)))
         out += [Remark("problem", p.level, p.message, p.where, place_of(p.where, variable=p.variable))
                 for p in r.problems if not is_placeholder_problem(p)]
         out += [Remark("note", n.level, n.message, n.where, place_of(n.where, n.message_index, n.part_index))
@@ -277,6 +301,7 @@ class PreviewSet:
                     if (seen.kind, seen.level, seen.message, seen.fallback) == (x.kind, x.level, x.message, x.fallback):
                         if column.short_label not in seen.columns:
                             seen.columns.append(column.short_label)
+                        seen.action = merge_actions(seen.action, x.action)  # one button for all those columns
                         break
                 else:
                     bucket.append(PlaceRemark(x.kind, x.level, x.message, x.fallback, [column.short_label], x.action))

@@ -201,19 +201,20 @@ def test_a_refused_part_offers_its_fallback_and_the_button_applies_the_variant(c
     page = html.unescape(client_logged_in.get(reverse("prompts:edit", args=[prompt.pk])).content.decode())
     chat = _column_html(page, "chat")
     assert "takes non-animated images only" in chat
-    assert 'value="fallback:0:1:variant:image:format=png"' in chat
+    assert 'value="fallback:0:1:chat:variant:image:format=png"' in chat  # for the Chat column's target
     assert "Send a PNG copy" in chat
 
     response = post_form(client_logged_in, prompt, doc, [gif], url="prompts:action",
-                         action="fallback:0:1:variant:image:format=png")
+                         action="fallback:0:1:chat:variant:image:format=png")
 
     assert response.status_code == 200
     page = html.unescape(response.content.decode())
     assert 'id="editor-pane"' in page and "<html" not in page
-    assert 'value="png" selected' in page  # the part's format select now says PNG copy
+    assert "Chat: PNG copy" in _text(page)  # the part says which target gets the copy
     assert "takes non-animated images only" not in _column_html(page, "chat")
     assert '"url": "data:image/png;base64,<base64 PNG' in _text(_column_html(response.content.decode(), "chat"))
-    assert prompt.drafts.get().document["messages"][0]["parts"][1]["variant"] == {"format": "png"}
+    part = prompt.drafts.get().document["messages"][0]["parts"][1]
+    assert part["variant_for"] == {"chat": {"format": "png"}} and "variant" not in part
 
 
 # --- bodies and snippets ------------------------------------------------------------------------------
