@@ -51,17 +51,10 @@ class LibrarySource:
 
     def media_part(self, ref: Any, *, detail: str | None, send: str, variant: dict | None) -> MediaPart:
         if isinstance(ref, dict) and "url" in ref:
-            return url_part(ref, detail=detail, send=send)
+            return url_part(ref, detail=detail, send=send, variant=variant)
         item = self.item(ref)
         if send == "url":
-            if not item.source_url:
-                raise MediaProblem(f"“{item.name}” was uploaded, so it has no public URL; send it inline.")
-            if variant:
-                raise MediaProblem(f"“{item.name}” is sent by URL, so a variant cannot be applied; send it inline.")
-            return MediaPart(kind=item.kind, name=item.name, mime_type=item.mime_type, width=item.width,
-                             height=item.height, duration_s=item.duration_s, page_count=item.page_count,
-                             frame_count=item.frame_count, size_bytes=item.size, delivery="url",
-                             url=item.source_url, detail=detail)
+            return self._url_part(item, detail=detail, variant=variant)
         if item.file_id is None:
             raise MediaProblem(
                 f"“{item.name}” is a URL reference: its bytes are not stored. Send it as a URL, "
@@ -87,3 +80,28 @@ class LibrarySource:
             size_bytes=item.size, detail=detail,
             payload=Payload(mime_type=stored.mime_type, raw_size=stored.size, path=stored.base64_path()),
         )
+
+    @staticmethod
+    def _url_part(item: MediaItem, *, detail: str | None, variant: dict | None) -> MediaPart:
+        """The item sent by its source URL. An item added with "Fetch and store a copy" carries that
+        copy as the payload too: a protocol that cannot fetch the URL is sent the copy inline, with
+        a note (protocols/urls.py). A URL reference carries none, so such a protocol refuses it."""
+        if not item.source_url:
+            # Prism serves stored media to the item's team only: no provider can fetch Prism's own link.
+            raise MediaProblem(
+                f"“{item.name}” was uploaded, so it has no public URL a provider could fetch "
+                "(Prism's own media links open for your team only). Choose “inline base64” for this part."
+            )
+        if variant:
+            raise MediaProblem(
+                f"“{item.name}” is sent by URL, and the provider fetches the original: a converted copy cannot "
+                "go by URL. Choose “inline base64” for this part to send the copy."
+            )
+        stored = item.file
+        payload = (
+            Payload(mime_type=stored.mime_type, raw_size=stored.size, path=stored.base64_path()) if stored is not None else None
+        )
+        return MediaPart(kind=item.kind, name=item.name, mime_type=item.mime_type, width=item.width,
+                         height=item.height, duration_s=item.duration_s, page_count=item.page_count,
+                         frame_count=item.frame_count, size_bytes=item.size, delivery="url",
+                         url=item.source_url, detail=detail, payload=payload)

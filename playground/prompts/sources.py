@@ -69,10 +69,22 @@ def part_from_outputs(kind: str, outputs: list[tuple[Payload, dict]], *, name: s
     )
 
 
-def url_part(ref: dict, *, detail: str | None, send: str) -> MediaPart:
-    """{"url": ..., "kind": ..., "mime_type": ...}: media sent by URL, never fetched."""
+URL_SCHEMES = ("https://", "http://", "gs://")  # gs:// is Gemini's (Cloud Storage), docs/protocols.md §4
+
+
+def url_part(ref: dict, *, detail: str | None, send: str, variant: dict | None = None) -> MediaPart:
+    """{"url": ..., "kind": ..., "mime_type": ...}: media sent by URL, never fetched. Prism holds no
+    copy of it, so a protocol that cannot fetch the URL refuses the part (protocols/urls.py)."""
     if send != "url":
-        raise MediaProblem("Media given by URL is sent as a URL; set \"send\": \"url\".")
+        raise MediaProblem(
+            "Media given by URL is sent as a URL (Prism has no copy of its bytes); set \"send\": \"url\", "
+            "or add it to the library with “Fetch and store a copy” to send it inline."
+        )
+    if variant:
+        raise MediaProblem("Media given by URL is fetched by the provider as it is: a converted copy (variant) cannot go by URL.")
+    url = ref["url"]
+    if not isinstance(url, str) or not url.lower().startswith(URL_SCHEMES):
+        raise MediaProblem(f"A media URL starts with https:// (or http://, or gs:// for Gemini), not {str(url)[:80]!r}.")
     kind, mime = ref.get("kind"), ref.get("mime_type")
     if kind not in ("image", "audio", "video", "pdf") or not mime:
         raise MediaProblem("Media given by URL needs \"kind\" and \"mime_type\" (it is not fetched).")
@@ -110,7 +122,7 @@ class FileSource:
 
     def media_part(self, ref: Any, *, detail: str | None, send: str, variant: dict | None) -> MediaPart:
         if isinstance(ref, dict) and "url" in ref:
-            return url_part(ref, detail=detail, send=send)
+            return url_part(ref, detail=detail, send=send, variant=variant)
         path = self.path_of(ref)
         if send == "url":
             raise MediaProblem(f"{ref}: a local file has no URL to send; send it inline.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from . import urls
 from ._common import (
     Ctx,
     Resolved,
@@ -22,8 +23,18 @@ from .types import Auth, MediaPart
 
 LABEL = "Anthropic Messages"
 DEFAULT_BASE = "https://api.anthropic.com"
+# The anthropic-version a body is rendered for when the target names none (docs/protocols.md §3,
+# "API versions"). Prism's choice: 2023-06-01, the version under which every setting Prism offers
+# is sent as set. 2026-10-21 (the 2.x SDK's default) adds no request field Prism uses; what it
+# changes for Prism's bodies are removals: temperature (and top_p, top_k) is a 400 even at its
+# default, and a document block in an assistant turn is a 400 [docs versions]. Both are rendered
+# correctly (the temperature left out with a note, the assistant PDF refused); a provider chooses
+# 2026-10-21 in its settings, and the catalog's Anthropic preset pins 2023-06-01 too. Anthropic
+# "recommends using the latest API version whenever possible": when 2023-06-01 is retired, change
+# this one constant.
 DEFAULT_VERSION = "2023-06-01"
 NO_SAMPLING_VERSION = "2026-10-21"  # rejects temperature, top_p, top_k (docs/protocols.md §3)
+VERSIONS = ("2023-06-01", "2026-10-21")  # the ones Anthropic documents for the Messages API [docs versions]
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
 
 
@@ -32,7 +43,20 @@ def auth(target) -> Auth:
 
 
 def version(target) -> str:
+    """The anthropic-version header ``target``'s body is rendered for (the column names it)."""
     return target.api_version or DEFAULT_VERSION
+
+
+def takes_sampling(ver: str) -> bool:
+    """Whether ``ver`` still takes temperature (2023-06-01 and earlier; docs/protocols.md §3)."""
+    return ver < NO_SAMPLING_VERSION
+
+
+def version_summary(ver: str) -> str:
+    """What a body for ``ver`` may carry that the other version's may not, in words (for the column)."""
+    if takes_sampling(ver):
+        return f"anthropic-version {ver}: takes temperature (on models that still accept it)"
+    return f"anthropic-version {ver}: no temperature, and no PDFs in assistant turns"
 
 
 def _opus_without_temperature(model: str) -> bool:
@@ -41,9 +65,16 @@ def _opus_without_temperature(model: str) -> bool:
     return bool(m) and (int(m.group(1)), int(m.group(2) or 0)) >= (4, 7)
 
 
+def url_problem(t, p: MediaPart) -> str | None:
+    """Anthropic's own API takes images and PDFs by URL (``source.type: "url"``) [docs vision, docs
+    PDF support] (docs/protocols.md §3, §8.3). Audio and video have no block: refused by kind."""
+    return None
+
+
 def build(ctx: Ctx, resolved: Resolved):
     t = ctx.target
     ver = version(t)
+    resolved = urls.prepare(ctx, resolved, url_problem)  # inline-only targets: the stored copy, inline
     o = ctx.options
     body = {"model": t.model}
     if o.max_tokens is not None:
@@ -60,16 +91,25 @@ def build(ctx: Ctx, resolved: Resolved):
         turns.append((mi, role, content))
     body["messages"] = [{"role": role, "content": content} for role, content in merge_same_role(ctx, turns, "Anthropic")]
 
+    if ver not in VERSIONS:
+        ctx.note(
+            "anthropic-version",
+            f"anthropic-version {ver} is not one Anthropic documents ({', '.join(VERSIONS)}): the API may refuse "
+            f"the request. The body follows the rules of {'2023-06-01' if takes_sampling(ver) else NO_SAMPLING_VERSION}.",
+            "warning",
+        )
     if o.temperature is not None:
-        if ver >= NO_SAMPLING_VERSION:
+        # At 1 (the default) leaving it out changes nothing: a note, not a warning.
+        level = "info" if o.temperature == 1 else "warning"
+        if not takes_sampling(ver):
             ctx.note(
                 "temperature",
                 f"API version {ver} rejects temperature (even at its default): not sent. "
                 f"Choose anthropic-version {DEFAULT_VERSION} to set it on models that still accept it.",
-                "warning",
+                level,
             )
         elif _opus_without_temperature(t.model):
-            ctx.note("temperature", f"{t.model} rejects temperature (“deprecated for this model”): not sent.", "warning")
+            ctx.note("temperature", f"{t.model} rejects temperature (“deprecated for this model”): not sent.", level)
         else:
             value = check_temperature(ctx, o.temperature, 1.0, LABEL)
             if value is not None:
@@ -113,8 +153,15 @@ def _media(ctx: Ctx, p: MediaPart, mi, pi, role, ver: str):
     # pdf
     if mime and mime != "application/pdf":
         return ctx.refuse(mi, pi, "pdf", f"Only PDF documents are supported, not {mime}.", role=role)
-    if role == "assistant" and ver >= NO_SAMPLING_VERSION:
-        return ctx.refuse(mi, pi, "pdf", f"API version {ver} rejects document blocks in assistant turns.", role=role)
+    if role == "assistant" and ver >= NO_SAMPLING_VERSION:  # docs/protocols.md §3, API versions
+        return ctx.refuse(
+            mi,
+            pi,
+            "pdf",
+            f"API version {ver} rejects document blocks in assistant turns: move the PDF to a user message, "
+            f"or choose anthropic-version {DEFAULT_VERSION}.",
+            role=role,
+        )
     if p.delivery == "url":
         return {"type": "document", "source": {"type": "url", "url": p.url}}
     return {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": bare(p)}}

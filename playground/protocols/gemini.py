@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from . import urls
 from ._common import (
-    INLINE,
     TO_MP3,
     Ctx,
     Resolved,
@@ -19,14 +19,16 @@ from ._common import (
     walk,
     where,
 )
-from .types import Auth, MediaPart
+from .types import Auth, MediaPart, Omitted
 
 LABEL = "Gemini"
 DEFAULT_BASE = "https://generativelanguage.googleapis.com"
 DEFAULT_VERSION = "v1beta"
 
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/webp", "image/heic", "image/heif"}  # no GIF
-# Our canonical names -> the names Gemini documents.
+# Audio, our canonical names -> the names Gemini documents [docs audio: WAV, MP3, AIFF, AAC, OGG,
+# FLAC; since 2026-09 also MPEG, M4A, L16, Opus, ALAW, MULAW, WebM]. MP3 keeps its long-documented
+# name audio/mp3; audio/mp4 (an .m4a file, _common.canonical_mime) goes as audio/m4a.
 AUDIO_TYPES = {
     "audio/wav": "audio/wav",
     "audio/mpeg": "audio/mp3",
@@ -34,31 +36,84 @@ AUDIO_TYPES = {
     "audio/aac": "audio/aac",
     "audio/ogg": "audio/ogg",
     "audio/flac": "audio/flac",
+    "audio/mp4": "audio/m4a",
+    "audio/l16": "audio/l16",
+    "audio/opus": "audio/opus",
+    "audio/alaw": "audio/alaw",
+    "audio/mulaw": "audio/mulaw",
+    "audio/webm": "audio/webm",
 }
+AUDIO_NAMES = "WAV, MP3, AIFF, AAC, OGG, FLAC, M4A, L16, Opus, A-law, μ-law and WebM"
 VIDEO_TYPES = {
     **{m: m for m in ("video/mp4", "video/mpeg", "video/mov", "video/avi", "video/x-flv", "video/mpg", "video/webm", "video/wmv", "video/3gpp")},
     "video/quicktime": "video/mov",
 }
+# What Gemini fetches from an external (public or pre-signed HTTPS) URL passed as fileData.fileUri,
+# up to 100 MB per request; "initial guidance and not comprehensive ... unsupported types will
+# result in an error"; not on Gemini 2.0 models [docs file input methods, "External HTTP / Signed
+# URLs"] (docs/protocols.md §4). No audio type is listed; the video list names QuickTime
+# video/quicktime, sent as such.
+URL_TYPES = {
+    "image": {"image/bmp", "image/jpeg", "image/png", "image/webp"},
+    "video": {"video/mp4", "video/mpeg", "video/quicktime", "video/mov", "video/avi", "video/x-flv", "video/mpg",
+              "video/webm", "video/wmv", "video/3gpp"},
+    "pdf": {"application/pdf"},
+}
+URL_NAMES = {"image": "BMP, JPEG, PNG and WEBP images", "video": "MP4, MPEG, MOV, AVI, FLV, MPG, WEBM, WMV and 3GPP video",
+             "pdf": "PDFs"}
+URL_MAX_BYTES = 100 * 1_000_000  # fetched from external URLs, per request [docs file input methods]
 FILES_API_PREFIX = "https://generativelanguage.googleapis.com/"
+_YOUTUBE = ("https://www.youtube.com/", "https://youtube.com/", "https://youtu.be/", "https://m.youtube.com/")
 
 
 def auth(target) -> Auth:
     return Auth("x-goog-api-key", "{key}", target.api_key_env or "GEMINI_API_KEY")
 
 
-def _uri_ok(p: MediaPart) -> bool:
-    """Files API URIs and registered GCS objects; YouTube links for video (docs/protocols.md §4). Other HTTPS URLs
-    were allowed in 2026-01, but how they are passed is unverified: refused, with inlining offered."""
-    url = p.url or ""
-    if url.startswith("gs://") or (url.startswith(FILES_API_PREFIX) and "/files/" in url):
-        return True
-    youtube = url.startswith(("https://www.youtube.com/", "https://youtube.com/", "https://youtu.be/", "https://m.youtube.com/"))
-    return p.kind == "video" and youtube
+def url_kind(url: str | None) -> str:
+    """"files" (a Files API URI), "gcs" (gs://), "youtube", "external" (any other https URL), or
+    "other" (http:// and the rest)."""
+    url = url or ""
+    if url.startswith(FILES_API_PREFIX) and "/files/" in url:
+        return "files"
+    if url.startswith("gs://"):
+        return "gcs"
+    if url.startswith(_YOUTUBE):
+        return "youtube"
+    return "external" if url.lower().startswith("https://") else "other"
+
+
+def _gemini_2_0(model: str) -> bool:
+    return "gemini-2.0" in model
+
+
+def url_problem(t, p: MediaPart) -> str | None:
+    """Why Gemini cannot take ``p`` by its URL, or None (docs/protocols.md §4 "What fileUri takes").
+    Files API URIs take every kind. gs:// objects are kept as before (Google's own samples pass a
+    public gs:// object as the URI; private ones need registering with the Files API first).
+    YouTube links are video. Other HTTPS URLs are fetched by Gemini for the types of URL_TYPES, on
+    models after the 2.0 family [docs file input methods]."""
+    kind = url_kind(p.url)
+    if kind in ("files", "gcs"):
+        return None
+    if kind == "youtube":
+        return None if p.kind == "video" else f"{LABEL} takes YouTube links for video only."
+    if kind == "other":
+        return f"{LABEL} fetches public HTTPS URLs only (and Files API, YouTube and gs:// URIs), not this one."
+    if _gemini_2_0(t.model):
+        return f"{t.model} does not fetch external URLs (Gemini's URL input excludes the 2.0 models)."
+    mime = canonical_mime(p.mime_type)
+    if p.kind == "audio":
+        return f"{LABEL} fetches no audio from external URLs (its list of URL types has none)."
+    if mime not in URL_TYPES[p.kind]:
+        return f"{LABEL} fetches {URL_NAMES[p.kind]} from external URLs, not {mime or 'this type'}."
+    return None
 
 
 def build(ctx: Ctx, resolved: Resolved):
     t = ctx.target
     body = {}
+    resolved = urls.prepare(ctx, resolved, url_problem)  # URLs Gemini cannot take: the stored copy, inline
     system = system_texts(ctx, resolved, LABEL)
     if system:
         body["systemInstruction"] = {"parts": [{"text": s} for s in system]}
@@ -67,6 +122,7 @@ def build(ctx: Ctx, resolved: Resolved):
         content = walk(ctx, mi, role, parts, _text, lambda p, mi, pi, role: _media(ctx, p, mi, pi, role))
         turns.append((mi, "model" if role == "assistant" else "user", content))
     body["contents"] = [{"role": role, "parts": parts} for role, parts in merge_same_role(ctx, turns, "Gemini")]
+    _check_fetched_size(ctx)
 
     o = ctx.options
     config = {}
@@ -95,27 +151,35 @@ def _text(text: str) -> dict:
     return {"text": text}
 
 
+def _check_fetched_size(ctx: Ctx) -> None:
+    """Gemini fetches at most 100 MB from external URLs per request (URL_MAX_BYTES); sizes known
+    from the library only (a URL given in a document has none)."""
+    fetched = [
+        s.media.size_bytes or 0
+        for s in ctx.sent
+        if s.media is not None and s.media.delivery == "url" and url_kind(s.media.url) == "external"
+    ]
+    total = sum(fetched)
+    if total > URL_MAX_BYTES:
+        ctx.refuse_setting(
+            "request size",
+            f"The media Gemini would fetch from URLs add up to {total / 1_000_000:.1f} MB; it fetches at most "
+            f"{URL_MAX_BYTES // 1_000_000} MB per request. Upload the largest with Gemini's Files API and send its "
+            "URI, or send fewer.",
+        )
+
+
 def _media(ctx: Ctx, p: MediaPart, mi, pi, role):
     w = where(mi, pi, role)
     mime = canonical_mime(p.mime_type)
-    if p.kind == "image":
-        if mime and mime not in IMAGE_TYPES:
-            return ctx.refuse(
-                mi, pi, "image", f"{LABEL} takes PNG, JPEG, WEBP, HEIC and HEIF images, not {mime}.", image_fallback(mime), role
-            )
-        sent_mime = mime
-    elif p.kind == "audio":
-        if mime not in AUDIO_TYPES:
-            return ctx.refuse(mi, pi, "audio", f"{LABEL} takes WAV, MP3, AIFF, AAC, OGG and FLAC audio, not {mime or 'this format'}.", TO_MP3, role)
-        sent_mime = AUDIO_TYPES[mime]
-    elif p.kind == "video":
-        if mime not in VIDEO_TYPES:
-            return ctx.refuse(mi, pi, "video", f"{LABEL} does not list {mime or 'this video format'} as a video type.", keyframes_fallback(p), role)
-        sent_mime = VIDEO_TYPES[mime]
+    if p.delivery == "url" and (why := url_problem(ctx.target, p)) is not None:
+        return urls.refuse(ctx, p, mi, pi, role, why)
+    if p.delivery == "url" and url_kind(p.url) == "external":
+        sent_mime = mime  # one of URL_TYPES, the names the URL list gives
     else:
-        if mime and mime != "application/pdf":
-            return ctx.refuse(mi, pi, "pdf", f"Only PDF documents are supported, not {mime}.", role=role)
-        sent_mime = "application/pdf"
+        sent_mime = _inline_mime(ctx, p, mime, mi, pi, role)
+        if isinstance(sent_mime, Omitted):
+            return sent_mime
     if mime and sent_mime != mime:
         ctx.note(w, f"MIME type {p.mime_type} sent as {sent_mime}, the name Gemini documents.", mi=mi, pi=pi)
     if p.detail and p.kind in ("image", "pdf"):
@@ -127,16 +191,28 @@ def _media(ctx: Ctx, p: MediaPart, mi, pi, role):
             pi,
         )
     if p.delivery == "url":
-        if not _uri_ok(p):
-            return ctx.refuse(
-                mi,
-                pi,
-                p.kind,
-                f"{LABEL} takes Files API, gs:// and (for video) YouTube URIs; other URLs are not passed by us "
-                "(how Gemini takes them is unverified).",
-                INLINE,
-                role,
-            )
         file_data = {"mimeType": sent_mime, "fileUri": p.url} if sent_mime else {"fileUri": p.url}
         return {"fileData": file_data}
     return {"inlineData": {"mimeType": sent_mime, "data": bare(p)}}
+
+
+def _inline_mime(ctx: Ctx, p: MediaPart, mime: str, mi, pi, role):
+    """The MIME name Gemini documents for ``p`` sent inline or by a Files API, gs:// or YouTube URI,
+    or the Omitted of its refusal."""
+    if p.kind == "image":
+        if mime and mime not in IMAGE_TYPES:
+            return ctx.refuse(
+                mi, pi, "image", f"{LABEL} takes PNG, JPEG, WEBP, HEIC and HEIF images, not {mime}.", image_fallback(mime), role
+            )
+        return mime
+    if p.kind == "audio":
+        if mime not in AUDIO_TYPES:
+            return ctx.refuse(mi, pi, "audio", f"{LABEL} takes {AUDIO_NAMES} audio, not {mime or 'this format'}.", TO_MP3, role)
+        return AUDIO_TYPES[mime]
+    if p.kind == "video":
+        if mime not in VIDEO_TYPES:
+            return ctx.refuse(mi, pi, "video", f"{LABEL} does not list {mime or 'this video format'} as a video type.", keyframes_fallback(p), role)
+        return VIDEO_TYPES[mime]
+    if mime and mime != "application/pdf":
+        return ctx.refuse(mi, pi, "pdf", f"Only PDF documents are supported, not {mime}.", role=role)
+    return "application/pdf"

@@ -3,8 +3,8 @@ has ``gateway=True``: ``video_url`` parts, PDF URLs in ``file.file_data``, more 
 
 from __future__ import annotations
 
+from . import urls
 from ._common import (
-    INLINE,
     TO_MP3,
     TO_PNG,
     Ctx,
@@ -43,9 +43,25 @@ def auth(target) -> Auth:
     return Auth("Authorization", "Bearer {key}", target.api_key_env or "OPENAI_API_KEY")
 
 
+def url_problem(t, p: MediaPart) -> str | None:
+    """Why Chat Completions cannot take ``p`` by its URL, or None (docs/protocols.md §1, §5, §8.3).
+    Images go by URL in ``image_url.url``. ``input_audio`` has no URL form [SDK
+    chat_completion_content_part_input_audio_param.py; OpenRouter audio docs: "base64 data only,
+    no URLs"]. Chat has no file URL for PDFs [docs file inputs]; a gateway takes a PDF URL in
+    ``file_data`` and a video URL in ``video_url`` (§5). Kinds Chat has no part for are refused by
+    kind, not here."""
+    label = "the gateway" if t.gateway else LABEL
+    if p.kind == "audio":
+        return f"{label} takes audio as base64 only, not by URL."
+    if p.kind == "pdf" and not t.gateway:
+        return f"{LABEL} has no file URL field: PDFs go as base64."
+    return None
+
+
 def build(ctx: Ctx, resolved: Resolved):
     t = ctx.target
     label = "the gateway" if t.gateway else LABEL
+    resolved = urls.prepare(ctx, resolved, url_problem)  # URLs Chat cannot take: the stored copy, inline
     messages = []
     system = system_texts(ctx, resolved, LABEL)
     if system:
@@ -112,7 +128,7 @@ def _media(ctx: Ctx, p: MediaPart, mi, pi, role):
     if p.kind == "audio":
         formats = GATEWAY_AUDIO_FORMATS if t.gateway else AUDIO_FORMATS
         if p.delivery == "url":
-            return ctx.refuse(mi, pi, "audio", f"{LABEL} takes audio as base64 only, not by URL.", INLINE, role)
+            return urls.refuse(ctx, p, mi, pi, role, url_problem(t, p))
         if mime not in formats:
             names = ", ".join(dict.fromkeys(formats.values()))
             return ctx.refuse(mi, pi, "audio", f"{LABEL} takes {names} audio, not {mime or 'this format'}.", TO_MP3, role)
@@ -141,8 +157,8 @@ def _media(ctx: Ctx, p: MediaPart, mi, pi, role):
     if not p.name:
         ctx.note(w, "The PDF has no name: sent as “document.pdf” (Chat needs a filename).", mi=mi, pi=pi)
     if p.delivery == "url":
-        if not t.gateway:
-            return ctx.refuse(mi, pi, "pdf", f"{LABEL} has no file URL field: PDFs go as base64.", INLINE, role)
+        if (why := url_problem(t, p)) is not None:
+            return urls.refuse(ctx, p, mi, pi, role, why)
         ctx.note(w, f"A PDF URL in file_data is a gateway extension (OpenAI rejects it) for {part_name(p)}.", mi=mi, pi=pi)
         return {"type": "file", "file": {"filename": filename, "file_data": p.url}}
     return {"type": "file", "file": {"filename": filename, "file_data": data_url(p)}}

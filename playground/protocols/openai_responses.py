@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import urls
 from ._common import (
     Ctx,
     Resolved,
@@ -20,9 +21,18 @@ from .types import MediaPart
 LABEL = "OpenAI Responses"
 
 
+def url_problem(t, p: MediaPart) -> str | None:
+    """Responses takes every part it carries by URL: ``input_image.image_url`` is "a fully qualified
+    URL or base64 encoded image in a data URL", ``input_file.file_url`` a file's URL [SDK
+    response_input_image_param.py, response_input_file_param.py] (docs/protocols.md §2, §8.3).
+    Audio and video have no input at all: refused by kind, not here."""
+    return None
+
+
 def build(ctx: Ctx, resolved: Resolved):
     t = ctx.target
     body = {"model": t.model}
+    resolved = urls.prepare(ctx, resolved, url_problem)  # inline-only targets: the stored copy, inline
     system = system_texts(ctx, resolved, LABEL)
     if system:
         if len(system) > 1:

@@ -1,7 +1,7 @@
 """Gemini generateContent bodies (docs/protocols.md §4), written by hand."""
 
 from playground.protocols.render import render
-from playground.protocols.types import MediaPart, Message, Options, Prompt, Target, TextPart
+from playground.protocols.types import MediaPart, Message, Options, Payload, Prompt, Target, TextPart
 
 from .helpers import GIF, HEIC, M4A, MKV, MP3, SCHEMA, assert_body, audio, frames, image, image_url, pdf, video
 
@@ -88,10 +88,10 @@ def test_gif_refused_heic_fine():
     assert r.ok and r.body["contents"][0]["parts"][0] == {"inlineData": {"mimeType": "image/heic", "data": r.body["contents"][0]["parts"][0]["inlineData"]["data"]}}
 
 
-def test_plain_https_url_refused_with_inline_fallback():
+def test_plain_https_url_sent_as_file_uri_and_other_uris():
+    # Public HTTPS URLs go as fileData.fileUri since 2026-01 (docs/protocols.md §4); more in test_gemini_media.py.
     r = render(user(image_url()), {}, Target("gemini", MODEL))
-    [ref] = r.refusals
-    assert ref.fallback.kind == "inline" and "Files API" in ref.reason
+    assert r.ok and r.body["contents"][0]["parts"][0] == {"fileData": {"mimeType": "image/jpeg", "fileUri": image_url().url}}
     gcs = MediaPart("image", mime_type="image/jpeg", delivery="url", url="gs://bucket/cat.jpg")
     assert render(user(gcs), {}, Target("gemini", MODEL)).body["contents"][0]["parts"][0] == {
         "fileData": {"mimeType": "image/jpeg", "fileUri": "gs://bucket/cat.jpg"}
@@ -101,7 +101,11 @@ def test_plain_https_url_refused_with_inline_fallback():
 
 
 def test_audio_and_video_formats():
-    [ref] = render(user(audio(M4A)), {}, Target("gemini", MODEL)).refusals
+    # M4A is on Gemini's audio list since 2026-09 (docs/protocols.md §4): sent as audio/m4a.
+    r = render(user(audio(M4A)), {}, Target("gemini", MODEL))
+    assert r.ok and r.body["contents"][0]["parts"][0]["inlineData"]["mimeType"] == "audio/m4a"
+    wma = audio(Payload.from_bytes(b"WMA", "audio/x-ms-wma"))
+    [ref] = render(user(wma), {}, Target("gemini", MODEL)).refusals
     assert ref.fallback.spec == "audio:bitrate=128000;format=mp3"
     [ref] = render(user(video(MKV)), {}, Target("gemini", MODEL)).refusals
     assert ref.fallback.kind == "keyframes"

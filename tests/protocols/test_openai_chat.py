@@ -175,7 +175,8 @@ def test_audio_formats_and_urls():
 
     url_audio = audio(delivery="url", url="https://example.com/a.wav", payload=None, mime_type="audio/wav")
     [ref] = render(user(url_audio), {}, Target("chat", "gpt-4o")).refusals
-    assert ref.fallback.kind == "inline" and "base64 only" in ref.reason
+    # Prism holds only the URL: no button can inline it (tests/protocols/test_urls.py has the copy case).
+    assert ref.fallback is None and "base64 only" in ref.reason and "Fetch and store a copy" in ref.reason
 
 
 def test_heic_refused_with_jpeg_fallback():
@@ -186,7 +187,7 @@ def test_heic_refused_with_jpeg_fallback():
 
 def test_pdf_url_refused_pdf_without_name_named():
     [ref] = render(user(pdf_url()), {}, Target("chat", "gpt-4o")).refusals
-    assert ref.fallback.kind == "inline" and "no file URL" in ref.reason
+    assert ref.fallback is None and "no file URL" in ref.reason and "Fetch and store a copy" in ref.reason
     r = render(user(pdf(name="")), {}, Target("chat", "gpt-4o"))
     assert r.body["messages"][0]["content"][0]["file"]["filename"] == "document.pdf"
     assert any("document.pdf" in n.message for n in r.notes)
