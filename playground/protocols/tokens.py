@@ -317,9 +317,9 @@ class Video:
 @dataclass(frozen=True)
 class Family:
     """Models billed alike: ``pattern`` (a regular expression, searched in the lower-cased model
-    name at its start or after a ``/`` or ``.``) → the formulas. ``pdf``: tokens per page, or
-    "page image" (each page through the image formula, plus its extracted text, which is unknown),
-    or None (unknown). ``text``: "openai" (the OpenAI tokenizer and chat framing) or "chars"."""
+    name at its start or after a ``/``, ``.`` or ``:``, as in "openai/gpt-4o" or
+    "ft:gpt-4o-mini:acme::x") → the formulas. ``pdf``: tokens per page, or "page image" (each
+    page through the image formula, plus its extracted text, which is unknown), or None (unknown). ``text``: "openai" (the OpenAI tokenizer and chat framing) or "chars"."""
 
     name: str
     pattern: str
@@ -333,7 +333,7 @@ class Family:
     models: str = ""  # the models it covers, in words (for the docs table)
 
     def matches(self, model: str) -> bool:
-        return bool(re.search(rf"(?:^|[/.]){self.pattern}", model.lower().strip()))
+        return bool(re.search(rf"(?:^|[/.:]){self.pattern}", model.lower().strip()))
 
     def label(self) -> str:
         return f"{self.name} (not recognised)" if self.fallback else self.name

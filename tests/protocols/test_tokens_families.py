@@ -54,6 +54,8 @@ def test_every_preset_model_has_a_family(protocol, model):
         ("chat", "o4-mini", "o4-mini patches"),
         ("chat", "o3", "o1/o3 tiles"),
         ("chat", "o3-mini", "gpt-4o tiles (not recognised)"),  # no vision: no family of its own
+        ("chat", "ft:gpt-4o-mini-2024-07-18:acme::abc123", "gpt-4o-mini tiles"),  # a fine-tuned model
+        ("chat", "openai/gpt-4.1-nano", "gpt-4.1-nano patches"),
         ("messages", "claude-opus-4-7", "Claude high-resolution tier"),
         ("messages", "claude-opus-4-6", "Claude standard tier"),
         ("gemini", "gemini-2.5-flash-lite", "Gemini 2 tiles"),
