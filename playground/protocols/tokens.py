@@ -319,7 +319,8 @@ class Family:
     """Models billed alike: ``pattern`` (a regular expression, searched in the lower-cased model
     name at its start or after a ``/``, ``.`` or ``:``, as in "openai/gpt-4o" or
     "ft:gpt-4o-mini:acme::x") → the formulas. ``pdf``: tokens per page, or "page image" (each
-    page through the image formula, plus its extracted text, which is unknown), or None (unknown). ``text``: "openai" (the OpenAI tokenizer and chat framing) or "chars"."""
+    page through the image formula, plus its extracted text, which is unknown), or None (unknown).
+    ``text``: "openai" (the OpenAI tokenizer and chat framing) or "chars"."""
 
     name: str
     pattern: str
