@@ -129,7 +129,8 @@ class Patches:
     def describe(self) -> str:
         text = f"⌈w/32⌉×⌈h/32⌉ patches within {self.budget} patches and {self.max_edge} px, × {self.multiplier}"
         if self.original_budget:
-            text += f"; detail original: {self.original_budget} patches and {self.original_edge} px; auto = {self.auto_means}"
+            text += (f"; detail original: {self.original_budget} patches and {self.original_edge} px; "
+                     f"auto = {self.auto_means}")
         return text + "; detail low billed as high"
 
     def tokens(self, width: int, height: int, detail: str | None) -> tuple[int, str]:
@@ -227,7 +228,9 @@ class GeminiLevels:
         return (f"per image by media resolution: low {self.low}, medium {self.medium}, high {self.high}, "
                 f"ultra_high {self.ultra_high} (default {self.default})")
 
-    def tokens(self, width: int, height: int, detail: str | None = None, resolution: str | None = None) -> tuple[int, str]:
+    def tokens(
+        self, width: int, height: int, detail: str | None = None, resolution: str | None = None
+    ) -> tuple[int, str]:
         level = resolution or self.default
         n = getattr(self, level)
         return n, f"{n} per image ({level}{', the default' if level == self.default else ''})"
@@ -359,7 +362,8 @@ OPENAI_FAMILIES: tuple[Family, ...] = (
     Family("gpt-5.4 patches", r"gpt-5\.4(?!\d)",
            Patches(1.2, budget=2500, max_edge=2048, original_budget=10000, original_edge=6000, auto_means="high"),
            f"{_OPENAI_GUIDE}: gpt-5.4 high 2,500 patches / 2048 px, original 10,000 / 6000 px, auto = high; "
-           f"multiplier not documented, billed at 1.2 ({_OPENAI_MEASURED})", text="openai", models="gpt-5.4, gpt-5.4-pro"),
+           f"multiplier not documented, billed at 1.2 ({_OPENAI_MEASURED})", text="openai",
+           models="gpt-5.4, gpt-5.4-pro"),
     Family("gpt-5-mini patches", r"gpt-5-mini", Patches(1.2),
            f"{_OPENAI_GUIDE}: 1,536 patches / 2048 px (the guide's multiplier 1.62); OpenAI's pricing-page "
            f"calculator and billed usage: 1.2 ({_OPENAI_MEASURED})", text="openai", models="gpt-5-mini"),
@@ -369,7 +373,8 @@ OPENAI_FAMILIES: tuple[Family, ...] = (
     Family("gpt-5.2/5.3 patches", r"gpt-5\.[23](?!\d)|gpt-5(?:\.1)?-codex-mini", Patches(1.2),
            f"{_OPENAI_GUIDE}: gpt-5.2, gpt-5.2-chat-latest, gpt-5.2/5.3-codex, gpt-5(.1)-codex-mini take 1,536 "
            f"patches / 2048 px, no multiplier documented; billed at 1.2 on gpt-5.2 and gpt-5.3-codex "
-           f"({_OPENAI_MEASURED})", text="openai", models="gpt-5.2, gpt-5.2-chat-latest, gpt-5.2-codex, gpt-5.3-codex, gpt-5-codex-mini, gpt-5.1-codex-mini"),
+           f"({_OPENAI_MEASURED})", text="openai",
+           models="gpt-5.2, gpt-5.2-chat-latest, gpt-5.2-codex, gpt-5.3-codex, gpt-5-codex-mini, gpt-5.1-codex-mini"),
     Family("o4-mini patches", r"o4-mini|codex-mini", Patches(1.72),
            f"{_OPENAI_GUIDE}: o4-mini × 1.72, 1,536 patches; codex-mini-latest billed alike ({_OPENAI_MEASURED})",
            text="openai", models="o4-mini, codex-mini-latest"),
@@ -379,7 +384,8 @@ OPENAI_FAMILIES: tuple[Family, ...] = (
            f"{_OPENAI_GUIDE}: gpt-4.1-nano (2025-04-14) × 2.46, 1,536 patches", text="openai", models="gpt-4.1-nano"),
     Family("gpt-5 tiles", r"gpt-5(?:\.1)?(?![\d.])", Tiles(70, 140),
            f"{_OPENAI_GUIDE}: gpt-5 and gpt-5-chat-latest 70 + 140 per tile (gpt-5.1 is in neither of the "
-           f"guide's lists: assumed the same)", text="openai", models="gpt-5, gpt-5-chat-latest, gpt-5-pro, gpt-5-codex, gpt-5.1"),
+           f"guide's lists: assumed the same)", text="openai",
+           models="gpt-5, gpt-5-chat-latest, gpt-5-pro, gpt-5-codex, gpt-5.1"),
     Family("gpt-4o-mini tiles", r"gpt-4o-mini", Tiles(2833, 5667),
            f"{_OPENAI_GUIDE}: 4o-mini 2833 + 5667 per tile (detail low 2833; measured 2845 with a 5-word prompt, "
            f"OpenAI community 2025 [2nd])", text="openai", models="gpt-4o-mini (and its audio/search variants)"),
@@ -389,7 +395,8 @@ OPENAI_FAMILIES: tuple[Family, ...] = (
            f"{_OPENAI_GUIDE}: computer-use-preview 65 + 129 per tile", text="openai", models="computer-use-preview"),
     Family("gpt-4o tiles", r"gpt-4o|chatgpt-4o|gpt-4\.1|gpt-4\.5|gpt-4-turbo|gpt-4-vision", _GPT_4O_TILES,
            f"{_OPENAI_GUIDE}: 4o, 4.1, 4.5 85 + 170 per tile; examples 1024×1024 high = 765, 2048×4096 = 1105, "
-           f"low = 85 (gpt-4-turbo measured alike, OpenAI community 2025 [2nd])", text="openai", models="gpt-4o, chatgpt-4o-latest, gpt-4.1, gpt-4.5-preview, gpt-4-turbo"),
+           f"low = 85 (gpt-4-turbo measured alike, OpenAI community 2025 [2nd])", text="openai",
+           models="gpt-4o, chatgpt-4o-latest, gpt-4.1, gpt-4.5-preview, gpt-4-turbo"),
 )
 OPENAI_FALLBACK = Family(
     "gpt-4o tiles", r"", _GPT_4O_TILES,
@@ -407,9 +414,11 @@ CLAUDE_HIGH_RES = Family(
 CLAUDE_STANDARD = Family(
     "Claude standard tier", r"claude", ClaudePatches(1568, 1568),
     f"{_CLAUDE_VISION}: 1568 px and about 1568 tokens; 1920×1080 becomes 1456×819 = 1560 tokens; a PDF page is "
-    f"its text plus a page image (a scanned page measured 1,592 on Haiku 4.5, pdf-token-cost dataset [2nd])", models="every other Claude model (Sonnet 4.6, Haiku 4.5, Opus 4.6 and earlier, Claude 3.x)")
+    f"its text plus a page image (a scanned page measured 1,592 on Haiku 4.5, pdf-token-cost dataset [2nd])",
+    models="every other Claude model (Sonnet 4.6, Haiku 4.5, Opus 4.6 and earlier, Claude 3.x)")
 CLAUDE_FALLBACK = Family("Claude standard tier", r"", ClaudePatches(1568, 1568),
-                         f"{_CLAUDE_VISION}: the standard tier, for a model no family names", fallback=True, models="any other model")
+                         f"{_CLAUDE_VISION}: the standard tier, for a model no family names", fallback=True,
+                         models="any other model")
 
 _GEMINI_3_DOC = ("Google Gemini 3 guide, media resolution token counts (Vertex AI copy, 2026): image 1120, "
                  "video 70 per frame, PDF 560 by default")
@@ -422,7 +431,8 @@ GEMINI_3 = Family(
     f"{_GEMINI_3_DOC}; levels low 280, medium 560, high 1120, ultra_high 2240; video frames low/medium 70, high 280; "
     f"audio 32 per second (Gemini audio docs); PDF pages measured at 560-561 tokens, text or scanned "
     f"(pdf-token-cost dataset, 2026-10 [2nd]); the -latest aliases are assumed to name a Gemini 3 model",
-    audio_per_s=32, video=Video(per_frame=70, audio_per_s=32), pdf=560, models="gemini-3-*, gemini-3.1-*, later; the gemini-*-latest aliases")
+    audio_per_s=32, video=Video(per_frame=70, audio_per_s=32), pdf=560,
+    models="gemini-3-*, gemini-3.1-*, later; the gemini-*-latest aliases")
 GEMINI_2 = Family(
     "Gemini 2 tiles", r"gemini-2(?!\d)", GeminiTiles(),
     "Gemini image understanding, token calculation: 258 if both sides ≤ 384 px, else 258 per tile of "
