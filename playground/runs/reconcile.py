@@ -5,11 +5,11 @@ tokens the provider reported for it, per result and per model. Plain arithmetic,
     rec = reconcile(result.estimate, result.usage, result.input_tokens)
     rec.total.estimated, rec.total.reported, rec.total.pct      # 1560, 1602, 2.69...
     [c.kind for c in rec.modalities]                            # ["text", "image"]
-    acc = accuracy([2.69, -10.0, None])       # Accuracy(n=2, mean_abs_pct=6.35, mean_pct=-3.66, unreliable=False)
+    acc = accuracy([2.69, -10.0, None])       # n=2, mean_abs_pct=6.345, mean_pct=-3.655; acc.unreliable False
 
 The error of a result is ``(reported − estimated) / estimated``, in percent: +2.7% means the
-provider counted 2.7% more input tokens than the preview said, so the preview's cost was that much
-too low. A model's error is the mean of its results' errors, absolute (how far off, either way) and
+provider counted 2.7% more input tokens than the preview said, so the preview's input cost was
+that much too low. A model's error is the mean of its results' errors, absolute (how far off, either way) and
 signed (whether it leans low or high), over the results that have both figures.
 
 Unknown stays unknown, never 0: a kind the estimate could not count (audio to OpenAI, a PDF
