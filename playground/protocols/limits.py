@@ -247,7 +247,7 @@ class Limits:
         if id(part) in self.counts.frames:  # a key frame of a video: make the frames again, smaller
             return Fallback(
                 "keyframes",
-                f"Make the key frames again{f' at most {fix.max_edge} px' if fix.max_edge else ''}",
+                f"Send the key frames again, scaled to at most {fix.max_edge} px" if fix.max_edge else "Send the key frames again",
                 keyframes_spec(count=self.counts.frames[id(part)], max_edge=fix.max_edge),
             )
         bits = []

@@ -155,7 +155,7 @@ def test_key_frames_count_as_images_and_are_made_again_smaller():
     p = prompt(*[img(500, 500) for _ in range(18)], video.with_frames(frames))  # 18 + 4 = 22 images
     refusals = refusals_of(p, CLAUDE)
     assert len(refusals) == 4 and {r.part_index for r in refusals} == {19}
-    assert {r.fallback.kind for r in refusals} == {"keyframes"}
+    assert {(r.fallback.kind, r.fallback.label) for r in refusals} == {("keyframes", "Send the key frames again, scaled to at most 2000 px")}
     assert {r.fallback.spec for r in refusals} == {"keyframes:count=4;format=jpeg;max_edge=2000;quality=85"}
     assert VariantSpec.parse(refusals[0].fallback.spec).key() == refusals[0].fallback.spec
     small = tuple(apply(f, "image:max_edge=2000;quality=85") for f in frames)
