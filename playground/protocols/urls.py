@@ -27,10 +27,24 @@ from ._common import Ctx, Resolved, part_name, where
 from .turns import RULES
 from .types import MediaPart, Omitted, Target
 
-__all__ = ["UrlProblem", "has_copy", "prepare", "refuse"]
+__all__ = ["CARRIED", "UrlProblem", "carries", "has_copy", "prepare", "refuse"]
 
 # (target, part) -> why this protocol cannot be sent the part by its URL, or None when it can.
 UrlProblem = Callable[[Target, MediaPart], "str | None"]
+
+
+# The kinds each protocol has a part for (docs/protocols.md §0; a gateway adds video, §5). A URL part
+# of another kind is refused for its kind, whatever its delivery: it is not inlined first.
+CARRIED = {
+    "chat": frozenset({"image", "audio", "pdf"}),
+    "responses": frozenset({"image", "pdf"}),
+    "messages": frozenset({"image", "pdf"}),
+    "gemini": frozenset({"image", "audio", "video", "pdf"}),
+}
+
+
+def carries(t: Target, kind: str) -> bool:
+    return kind in CARRIED[t.protocol] or (kind == "video" and t.protocol == "chat" and t.gateway)
 
 
 def has_copy(part: MediaPart) -> bool:
@@ -44,8 +58,9 @@ def _inline_copy(part: MediaPart) -> MediaPart:
 
 def prepare(ctx: Ctx, resolved: Resolved, url_problem: UrlProblem) -> Resolved:
     """``resolved`` with each URL part the target cannot take replaced by its stored copy (a note
-    says so, and why). Parts that are refused whatever their delivery (a kind the model does not
-    take, media in a role that cannot carry it) are left as they are for the refusal to name."""
+    says so, and why). Parts that are refused whatever their delivery (a kind the protocol or the
+    model does not take, media in a role that cannot carry it) are left as they are for the refusal
+    to name."""
     t = ctx.target
     media_roles = RULES[t.protocol].media_roles
     messages = []
@@ -56,6 +71,7 @@ def prepare(ctx: Ctx, resolved: Resolved, url_problem: UrlProblem) -> Resolved:
                 isinstance(part, MediaPart)
                 and has_copy(part)
                 and role in media_roles
+                and carries(t, part.kind)
                 and (t.inputs is None or part.kind in t.inputs)
             ):
                 why = _inline_only(t) if not t.accepts_urls else url_problem(t, part)

@@ -252,3 +252,10 @@ def test_gemini_bodies_with_external_urls_and_an_inlined_copy_match_the_sdks_own
     ]
     gemini_validate(body)
     assert gemini_sdk_request(body, "gemini-2.5-flash") == body
+
+
+def test_an_inline_only_target_does_not_inline_a_kind_its_protocol_has_no_part_for():
+    inline_only = Target("responses", "gpt-5.4", accepts_urls=False)
+    r = render(ask(by_url("audio", copy=True)), {}, inline_only)
+    assert refusals_on_the_part(r) and inline_notes(r) == []  # refused (limits.py asks first), not inlined
+    assert isinstance(_raw_first(r), Omitted)
