@@ -14,7 +14,8 @@ the floor for this machine (the 50 answers come back together and the fake provi
 one after another, so even the floor is a little over 10 s and a few ms over 500 ms each).
 
 Modes:
-  celery     the production path: one ``send_result`` task per result through the broker (Redis if
+  celery     the production path: one ``send_results`` task per batch of a run's results (enqueue.py's
+             batches, PRISM_RUNS_BATCH) through the broker (Redis if
              one answers at BENCH_BROKER_URL, default redis://127.0.0.1:6379/13, on a queue of its
              own; else the filesystem broker) to a real worker process started as bin/run starts
              it (``-Q runs --pool threads --concurrency 64``). The clock starts when the first task
@@ -120,15 +121,19 @@ def setup(base_url: str, requests: int):
                      "variables": {"subject": "a cat"}, "options": {"max_tokens": 64}})  # fmt: skip
     prompt = Prompt.objects.create(team=team, name="Bench")
     version = prompt.save_version(doc)
-    held: list[int] = []
+    held: list[list[int]] = []
     real_enqueue = enqueue.results
-    enqueue.results = held.extend  # queue the results, send the tasks when the clock starts
+    enqueue.results = lambda ids: held.append(list(ids))  # queue the results, send the tasks when the clock starts
     try:
         for i in range(requests // len(models)):
             services.start_run(version=version, values={"subject": f"case {i}"}, provider_models=models, user=None, team=team)
     finally:
         enqueue.results = real_enqueue
-    return held
+    return held  # per run, its result ids
+
+
+def flat(runs) -> list[int]:
+    return [pk for ids in runs for pk in ids]
 
 
 def wait_done(ids, timeout: float = 600) -> None:
@@ -227,13 +232,15 @@ def calibrate(base_url: str, ids) -> dict:
     return floor
 
 
-def run_celery(base_url: str, ids, floor: dict, data_dir: Path, broker: str, queue: str) -> None:
+def run_celery(base_url: str, runs, floor: dict, data_dir: Path, broker: str, queue: str) -> None:
     import httpx
     from django.db import connection
     from django.utils import timezone
 
+    from playground.runs import enqueue
     from playground.runs.models import Result
-    from playground.runs.tasks import send_result
+
+    ids = flat(runs)
 
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="playground.settings", PRISM_DATA_DIR=str(data_dir),
                CELERY_BROKER_URL=broker, PRISM_RUNS_QUEUE=queue, PYTHONUNBUFFERED="1")  # fmt: skip
@@ -260,15 +267,17 @@ def run_celery(base_url: str, ids, floor: dict, data_dir: Path, broker: str, que
         cpu0 = cpu_s(worker.pid)
         t0 = time.time()
         Result.objects.filter(pk__in=ids).update(enqueued_at=timezone.now())
-        for i in ids:
-            send_result.delay(i)
+        tasks = 0
+        for run_ids in runs:  # as start_run does for each run, after its commit
+            enqueue.send_now(run_ids)
+            tasks += len(enqueue.batches(run_ids))
         sent_s = time.time() - t0
         wait_done(ids)
         cpu = cpu_s(worker.pid) - cpu0
         rss = peak_rss_mb(worker.pid)
-        print(f"\n(celery: sending the {len(ids)} tasks took {sent_s:.2f} s in this process; worker: "
+        print(f"\n(celery: sending the {tasks} tasks for {len(ids)} results took {sent_s:.2f} s in this process; worker: "
               f"-Q {queue} --pool threads --concurrency {concurrency})")
-        report(f"Celery: one task per result, a real worker process, {broker.split('://')[0]} broker", ids, t0, cpu, rss,
+        report(f"Celery: a task per batch of a run's results, a real worker process, {broker.split('://')[0]} broker", ids, t0, cpu, rss,
                fake_stats(base_url), floor)  # fmt: skip
     finally:
         worker.terminate()
@@ -278,12 +287,12 @@ def run_celery(base_url: str, ids, floor: dict, data_dir: Path, broker: str, que
             worker.kill()
 
 
-def run_inprocess(base_url: str, ids, floor: dict) -> None:
+def run_inprocess(base_url: str, runs, floor: dict) -> None:
     import logging
 
     import httpx
 
-    from playground.runs import sending
+    from playground.runs import enqueue, sending
     from playground.runs.dispatch import get_dispatcher
     from playground.runs.sql import db_threads
 
@@ -294,10 +303,12 @@ def run_inprocess(base_url: str, ids, floor: dict) -> None:
     pid = os.getpid()
     cpu0 = cpu_s(pid)
     t0 = time.time()
+    ids = flat(runs)
+    batches = [batch for run_ids in runs for batch in enqueue.batches(run_ids)]
     with ThreadPoolExecutor(64) as pool:
-        list(pool.map(lambda i: sending.execute(i, db=db), ids))
+        list(pool.map(lambda batch: sending.execute_many(batch, db=db), batches))
     cpu = cpu_s(pid) - cpu0
-    report("In process: sending.execute from 64 threads (the task's code without Celery)", ids, t0, cpu,
+    report("In process: sending.execute_many from 64 threads, a batch each (the task's code without Celery)", ids, t0, cpu,
            peak_rss_mb(pid), fake_stats(base_url), floor)  # fmt: skip
 
 
@@ -305,6 +316,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mode", choices=("celery", "inprocess", "both"), default="both")
     parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--keep", action="store_true", help="keep the data folder (the worker's log) and print where")
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="prism-bench-dispatch-"))
@@ -327,10 +339,10 @@ def main() -> None:
           f"{IN_FLIGHT} in flight ({len(PROVIDERS)} providers x {IN_FLIGHT // len(PROVIDERS)}); {args.requests} requests over 10 models")
     fake, base_url = start_fake_provider()
     try:
-        ids = setup(base_url, args.requests)
-        floor = calibrate(base_url, ids)
+        runs = setup(base_url, args.requests)
+        floor = calibrate(base_url, flat(runs))
         if args.mode in ("celery", "both"):
-            run_celery(base_url, ids, floor, data_dir, os.environ["CELERY_BROKER_URL"], queue)
+            run_celery(base_url, runs, floor, data_dir, os.environ["CELERY_BROKER_URL"], queue)
         if args.mode in ("inprocess", "both"):
             run_inprocess(base_url, setup(base_url, args.requests), floor)
         print(f"\n(fake provider CPU: {cpu_s(fake.pid):.2f} s over the whole benchmark; load average now {os.getloadavg()[0]:.1f})")
@@ -341,9 +353,12 @@ def main() -> None:
             import redis
 
             redis.Redis.from_url(broker).delete(queue, f"_kombu.binding.{queue}")
-        import shutil
+        if args.keep:
+            print(f"(kept: {data_dir}, the worker's log is worker.log there)")
+        else:
+            import shutil
 
-        shutil.rmtree(data_dir, ignore_errors=True)
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

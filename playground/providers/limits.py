@@ -281,7 +281,13 @@ class SharedLimiter:
     provider. A slot not taken within ``unused_s`` goes back to Redis. Why not only to a call
     already waiting: in a worker the next task for a provider comes a few ms after the last
     answer (recorded, acknowledged, the next message taken), so most slots went back to Redis
-    and were taken again at once."""
+    and were taken again at once.
+
+    A call asks Redis only while the process holds fewer than ``limit`` slots, counting those
+    kept for the next call and those on their way back: else it waits here for one of them.
+    Asking while the process itself held them all found every slot taken, raised the waiting
+    flag, and so turned hand-overs off for seconds (bench/dispatch.py: most calls then went
+    through Redis twice)."""
 
     unused_s = 0.05
 
@@ -291,14 +297,36 @@ class SharedLimiter:
         self.limit = max(1, int(limit))
         self._tokens: list[str | None] = []
         self._handed: list[str] = []
+        self._asking = 0  # calls waiting for Redis's answer
+        self._returning = 0  # slots on their way back to Redis
+        self._for_a_slot: collections.deque[asyncio.Future] = collections.deque()
         self._tasks: set[asyncio.Task] = set()
         self._warned_at = 0.0
 
+    def _slots_of_this_process(self) -> int:
+        return len(self._tokens) + len(self._handed) + self._asking + self._returning
+
+    def _wake_one(self) -> None:
+        while self._for_a_slot:
+            waiter = self._for_a_slot.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
     async def acquire(self) -> bool:
         await self.local.acquire()
+        try:
+            while not self._handed and self._slots_of_this_process() >= self.limit:
+                waiter = asyncio.get_running_loop().create_future()
+                self._for_a_slot.append(waiter)
+                await waiter  # a slot handed over, or back in Redis
+        except BaseException:
+            self.local.release()
+            raise
         if self._handed:  # the slot of a call that just finished
             self._tokens.append(self._handed.pop())
             return True
+        self._asking += 1
         try:
             token = await self.shared.acquire(self.limit)
         except asyncio.CancelledError:
@@ -313,6 +341,8 @@ class SharedLimiter:
         except BaseException:
             self.local.release()
             raise
+        finally:
+            self._asking -= 1
         self._tokens.append(token)
         return True
 
@@ -320,11 +350,13 @@ class SharedLimiter:
         token = self._tokens.pop() if self._tokens else None
         if token is None:
             self.local.release()
+            self._wake_one()
             return
         loop = asyncio.get_running_loop()
         if self.shared.may_hand_over():
             self._handed.append(token)
             self.local.release()
+            self._wake_one()
             loop.call_later(self.unused_s, self._return_if_unused, token)
             return
         self._release_later(token, local=True)
@@ -335,6 +367,7 @@ class SharedLimiter:
             self._release_later(token, local=False)  # its local permit went back when it was handed over
 
     def _release_later(self, token: str, *, local: bool) -> None:
+        self._returning += 1
         task = asyncio.get_running_loop().create_task(self._release(token, local))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -345,8 +378,10 @@ class SharedLimiter:
         except Exception as exc:  # the lease frees it in the end
             log.warning("%s: could not release a slot (%s); it expires with its lease", self.shared.key, exc)
         finally:
+            self._returning -= 1
             if local:
                 self.local.release()
+            self._wake_one()
 
     def locked(self) -> bool:
         return self.local.locked()

@@ -314,6 +314,46 @@ def test_a_slot_handed_over_but_not_taken_goes_back_to_redis():
 
 
 @needs_redis
+def test_a_call_does_not_ask_redis_while_the_process_holds_every_slot():
+    """A slot on its way back to Redis still counts there: a call coming meanwhile waits for it
+    here instead of finding every slot held, which raised the waiting flag and turned hand-overs
+    off for everyone (the flag lives seconds)."""
+    key = new_key()
+
+    async def main():
+        r = client()
+        limiter = SharedLimiter(asyncio.Semaphore(2), RedisSemaphore(r, key, lease_s=5), limit=2)
+        shared = limiter.shared
+        back_in_redis = asyncio.Event()
+        real_release = shared.release
+
+        async def slow_release(token):  # the slot's way back, held open by the test
+            await back_in_redis.wait()
+            await real_release(token)
+
+        shared.release = slow_release
+        await limiter.acquire()
+        await limiter.acquire()
+        limiter.release()  # kept for the next call ...
+        await asyncio.sleep(limiter.unused_s + 0.05)  # ... none came: on its way back to Redis
+        assert not limiter._handed and zcard(key) == 2
+        third = asyncio.create_task(limiter.acquire())
+        await asyncio.sleep(0.1)
+        assert not third.done() and shared.attempts == 2  # waits here: Redis was not asked
+        back_in_redis.set()
+        await asyncio.wait_for(third, 2)
+        assert shared.attempts == 3  # asked once, after the slot was back, and got it
+        assert not await r.exists(shared.waiting_key)  # nobody was ever seen waiting
+        limiter.release()
+        limiter.release()
+        await asyncio.sleep(limiter.unused_s + 0.2)
+        assert zcard(key) == 0 and limiter.local._value == 2
+        await r.aclose()
+
+    asyncio.run(main())
+
+
+@needs_redis
 def test_no_slot_is_handed_over_while_another_process_waits():
     key = new_key()
 
