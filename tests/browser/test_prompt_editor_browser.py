@@ -1,10 +1,10 @@
 """The prompt editor as a new user drives it in a real browser (headless Chromium via Playwright).
 
 The issue's "done means": a new user builds a prompt with a variable, an image picked from the
-library and a WAV uploaded from the editor; the four previews follow the typing; Anthropic's and
-Responses' columns say why the audio cannot be sent (and so does the audio part); the Chat
-Completions body downloaded from the page is byte for byte what the server renders, and parses
-as JSON with the typed text and a data-URL image.
+library and a WAV uploaded from the editor; the four previews follow the typing; the columns
+whose preset model takes no audio (Chat, Responses, Anthropic) say why the audio cannot be sent
+(and so does the audio part); the Gemini body downloaded from the page is byte for byte what the
+server renders for that model, and parses as JSON with the typed text, the image and the audio.
 
 Each test takes a few seconds (a real browser, and typing that waits for the debounced previews).
 Set PRISM_UPDATE_SCREENSHOTS=1 to also write docs/screenshot-editor.png (1400×900) from the
@@ -44,7 +44,9 @@ def test_a_new_user_builds_a_prompt_with_a_variable_an_image_and_a_wav_and_downl
     from playground.prompts.document import build_prompt
     from playground.prompts.library_source import LibrarySource
     from playground.prompts.models import PromptDraft
-    from playground.protocols import Target, render
+    from playground.prompts.forms import PreviewSettingsForm
+    from playground.prompts.previews import targets_for
+    from playground.protocols import render
     from tests.factories import make_item
 
     team = _team_of(editor)
@@ -96,15 +98,15 @@ def test_a_new_user_builds_a_prompt_with_a_variable_an_image_and_a_wav_and_downl
         expect(page.locator(f"#col-{key} pre.json")).to_contain_text(typed)
     expect(page.locator("#col-chat pre.json")).to_contain_text('"url": "data:image/jpeg;base64,<base64 JPEG')
 
-    # Anthropic (and Responses) say why the audio cannot go, in the column and on the part.
-    expect(page.locator("#col-messages .pcol-remarks")).to_contain_text("Anthropic Messages has no audio block.")
-    expect(page.locator("#col-responses .pcol-remarks")).to_contain_text("OpenAI Responses has no audio input")
-    expect(page.locator("#col-messages .badge")).to_contain_text("cannot send")
+    # Every column is a model now: the presets' Chat, Responses and Anthropic models take no audio,
+    # and say so in the column and on the part; Gemini's takes it.
+    for key in ("chat", "responses", "messages"):
+        expect(page.locator(f"#col-{key} .pcol-remarks")).to_contain_text("is set up without audio input.")
+        expect(page.locator(f"#col-{key} .badge")).to_contain_text("cannot send")
     expect(page.locator("#col-messages button:has-text('Download body')")).to_be_disabled()
-    expect(audio.locator(".remarks")).to_contain_text("Anthropic Messages has no audio block.")
-    expect(audio.locator(".remarks")).to_contain_text("OpenAI Responses has no audio input")
+    expect(audio.locator(".remarks")).to_contain_text("is set up without audio input.")
     assert audio.evaluate("el => getComputedStyle(el).borderTopColor") == "rgb(198, 40, 40)", "the audio part is not outlined in red"
-    expect(page.locator("#col-chat .badge")).not_to_contain_text("cannot send")
+    expect(page.locator("#col-gemini .badge")).not_to_contain_text("cannot send")
     for key in FOUR:
         expect(page.locator(f"#col-{key} .est")).to_have_text("estimate")
 
@@ -112,26 +114,25 @@ def test_a_new_user_builds_a_prompt_with_a_variable_an_image_and_a_wav_and_downl
     expect(page.locator("#draft-bar")).to_have_attribute("data-dirty", "true")
     _screenshot(page, tmp_path)
 
-    # Download the Chat Completions body: exactly what the server renders for this prompt.
+    # Download the Gemini body: exactly what the server renders for this prompt and that model.
     with page.expect_download() as download_info:
-        page.click("#col-chat a.download-body")
+        page.click("#col-gemini a.download-body")
     download = download_info.value
-    assert download.suggested_filename == "scene-and-sound-chat.json"
+    assert download.suggested_filename == "scene-and-sound-gemini.json"
     downloaded = Path(download.path()).read_bytes()
     draft = PromptDraft.objects.get(prompt__team=team, user=editor)
     assert draft.stamp > 1_600_000_000_000  # ordered by the page's clock (ms), not left at 0
     built = build_prompt(draft.document, LibrarySource(team))
-    assert downloaded == render(built.prompt, built.values, Target("chat", "gpt-4o")).body_bytes()
+    [target] = targets_for({**PreviewSettingsForm.defaults(), "columns": ["gemini"]}, team)
+    assert downloaded == render(built.prompt, built.values, target).body_bytes()
     body = json.loads(downloaded)
-    assert body["model"] == "gpt-4o"
-    content = body["messages"][-1]["content"]
-    assert content[0] == {"type": "text", "text": typed}
-    assert content[1]["image_url"]["url"].startswith("data:image/jpeg;base64,/9j/")
-    assert content[2]["input_audio"]["format"] == "wav"
+    assert body["contents"][-1]["parts"][0] == {"text": typed}
+    assert body["contents"][-1]["parts"][1]["inlineData"]["mimeType"] == "image/jpeg"
+    assert body["contents"][-1]["parts"][2]["inlineData"]["mimeType"] == "audio/wav"
 
     # Copy body puts the same bytes on the clipboard.
-    page.click("#col-chat .copy-body")
-    expect(page.locator("#col-chat .copy-body")).to_contain_text("Copied")
+    page.click("#col-gemini .copy-body")
+    expect(page.locator("#col-gemini .copy-body")).to_contain_text("Copied")
     assert page.evaluate("navigator.clipboard.readText()").encode() == downloaded
 
     # Save a version: the bar clears, the head says v2.
