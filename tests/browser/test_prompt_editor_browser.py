@@ -42,9 +42,9 @@ def _new_prompt(page, name: str) -> None:
 
 def test_a_new_user_builds_a_prompt_with_a_variable_an_image_and_a_wav_and_downloads_the_exact_body(page, editor, tmp_path):
     from playground.prompts.document import build_prompt
+    from playground.prompts.forms import PreviewSettingsForm
     from playground.prompts.library_source import LibrarySource
     from playground.prompts.models import PromptDraft
-    from playground.prompts.forms import PreviewSettingsForm
     from playground.prompts.previews import targets_for
     from playground.protocols import render
     from tests.factories import make_item
