@@ -476,6 +476,7 @@ FAMILIES: dict[str, tuple[Family, ...]] = {
 }
 
 
+@lru_cache(maxsize=256)
 def family_for(protocol: str, model: str = "") -> Family:
     """The first family of ``protocol``'s table whose pattern matches ``model`` (its fallback if none)."""
     table = FAMILIES.get(protocol, FAMILIES["chat"])
