@@ -253,3 +253,25 @@ def test_export_and_import_keep_per_target_fallbacks_and_optional_parts(team, us
     assert parts[1]["optional"] is True and parts[1]["variant_for"] == {"chat": {"frames": 8}}
     assert parts[2]["variant_for"] == {"messages": {"max_edge": 32}}
     assert parts[1]["media"]["item"] != video.pk  # the other team's own copy
+
+
+# --- build_prompt carries "optional" ----------------------------------------------------------------------------
+
+
+def test_an_optional_slots_value_is_left_out_where_refused_and_a_shared_value_stays_required(team, wav):
+    from playground.prompts.document import build_prompt
+    from playground.prompts.library_source import LibrarySource
+    from playground.protocols import Target, render
+
+    def rendered(*slots):
+        doc = normalize({"messages": [{"role": "user", "parts": [{"text": "Listen."}, *slots]}],
+                         "variables": {"sound": {"media": {"item": wav.pk}}}})
+        built = build_prompt(doc, LibrarySource(team))
+        return render(built.prompt, built.values, Target("messages", "claude-sonnet-4-5"))
+
+    left_out = rendered({"media_variable": "sound", "kind": "audio", "optional": True})
+    assert left_out.ok and [n.message for n in left_out.notes if n.message.startswith("Left out")] == [
+        "Left out for claude-sonnet-4-5: Anthropic Messages has no audio block."]
+    both = rendered({"media_variable": "sound", "kind": "audio", "optional": True}, {"media_variable": "sound", "kind": "audio"})
+    assert not both.ok  # the same value in a required slot too: refused there, so not marked optional
+    assert [r.part_index for r in both.refusals] == [1, 2]
