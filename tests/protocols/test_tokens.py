@@ -102,6 +102,15 @@ def test_small_gpt_5_models_bill_the_measured_multipliers():
         assert tokens in (1843, 1844) and "× 1.2" in how
 
 
+def test_1600_square_measured_on_the_two_budgets():
+    # OpenAI community, 2026-03: 1600×1600 is billed as 2,500 patches on gpt-5.4 (50 × 50, its high budget)
+    # and as 1,521 on gpt-5-mini (shrunk to 1248×1248 = 39 × 39 under 1,536), both × 1.2.
+    assert patch_count(1600, 1600) == 1521
+    assert patch_count(1600, 1600, budget=2500) == 2500
+    assert openai_image_tokens(1600, 1600, "high", "gpt-5.4")[0] == 3000
+    assert openai_image_tokens(1600, 1600, "high", "gpt-5-mini")[0] == 1826  # 1521 × 1.2 = 1825.2
+
+
 def test_detail_low_is_billed_as_high_on_patch_models():
     # "detail: low is of no effect on these patches models" (OpenAI community measurements, 2026-03).
     assert openai_image_tokens(1024, 1024, "low", "gpt-5-mini")[0] == 1229
