@@ -58,7 +58,7 @@ def _inline_copy(part: MediaPart) -> MediaPart:
 
 def prepare(ctx: Ctx, resolved: Resolved, url_problem: UrlProblem) -> Resolved:
     """``resolved`` with each URL part the target cannot take replaced by its stored copy (a note
-    says so, and why). Parts that are refused whatever their delivery (a kind the protocol or the
+    says so, and why, a warning). Parts that are refused whatever their delivery (a kind the protocol or the
     model does not take, media in a role that cannot carry it) are left as they are for the refusal
     to name."""
     t = ctx.target
@@ -80,7 +80,9 @@ def prepare(ctx: Ctx, resolved: Resolved, url_problem: UrlProblem) -> Resolved:
                         where(mi, pi, role),
                         f"{part_name(part)} sent inline, from the copy Prism stored when it was added, "
                         f"not by its URL: {why}",
-                        "info",
+                        # A warning: the copy is the bytes of the day it was added, which a target
+                        # fetching the URL may no longer see.
+                        "warning",
                         mi,
                         pi,
                     )
