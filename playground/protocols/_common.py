@@ -166,6 +166,10 @@ def walk(ctx: Ctx, mi: int | None, role: str, parts, text_fn: Callable[[str], ob
             ]
         return out
     model = ctx.target.model
+    gone = {(mi, pi) for pi, _, _ in left_out}
+    # Notes made about these parts before the walk (urls.prepare's "sent inline" ...) go too: the
+    # part is not sent at all.
+    ctx.notes[:] = [n for n in ctx.notes if n.part_index is None or (n.message_index, n.part_index) not in gone]
     for pi, _, refused in left_out:
         for reason in dict.fromkeys(r.reason for r in refused):
             ctx.note(where(mi, pi, role), f"Left out for {model}: {reason}", "warning", mi, pi)

@@ -10,7 +10,7 @@ import pytest
 from playground.protocols.render import render
 from playground.protocols.serialize import materialize
 from playground.protocols.tokens import estimate_tokens
-from playground.protocols.types import Message, Prompt, Target, TextPart
+from playground.protocols.types import MediaPart, Message, Prompt, Target, TextPart
 
 from .helpers import MKV, OGG, assert_body, audio, frames, image, video
 from .sdk_check import validate_params
@@ -160,3 +160,20 @@ def test_a_required_refused_part_beside_an_optional_one_keeps_the_request_unsend
     assert not r.ok
     assert [(x.part_index, x.reason) for x in r.refusals] == [(2, "Anthropic Messages has no video block.")]
     assert [n.part_index for n in left_out_notes(r)] == [1]
+
+
+def test_a_url_part_inlined_then_refused_leaves_no_note_about_how_it_would_have_gone():
+    """urls.prepare inlines the stored copy (with a note) before the walk; the model then refuses
+    the JPEG (its own image formats, limits.check_part). Left out, the "sent inline" note goes too."""
+    from .helpers import JPG
+
+    part = MediaPart("image", name="cat.jpg", mime_type="image/jpeg", width=640, height=480, delivery="url",
+                     url="https://example.com/cat.jpg", payload=JPG, optional=True)
+    target = Target("messages", "claude-sonnet-4-5", accepts_urls=False, image_formats={"image/png"})
+    required = render(ask(dataclasses.replace(part, optional=False)), {}, target)
+    assert not required.ok and any("sent inline" in n.message for n in required.notes)  # what the optional one drops
+
+    r = render(ask(part), {}, target)
+    assert r.ok, r.refusals
+    assert [n.message for n in r.notes if n.part_index == 1] == [
+        f"Left out for claude-sonnet-4-5: {required.refusals[0].reason}"]
