@@ -52,11 +52,14 @@ Design (issue 4):
   so its first tasks do not pay for them.
 * **Few database connections, little CPU.** In a worker, the queries run on
   ``PRISM_RUNS_DB_THREADS`` (4) threads of the process, each keeping its connection, rather than
-  on 64 task threads opening one per task; claim, load, record and the run's completion are
-  single SQL statements written once per process (sql.py: the ORM's compiler cost as much CPU
-  as all the rest); the database thread that claims a result hands its request to the dispatcher, and
-  the dispatcher's callback hands the answer to a database thread, so the task thread only
-  waits (and renews the lease). bench/dispatch.py measures it.
+  on 64 task threads opening one per task. A task carries a batch of results (enqueue.py,
+  ``PRISM_RUNS_BATCH``): they are claimed, loaded and renewed by one statement each for the batch,
+  and the run's completion is checked once, when the batch is done. The statements are written
+  once per process (sql.py: the ORM's compiler cost as much CPU as all the rest). The database
+  thread that claims a batch hands its requests to the dispatcher, and the dispatcher's callback
+  hands each answer to the recorder (:class:`_Recorder`), which writes the answers that came
+  together in one transaction on a database thread, so the task thread only waits (and renews
+  the leases). bench/dispatch.py measures it.
 * **The key** is read from the provider (``Provider.api_key(result.url)``) at send time, for the
   URL the request goes to (an environment key only if granted to the team for that host, a
   stored key only to its base URL's server), and only handed to ``providers.send``, which puts
@@ -73,7 +76,7 @@ import secrets as pysecrets
 import threading
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
 from playground.catalog import secrets
 from playground.providers import RetryPolicy, SendOutcome
@@ -303,13 +306,78 @@ def execute_many(result_ids, *, dispatcher: RunDispatcher | None = None, retry_p
     return statuses
 
 
+class _Recorder:
+    """Writes answers on a database thread, those that came together in one transaction.
+
+    Answers come in bursts (the calls of a batch, sent together, come back together): a thread
+    hand-off and a commit per answer cost more than the UPDATEs. So an answer joins a queue;
+    one database thread at a time drains it, up to ``GROUP`` records per transaction. A record
+    that fails takes its group back to one transaction per record, so one bad row does not lose
+    the others."""
+
+    GROUP = 50
+
+    def __init__(self, db: DBThreads):
+        self._db = db
+        self._lock = threading.Lock()
+        self._queue: list = []
+        self._draining = False
+
+    def record(self, result_id: int, run_id: int, token: str, fields: dict) -> concurrent.futures.Future:
+        done: concurrent.futures.Future = concurrent.futures.Future()
+        with self._lock:
+            self._queue.append((result_id, run_id, token, fields, done))
+            if self._draining:
+                return done
+            self._draining = True
+        self._db.submit(self._drain)
+        return done
+
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                group, self._queue = self._queue[: self.GROUP], self._queue[self.GROUP :]
+                if not group:
+                    self._draining = False
+                    return
+            try:
+                with transaction.atomic():
+                    written = [_record(*item[:4]) for item in group]
+            except Exception:
+                if not connection.is_usable():
+                    connection.close()  # a broken connection must not stay with the thread
+                for item in group:  # one at a time: the failing one fails alone
+                    try:
+                        item[4].set_result(_record(*item[:4]))
+                    except Exception as exc:
+                        item[4].set_exception(exc)
+                continue
+            for item, ok in zip(group, written, strict=True):
+                item[4].set_result(ok)
+
+
+_recorder_lock = threading.Lock()
+
+
+def _recorder_for(db: DBThreads) -> _Recorder:
+    """The recorder of these database threads (one per process, as they are)."""
+    recorder = getattr(db, "recorder", None)
+    if recorder is None:
+        with _recorder_lock:
+            recorder = getattr(db, "recorder", None) or _Recorder(db)
+            db.recorder = recorder
+    return recorder
+
+
 def _record_when_answered(result: Result, token: str, db: DBThreads, recorded: concurrent.futures.Future):
-    def on_answer(done):  # in the dispatcher's loop thread: hand the answer to a database thread
+    recorder = _recorder_for(db)
+
+    def on_answer(done):  # in the dispatcher's loop thread: hand the answer to the recorder
         if done.cancelled():
             recorded.set_result((False, None))
             return
         fields, outcome = _fields_for(result, done)
-        db.submit(_record, result.pk, result.run_id, token, fields).add_done_callback(
+        recorder.record(result.pk, result.run_id, token, fields).add_done_callback(
             lambda r: recorded.set_exception(r.exception()) if r.exception() else recorded.set_result((r.result(), outcome))
         )
 

@@ -2,6 +2,7 @@
 provider, one protocol at a time, with its failures, retries, timeouts, cancellation and
 idempotency; and the stored bodies (bodies.py) rebuilt byte for byte."""
 
+import concurrent.futures
 import json
 import threading
 import time
@@ -517,3 +518,53 @@ def test_cancelling_a_run_stops_a_request_in_flight(team, user, text_version, pr
     assert result.status == Result.Status.CANCELLED and result.output_text == "" and result.attempts == []
     run.refresh_from_db()
     assert run.status == Run.Status.CANCELLED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_is_sent_at_once_and_each_result_recorded_once(team, user, text_version, four_models, provider_server):
+    """One task's batch: claimed together, in flight together (the provider sees all four before
+    it answers one), recorded one by one; a result already finished in the batch is skipped."""
+    provider_server.delay_s = 0.3
+    run = start(text_version, four_models, user, team)
+    ids = list(run.results.order_by("position").values_list("pk", flat=True))
+    done_before = start(text_version, four_models[:1], user, team)
+    finished = only_result(done_before).pk
+    assert sending.execute(finished) == "recorded"
+    db = DBThreads(2)
+    seen_in_flight = []
+    watcher = threading.Thread(target=lambda: [seen_in_flight.append(provider_server.in_flight) or time.sleep(0.02) for _ in range(20)])
+    watcher.start()
+    started = time.monotonic()
+
+    outcomes = sending.execute_many([*ids, finished, ids[0]], db=db, retry_policy_=FAST)
+
+    watcher.join()
+    assert outcomes == {**dict.fromkeys(ids, "recorded"), finished: "skipped"}
+    assert max(seen_in_flight) == 4 and time.monotonic() - started < 1.0  # together: not 4 × 0.3 s
+    results = Result.objects.filter(pk__in=ids)
+    assert all(r.status == Result.Status.SUCCEEDED and r.claims == 1 for r in results)
+    run.refresh_from_db()
+    assert run.status == Run.Status.DONE and run.finished_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_record_that_fails_does_not_lose_the_others_written_with_it(team, user, text_version, four_models):
+    """The recorder writes answers that came together in one transaction; when one of them
+    fails, the others are written one by one and only the bad one fails."""
+    run = start(text_version, four_models, user, team)
+    ids = list(run.results.order_by("position").values_list("pk", flat=True))
+    assert Result.claim(ids, "worker-t") == ids
+    db = DBThreads(1)
+    recorder = sending._Recorder(db)
+    gate = threading.Event()
+    db.submit(gate.wait)  # hold the only database thread, so that all four queue up and go as one group
+    futures = [recorder.record(pk, run.pk, "worker-t", {"status": Result.Status.SUCCEEDED, "output_text": f"answer {pk}",
+                                                            "input_tokens": "many" if pk == ids[2] else 7}) for pk in ids]  # fmt: skip
+    gate.set()
+    concurrent.futures.wait(futures, timeout=10)
+
+    assert [f.exception() is None for f in futures] == [True, True, False, True]
+    assert [f.result() for i, f in enumerate(futures) if i != 2] == [True, True, True]
+    rows = {r.pk: r for r in Result.objects.filter(pk__in=ids)}
+    assert [rows[pk].status for pk in ids] == ["succeeded", "succeeded", "running", "succeeded"]
+    assert rows[ids[3]].output_text == f"answer {ids[3]}" and rows[ids[3]].input_tokens == 7
