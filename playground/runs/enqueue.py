@@ -39,7 +39,7 @@ def _send_on_commit(result_ids: list[int]) -> None:
 
 
 def results(result_ids) -> None:
-    """Send a task per result once the current transaction commits (at once outside one)."""
+    """Send a task per batch of results once the current transaction commits (at once outside one)."""
     ids = list(result_ids)
     if not ids:
         return

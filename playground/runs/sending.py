@@ -1,7 +1,8 @@
 """Sending one Result and recording its outcome, exactly once, whatever the workers do.
 
-    sending.execute(result_id)    # what the Celery task send_result(result_id) does: claim, load, send, record
-    enqueue.results([ids])        # send_result for each, once the transaction commits (enqueue.py)
+    sending.execute_many(ids)     # what the Celery task send_results(ids) does: claim, load, send, record
+    sending.execute(result_id)    # the same for one result
+    enqueue.results([ids])        # send_results per batch, once the transaction commits (enqueue.py)
     enqueue.reclaim_stale()       # results whose worker was lost: queued again (sweeper.py does the reset)
 
 Where the parts live: this module sends one result; dispatch.py holds the process's dispatcher and
@@ -38,7 +39,8 @@ Design (issue 4):
   results come back through the sweeper, sooner than a redelivery would have (an hour); saved: a
   Redis transaction per message received and per ack.
 * **Many requests in flight per worker.** The runs worker uses Celery's threads pool
-  (``-Q runs --pool threads --concurrency 64``, bin/run): a task thread mostly waits. All threads
+  (``-Q runs --pool threads --concurrency 64``, bin/run): a task thread mostly waits, for the
+  answers to its batch (up to 64 × ``PRISM_RUNS_BATCH`` requests in flight per process). All threads
   of a process share ONE :class:`RunDispatcher` (providers.Dispatcher): one event loop thread,
   one pooled httpx client, and one ``asyncio.Semaphore`` per provider sized by
   ``Provider.max_concurrency``, so the per-provider limit holds across every task of the
