@@ -128,3 +128,35 @@ def test_a_document_url_needs_send_url_a_scheme_and_no_variant(tmp_path):
         with pytest.raises(MediaProblem, match="A media URL starts with https://"):
             url_part(dict(ref, url=bad), detail=None, send="url")
     assert url_part(dict(ref, url="gs://bucket/a.png"), detail=None, send="url").url == "gs://bucket/a.png"
+
+
+# --- in the side-by-side preview --------------------------------------------------------------------
+
+
+def test_the_preview_names_on_the_part_which_columns_got_the_copy_and_which_the_url(team):
+    from playground.prompts.previews import render_previews
+    from tests import media_samples as samples
+
+    item = fetched(make_item(team, samples.pdf_bytes(), "report.pdf"), "https://media.example.com/report.pdf")
+    doc = doc_with({"text": "Summarise."}, {"media": {"item": item.pk}, "send": "url"})
+    targets = [Target("chat", "gpt-5.4"), Target("responses", "gpt-5.4"), MESSAGES, GEMINI]
+    previews = render_previews(doc=doc, values=None, source=LibrarySource(team), targets=targets)
+
+    assert all(c.ok for c in previews.columns), [(c.key, c.refusals) for c in previews.columns]
+    chat, responses, messages, gemini = previews.columns
+    assert "https://media.example.com/report.pdf" not in chat.display and "<base64 PDF" in chat.display
+    for column in (responses, messages, gemini):
+        assert "https://media.example.com/report.pdf" in column.display and "<base64" not in column.display
+    [remark] = [r for r in previews.by_place[("part", 0, 1)] if "sent inline" in r.message]
+    assert remark.level == "warning" and remark.columns == [chat.short_label]
+    assert remark.message.endswith("OpenAI Chat Completions has no file URL field: PDFs go as base64.")
+
+
+def test_the_preview_shows_an_uploaded_item_by_url_as_an_issue_on_its_part_in_every_column(team, wav):
+    from playground.prompts.previews import render_previews
+
+    doc = doc_with({"text": "Listen."}, {"media": {"item": wav.pk}, "send": "url"})
+    previews = render_previews(doc=doc, values=None, source=LibrarySource(team), targets=[CHAT, GEMINI])
+    assert not any(c.ok for c in previews.columns)
+    [remark] = previews.by_place[("part", 0, 1)]
+    assert remark.kind == "issue" and "no public URL" in remark.message and len(remark.columns) == 2
