@@ -5,19 +5,37 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Callable
 
 __all__ = ["PerProcess"]
 
+_all: weakref.WeakSet = weakref.WeakSet()
+
+
+def _forget_all_in_child() -> None:
+    for holder in list(_all):
+        holder._value = None
+        holder._lock = threading.Lock()  # a lock held by another thread at the fork stays held in the child
+
+
+os.register_at_fork(after_in_child=_forget_all_in_child)
+
+
 class PerProcess[T]:
+    """``get()`` is called per request sent: no lock and no getpid() once made (a fork clears it)."""
+
     def __init__(self, make: Callable[[], T]):
         self._make = make
         self._value: T | None = None
-        self._pid: int | None = None
         self._lock = threading.Lock()
+        _all.add(self)
 
     def get(self) -> T:
+        value = self._value
+        if value is not None:
+            return value
         with self._lock:
-            if self._value is None or self._pid != os.getpid():
-                self._value, self._pid = self._make(), os.getpid()
+            if self._value is None:
+                self._value = self._make()
             return self._value
