@@ -68,7 +68,7 @@ def _opus_without_temperature(model: str) -> bool:
 def url_problem(t, p: MediaPart) -> str | None:
     """Anthropic's own API takes images and PDFs by URL (``source.type: "url"``) [docs vision, docs
     PDF support] (docs/protocols.md §3, §8.3). Audio and video have no block: refused by kind."""
-    return None
+    return urls.not_web(LABEL, p)  # gs:// and the like are Gemini's
 
 
 def build(ctx: Ctx, resolved: Resolved):
@@ -140,6 +140,8 @@ def _media(ctx: Ctx, p: MediaPart, mi, pi, role, ver: str):
     if p.kind in ("audio", "video"):
         fb = keyframes_fallback(p) if p.kind == "video" else None
         return ctx.refuse(mi, pi, p.kind, f"{LABEL} has no {p.kind} block.", fb, role)
+    if p.delivery == "url" and (why := url_problem(ctx.target, p)) is not None:
+        return urls.refuse(ctx, p, mi, pi, role, why)  # no copy to send instead (urls.prepare)
     if p.kind == "image" and mime and mime not in IMAGE_TYPES:
         return ctx.refuse(mi, pi, "image", f"{LABEL} takes JPEG, PNG, GIF and WEBP images, not {mime}.", image_fallback(mime), role)
     if p.detail:

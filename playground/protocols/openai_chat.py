@@ -55,7 +55,7 @@ def url_problem(t, p: MediaPart) -> str | None:
         return f"{label} takes audio as base64 only, not by URL."
     if p.kind == "pdf" and not t.gateway:
         return f"{LABEL} has no file URL field: PDFs go as base64."
-    return None
+    return urls.not_web(LABEL if not t.gateway else "The gateway", p)
 
 
 def build(ctx: Ctx, resolved: Resolved):
@@ -111,6 +111,8 @@ def _media(ctx: Ctx, p: MediaPart, mi, pi, role):
     w = where(mi, pi, role)
     mime = canonical_mime(p.mime_type)
     # Media in an assistant turn is refused before this, by turns.check_part (docs/protocols.md §9.2, §9.3).
+    if p.delivery == "url" and urls.carries(t, p.kind) and (why := url_problem(t, p)) is not None:
+        return urls.refuse(ctx, p, mi, pi, role, why)  # no copy to send instead (urls.prepare)
 
     if p.kind == "image":
         if (refused := refuse_unsupported_image(ctx, p, mi, pi, role, LABEL)) is not None:
@@ -127,8 +129,6 @@ def _media(ctx: Ctx, p: MediaPart, mi, pi, role):
 
     if p.kind == "audio":
         formats = GATEWAY_AUDIO_FORMATS if t.gateway else AUDIO_FORMATS
-        if p.delivery == "url":
-            return urls.refuse(ctx, p, mi, pi, role, url_problem(t, p))
         if mime not in formats:
             names = ", ".join(dict.fromkeys(formats.values()))
             return ctx.refuse(mi, pi, "audio", f"{LABEL} takes {names} audio, not {mime or 'this format'}.", TO_MP3, role)
@@ -156,9 +156,7 @@ def _media(ctx: Ctx, p: MediaPart, mi, pi, role):
     filename = p.name or "document.pdf"
     if not p.name:
         ctx.note(w, "The PDF has no name: sent as “document.pdf” (Chat needs a filename).", mi=mi, pi=pi)
-    if p.delivery == "url":
-        if (why := url_problem(t, p)) is not None:
-            return urls.refuse(ctx, p, mi, pi, role, why)
+    if p.delivery == "url":  # a gateway's (url_problem refused it elsewhere, above)
         ctx.note(w, f"A PDF URL in file_data is a gateway extension (OpenAI rejects it) for {part_name(p)}.", mi=mi, pi=pi)
         return {"type": "file", "file": {"filename": filename, "file_data": p.url}}
     return {"type": "file", "file": {"filename": filename, "file_data": data_url(p)}}

@@ -26,7 +26,7 @@ def url_problem(t, p: MediaPart) -> str | None:
     URL or base64 encoded image in a data URL", ``input_file.file_url`` a file's URL [SDK
     response_input_image_param.py, response_input_file_param.py] (docs/protocols.md §2, §8.3).
     Audio and video have no input at all: refused by kind, not here."""
-    return None
+    return urls.not_web(LABEL, p)  # gs:// and the like are Gemini's
 
 
 def build(ctx: Ctx, resolved: Resolved):
@@ -81,6 +81,8 @@ def _media(ctx: Ctx, p: MediaPart, mi, pi, role):
     w = where(mi, pi, role)
     mime = canonical_mime(p.mime_type)
     # Media in an assistant turn is refused before this, by turns.check_part (docs/protocols.md §9.2, §9.3).
+    if p.delivery == "url" and urls.carries(ctx.target, p.kind) and (why := url_problem(ctx.target, p)) is not None:
+        return urls.refuse(ctx, p, mi, pi, role, why)  # no copy to send instead (urls.prepare)
     if p.kind == "image":
         if (refused := refuse_unsupported_image(ctx, p, mi, pi, role, LABEL)) is not None:
             return refused

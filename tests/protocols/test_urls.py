@@ -260,3 +260,15 @@ def test_an_inline_only_target_does_not_inline_a_kind_its_protocol_has_no_part_f
     r = render(ask(by_url("audio", copy=True)), {}, inline_only)
     assert refusals_on_the_part(r) and inline_notes(r) == []  # refused (limits.py asks first), not inlined
     assert isinstance(_raw_first(r), Omitted)
+
+
+@pytest.mark.parametrize("key", ["chat", "gateway", "responses", "messages"])
+def test_a_cloud_storage_uri_goes_only_to_gemini(key):
+    gs = "gs://bucket/cat.jpg"
+    r = render(ask(by_url("image", copy=False, url=gs)), {}, TARGETS[key])
+    [ref] = refusals_on_the_part(r)
+    assert "fetches web (https://) URLs only, not gs: URIs." in ref.reason and ref.fallback is None
+    with_copy = render(ask(by_url("image", copy=True, url=gs)), {}, TARGETS[key])
+    assert with_copy.ok and gs not in str(materialize(with_copy.body)) and inline_notes(with_copy)
+    gemini = render(ask(by_url("image", copy=False, url=gs)), {}, TARGETS["gemini"])
+    assert gemini.ok and first_part(gemini) == {"fileData": {"mimeType": "image/jpeg", "fileUri": gs}}
