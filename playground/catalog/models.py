@@ -134,19 +134,34 @@ class ProviderModel(models.Model):
     def cost(self, *, input_tokens=None, cached_input_tokens=None, output_tokens=None, images=0,
              audio_seconds=0.0) -> Decimal | None:
         """USD for one request from its usage; None when a needed price or count is unknown."""
-        if input_tokens is None or output_tokens is None:
-            return None
-        if self.price_input_per_mtok is None or self.price_output_per_mtok is None:
-            return None
-        million = Decimal(1_000_000)
-        cached = cached_input_tokens or 0
-        cached_price = self.price_cached_input_per_mtok
-        if cached_price is None:
-            cached_price = self.price_input_per_mtok
-        total = (Decimal(input_tokens - cached) * self.price_input_per_mtok + Decimal(cached) * cached_price
-                 + Decimal(output_tokens) * self.price_output_per_mtok) / million
-        if images and self.price_per_image is not None:
-            total += self.price_per_image * images
-        if audio_seconds and self.price_per_audio_second is not None:
-            total += self.price_per_audio_second * Decimal(str(audio_seconds))
-        return total.quantize(Decimal("0.00000001"))
+        return usd_cost(
+            input_price=self.price_input_per_mtok, cached_input_price=self.price_cached_input_per_mtok,
+            output_price=self.price_output_per_mtok, per_image=self.price_per_image,
+            per_audio_second=self.price_per_audio_second, input_tokens=input_tokens,
+            cached_input_tokens=cached_input_tokens, output_tokens=output_tokens, images=images,
+            audio_seconds=audio_seconds,
+        )  # fmt: skip
+
+
+_MILLION = Decimal(1_000_000)
+
+
+def usd_cost(*, input_price, cached_input_price, output_price, per_image, per_audio_second, input_tokens,
+             cached_input_tokens, output_tokens, images=0, audio_seconds=0.0) -> Decimal | None:
+    """USD for one request from per-million token prices, per-item prices and usage; None when a
+    needed price or count is unknown. ProviderModel.cost, and a Result's price snapshot
+    (runs/prices.py: no model instance per answer), both use it."""
+    if input_tokens is None or output_tokens is None:
+        return None
+    if input_price is None or output_price is None:
+        return None
+    cached = cached_input_tokens or 0
+    if cached_input_price is None:
+        cached_input_price = input_price
+    total = (Decimal(input_tokens - cached) * input_price + Decimal(cached) * cached_input_price
+             + Decimal(output_tokens) * output_price) / _MILLION  # fmt: skip
+    if images and per_image is not None:
+        total += per_image * images
+    if audio_seconds and per_audio_second is not None:
+        total += per_audio_second * Decimal(str(audio_seconds))
+    return total.quantize(Decimal("0.00000001"))

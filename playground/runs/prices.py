@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from playground.catalog.models import ProviderModel
+from playground.catalog.models import ProviderModel, usd_cost
 
 __all__ = ["cost_from_snapshot", "price_snapshot"]
 
@@ -37,7 +37,14 @@ def cost_from_snapshot(prices: dict, usage, *, images: int = 0, audio_s: float =
     """USD from a price snapshot and normalized usage (ProviderModel.cost's rules)."""
     if usage is None:
         return None
-    pm = ProviderModel(**{name: (Decimal(prices[key]) if prices.get(key) is not None else None)
-                          for key, name in _PRICE_FIELDS.items()})  # fmt: skip
-    return pm.cost(input_tokens=usage.input, cached_input_tokens=usage.cached_input, output_tokens=usage.output,
-                   images=images, audio_seconds=audio_s)  # fmt: skip
+
+    def price(key):
+        value = prices.get(key)
+        return None if value is None else Decimal(value)
+
+    return usd_cost(
+        input_price=price("input_per_mtok"), cached_input_price=price("cached_input_per_mtok"),
+        output_price=price("output_per_mtok"), per_image=price("per_image"),
+        per_audio_second=price("per_audio_second"), input_tokens=usage.input,
+        cached_input_tokens=usage.cached_input, output_tokens=usage.output, images=images, audio_seconds=audio_s,
+    )  # fmt: skip
