@@ -241,6 +241,12 @@ class Column:
                 for p in r.problems if not is_placeholder_problem(p)]
         out += [Remark("note", n.level, n.message, n.where, place_of(n.where, n.message_index, n.part_index))
                 for n in r.notes]
+        if self.configured:
+            # An option fallback (clamping) is a preview setting for presets: a run of a configured
+            # model sends the prompt as it is, so its column offers no such button.
+            for x in out:
+                if x.fallback is not None and x.fallback.kind == "option":
+                    x.action = None
         return out
 
     @property

@@ -238,3 +238,20 @@ def test_a_refusal_in_the_column_is_the_runs_refusal(client_logged_in, team, use
     assert "cannot send" in col and "does not take a prefill" in col  # Claude 4.6 rejects a prefill
     assert result.status == Result.Status.REFUSED and "does not take a prefill" in result.error_message
     assert result.error_message in col
+
+
+def test_a_configured_column_offers_no_clamping_a_run_would_not_do(client_logged_in, team, user, provider_server):
+    doc = doc_with({"text": "Hi"}, options={"temperature": 1.7})
+    prompt = make_prompt(team, user=user, doc=doc)
+    claude = model_for(team, provider_server, "messages", "claude-sonnet-4-5", provider_kw={"name": "Anthropic"})
+
+    mine = html.unescape(column_html(post(client_logged_in, prompt, doc, settings_with(
+        columns=["messages"], model_messages=f"pm:{claude.pk}")).content.decode(), "messages"))
+    preset = html.unescape(column_html(post(client_logged_in, prompt, doc, settings_with(
+        columns=["messages"], model_messages="preset:anthropic:claude-sonnet-4-6")).content.decode(), "messages"))
+
+    assert "cannot send" in mine and 'value="option:clamp_temperature"' not in mine
+    assert "a run of your model sends the prompt as it is" in mine
+    assert 'value="option:clamp_temperature"' in preset  # a preview setting, for presets
+    run = services.start_run(version=prompt.versions.get(), values={}, provider_models=[claude], user=user, team=team)
+    assert run.results.get().status == Result.Status.REFUSED  # as the column said
