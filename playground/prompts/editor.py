@@ -506,15 +506,20 @@ def apply_action(doc: dict, action: str, *, items: dict | None = None, pick: str
     name, _, arg = action.partition(":")
     args = arg.split(":") if arg else []
 
-    def msg(i: str) -> int:
-        index = int(i)
+    def number(text: str | None) -> int:
+        if text is None or not text.isdigit() or len(text) > 6:
+            raise ActionError("That editor action is not understood; reload the page and try again.")
+        return int(text)
+
+    def msg(i: str | None = None) -> int:
+        index = number(i)
         if not 0 <= index < len(messages):
             raise ActionError("That message is no longer there; the editor was out of date.")
         return index
 
-    def part(i: str, j: str) -> tuple[int, int]:
+    def part(i: str | None = None, j: str | None = None) -> tuple[int, int]:
         mi = msg(i)
-        pj = int(j)
+        pj = number(j)
         if not 0 <= pj < len(messages[mi]["parts"]):
             raise ActionError("That part is no longer there; the editor was out of date.")
         return mi, pj
@@ -614,8 +619,10 @@ def _apply_fallback(part: dict, kind: str, spec: str, columns: list[str]) -> Non
         variant = None  # the file itself, inline
     elif spec:
         variant = variant_options(spec)
-    else:
+    elif kind == "keyframes":
         variant = {"frames": 8}
+    else:
+        raise ActionError("This fallback names no variant to make; reload the page and try again.")
     if not columns:
         if variant is None:
             part["send"] = "inline"

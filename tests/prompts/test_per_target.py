@@ -113,6 +113,10 @@ def test_undo_takes_back_one_targets_fallback(video):
     (f"fallback:0:1:claude:keyframes:{KEYFRAMES}", "Unknown preview column 'claude'"),
     ("fallback:0:1:chat:resize:x", "Unknown fallback 'resize'"),
     (f"fallback:0:5:chat:keyframes:{KEYFRAMES}", "That part is no longer there"),
+    ("fallback:0:1:chat:variant:", "names no variant to make"),
+    ("unfallback:0", "not understood; reload the page"),
+    ("fallback:0:-1:chat:inline:", "not understood; reload the page"),
+    ("fallback:0:" + "9" * 5000 + ":chat:inline:", "not understood; reload the page"),
 ])
 def test_bad_fallback_actions_say_what_is_wrong(video, action, message):
     with pytest.raises(editor.ActionError, match=message):
