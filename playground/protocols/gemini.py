@@ -62,7 +62,7 @@ URL_TYPES = {
 URL_NAMES = {"image": "BMP, JPEG, PNG and WEBP images", "video": "MP4, MPEG, MOV, AVI, FLV, MPG, WEBM, WMV and 3GPP video",
              "pdf": "PDFs"}
 URL_MAX_BYTES = 100 * 1_000_000  # fetched from external URLs, per request [docs file input methods]
-FILES_API_PREFIX = "https://generativelanguage.googleapis.com/"
+FILES_API_PREFIX = urls.GEMINI_FILES_PREFIX
 _YOUTUBE = ("https://www.youtube.com/", "https://youtube.com/", "https://youtu.be/", "https://m.youtube.com/")
 
 

@@ -27,7 +27,7 @@ from ._common import Ctx, Resolved, part_name, where
 from .turns import RULES
 from .types import MediaPart, Omitted, Target
 
-__all__ = ["CARRIED", "UrlProblem", "carries", "has_copy", "not_web", "prepare", "refuse"]
+__all__ = ["CARRIED", "GEMINI_FILES_PREFIX", "UrlProblem", "carries", "has_copy", "not_web", "prepare", "refuse"]
 
 # (target, part) -> why this protocol cannot be sent the part by its URL, or None when it can.
 UrlProblem = Callable[[Target, MediaPart], "str | None"]
@@ -47,12 +47,19 @@ def carries(t: Target, kind: str) -> bool:
     return kind in CARRIED[t.protocol] or (kind == "video" and t.protocol == "chat" and t.gateway)
 
 
+GEMINI_FILES_PREFIX = "https://generativelanguage.googleapis.com/"  # + v1beta/files/...: Gemini's Files API
+
+
 def not_web(label: str, part: MediaPart) -> str | None:
     """For the protocols that fetch web URLs only: why a ``gs://`` (Gemini's Cloud Storage) or other
-    non-HTTP URL cannot go, or None."""
-    if (part.url or "").lower().startswith(("https://", "http://")):
+    non-HTTP URL cannot go, or a Gemini Files API URI (an ID scoped to Google's API, docs/protocols.md
+    §8.8), or None."""
+    url = part.url or ""
+    if url.startswith(GEMINI_FILES_PREFIX) and "/files/" in url:
+        return f"A Gemini Files API URI means nothing to {label}: only Gemini can read it."
+    if url.lower().startswith(("https://", "http://")):
         return None
-    scheme = (part.url or "").split(":", 1)[0]
+    scheme = url.split(":", 1)[0]
     return f"{label} fetches web (https://) URLs only, not {scheme}: URIs."
 
 

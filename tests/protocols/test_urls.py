@@ -272,3 +272,12 @@ def test_a_cloud_storage_uri_goes_only_to_gemini(key):
     assert with_copy.ok and gs not in str(materialize(with_copy.body)) and inline_notes(with_copy)
     gemini = render(ask(by_url("image", copy=False, url=gs)), {}, TARGETS["gemini"])
     assert gemini.ok and first_part(gemini) == {"fileData": {"mimeType": "image/jpeg", "fileUri": gs}}
+
+
+@pytest.mark.parametrize("key", ["chat", "gateway", "responses", "messages"])
+def test_a_gemini_files_api_uri_is_refused_elsewhere(key):
+    """File IDs are scoped to their provider (docs/protocols.md §8.8)."""
+    files = "https://generativelanguage.googleapis.com/v1beta/files/abc123"
+    [ref] = refusals_on_the_part(render(ask(by_url("image", copy=False, url=files)), {}, TARGETS[key]))
+    assert "A Gemini Files API URI means nothing to" in ref.reason
+    assert render(ask(by_url("image", copy=False, url=files)), {}, TARGETS["gemini"]).ok
