@@ -255,3 +255,24 @@ def test_a_configured_column_offers_no_clamping_a_run_would_not_do(client_logged
     assert 'value="option:clamp_temperature"' in preset  # a preview setting, for presets
     run = services.start_run(version=prompt.versions.get(), values={}, provider_models=[claude], user=user, team=team)
     assert run.results.get().status == Result.Status.REFUSED  # as the column said
+
+
+def test_a_per_target_fallback_reaches_the_column_and_the_run_of_that_target_only(team, user, provider_server):
+    clip = make_item(team, samples.mp4_bytes(seconds=2.0, width=64, height=48, fps=10), "clip.mp4")
+    doc = doc_with({"text": "What happens?"}, {"media": {"item": clip.pk}, "variant_for": {"chat": {"frames": 3}}})
+    prompt = make_prompt(team, user=user, doc=doc)
+    chat = model_for(team, provider_server, "chat", "gpt-5.4", inputs=["image", "pdf"])
+    gemini = model_for(team, provider_server, "gemini", "gemini-2.5-flash")
+    settings = settings_with(columns=["chat", "gemini"], model_chat=f"pm:{chat.pk}", model_gemini=f"pm:{gemini.pk}")
+
+    cols = render_previews(doc=prompt.versions.get().content, values=None, source=LibrarySource(team),
+                           targets=columns_for(settings, team)).columns
+    checks = services.preflight(version=prompt.versions.get(), values={}, provider_models=[chat, gemini], team=team)
+
+    by_key = {c.key: c for c in cols}
+    assert by_key["chat"].ok and not by_key["chat"].changes  # the document's own choice for Chat, not a fit
+    assert by_key["chat"].display.count('"type": "image_url"') == 3
+    assert by_key["gemini"].ok and "video/mp4" in by_key["gemini"].display
+    for check, key in zip(checks, ("chat", "gemini"), strict=True):
+        assert check.ok and not check.applied
+        assert check.rendered.body_bytes() == by_key[key].rendered.body_bytes()
