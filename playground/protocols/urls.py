@@ -73,10 +73,10 @@ def _inline_copy(part: MediaPart) -> MediaPart:
 
 
 def prepare(ctx: Ctx, resolved: Resolved, url_problem: UrlProblem) -> Resolved:
-    """``resolved`` with each URL part the target cannot take replaced by its stored copy (a note
-    says so, and why, a warning). Parts that are refused whatever their delivery (a kind the protocol or the
-    model does not take, media in a role that cannot carry it) are left as they are for the refusal
-    to name."""
+    """``resolved`` with each URL part the target cannot take replaced by its stored copy, with a
+    warning note on the part saying so and why. Parts refused whatever their delivery (a kind the
+    protocol or the model does not take, media in a role that cannot carry it) are left as they are,
+    for that refusal to name."""
     t = ctx.target
     media_roles = RULES[t.protocol].media_roles
     messages = []
