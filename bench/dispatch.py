@@ -27,7 +27,10 @@ Modes:
 Printed: wall time against the ideal (1,000 × 0.5 s ÷ 50 = 10 s; target ≤ 1.10×) and the floor;
 Prism's overhead per request (median and p95 of claimed → recorded, minus the HTTP call and the
 wait for the provider's limit; target p95 ≤ 20 ms), split into before the call (claimed → the
-call starts) and after it (answer read → recorded); the HTTP call's time over 500 ms against the
+call starts) and after it (answer read → recorded). A worker claims a batch at a time, so most
+requests wait for the limit; a request that found the limit full when its coroutine started
+counts that wait from when it was handed to the dispatcher (providers.send, ``queued_since``);
+one that found a slot free counts all its time before the call as overhead; the HTTP call's time over 500 ms against the
 bare client's; the sending process's CPU per request (target ≤ 4 ms) and peak RSS; the
 provider's peak number of requests in flight. DATABASE_URL=postgres://... measures team scale
 (in that database: give the bench one of its own, e.g. createdb bench_dispatch).

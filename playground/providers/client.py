@@ -404,6 +404,7 @@ async def send(
     on_attempt: Callable[[Attempt], Any] | Callable[[Attempt], Awaitable[Any]] | None = None,
     extra_headers: Mapping[str, str] | None = None,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    queued_since: float | None = None,
 ) -> SendOutcome:
     """Send ``rendered`` (a sendable :class:`playground.protocols.RenderedRequest`), retrying per
     ``retry_policy``, and parse the answer per its protocol. Never raises for what the provider or
@@ -413,6 +414,11 @@ async def send(
     ``api_key`` None or "" sends no auth header at all (local OpenAI-compatible servers).
     ``limiter`` is held only while an attempt is on the wire, not during backoff waits.
     ``on_attempt(attempt)`` (sync or async) is called after every attempt, e.g. to save progress.
+    ``queued_since``: when the caller handed the request over (``time.perf_counter()``; the
+    Dispatcher sets it). If the limiter is full when this coroutine starts, the first attempt's
+    wait for it counts from then: a request queued behind the provider's limit would have waited
+    for its slot anyway, so the time it also spent waiting for the event loop to start it is part
+    of that wait, not Prism's overhead. A request that finds a free slot counts from now.
 
         outcome = await send(rendered, api_key=os.environ["OPENAI_API_KEY"], client=client,
                              timeouts=Timeouts(read=60), retry_policy=RetryPolicy(max_retries=2))
@@ -441,6 +447,9 @@ async def send(
         result: ProviderResult | None = None
         data = None
         queued_at = time.perf_counter()
+        if retries == 0 and queued_since is not None and limiter is not None and limiter.locked():
+            attempt.started_at -= queued_at - queued_since
+            queued_at = queued_since
         if limiter is not None:
             await limiter.acquire()
         try:
@@ -611,6 +620,8 @@ class Dispatcher:
         ``on_attempt``, ``extra_headers``, ``timeouts``). ``provider`` names the limit to use."""
         kwargs.setdefault("timeouts", self.timeouts)
         kwargs.setdefault("retry_policy", self.retry_policy)
+
+        kwargs.setdefault("queued_since", time.perf_counter())
 
         async def run():
             return await send(rendered, api_key=api_key, client=self._client, limiter=self._limiter(provider), **kwargs)

@@ -408,3 +408,27 @@ def test_the_dispatcher_keeps_calls_in_flight_from_sync_threads_within_limits(pr
         thread.join(5)
     assert all(o.ok for o in outcomes + results) and len(results) == 1
     assert provider_server.max_in_flight_by_model[MODELS["chat"]] == 4
+
+
+def test_a_request_queued_behind_a_full_limit_counts_its_wait_from_when_it_was_handed_over(provider_server):
+    """queued_since: the wait for the limit of a request that finds it full counts from when the caller
+    handed it over (its time waiting for the event loop is part of that wait); one that finds a slot free
+    counts from when it starts, however long ago it was handed over."""
+    rendered = rendered_for(provider_server, "chat")
+
+    async def main():
+        async with make_client() as client:
+            limiter = asyncio.Semaphore(1)
+            free = await send(rendered, api_key=KEY, client=client, limiter=limiter, retry_policy=NO_RETRY,
+                              queued_since=time.perf_counter() - 1.0)  # fmt: skip
+            await limiter.acquire()  # full now: released 0.2 s from here
+            asyncio.get_running_loop().call_later(0.2, limiter.release)
+            before = time.time()
+            behind = await send(rendered, api_key=KEY, client=client, limiter=limiter, retry_policy=NO_RETRY,
+                                queued_since=time.perf_counter() - 1.0)  # fmt: skip
+            return free, behind, before
+
+    free, behind, before = asyncio.run(main())
+    assert free.ok and free.attempts[0].queued_s < 0.1
+    assert behind.ok and 1.15 < behind.attempts[0].queued_s < 1.6
+    assert behind.attempts[0].started_at == pytest.approx(before - 1.0, abs=0.1)  # when it was handed over
