@@ -215,6 +215,10 @@ class TargetVariant:
     undo: str
 
 
+# uploads.variants.VariantSpec's defaults (image/keyframe quality, audio bitrate): not worth a word.
+_DEFAULT_VARIANT_PARAMS = {("quality", 85), ("bitrate", 128000)}
+
+
 def describe_variant(kind: str, variant: dict) -> str:
     """A document variant in words: "8 key frames", "JPEG copy, max edge 2000 px", "the file inline"."""
     if not variant:
@@ -231,7 +235,7 @@ def describe_variant(kind: str, variant: dict) -> str:
     if variant.get("max_edge"):
         words.append(f"max edge {variant['max_edge']} px")
     for key, value in sorted(variant.items()):
-        if key not in ("format", "max_edge") and (key, value) != ("quality", 85):  # 85: the default
+        if key not in ("format", "max_edge") and (key, value) not in _DEFAULT_VARIANT_PARAMS:
             words.append(f"{key.replace('_', ' ')} {value}")
     return ", ".join(words) or "a copy"
 

@@ -170,7 +170,8 @@ def test_the_part_lists_its_per_target_choices(video):
     ({"format": "jpeg", "quality": 85}, "JPEG copy"),  # 85: the default quality
     ({"format": "webp", "quality": 60}, "WEBP copy, quality 60"),
     ({"max_edge": 2000}, "max edge 2000 px"),
-    ({"format": "mp3", "bitrate": 128000}, "MP3 copy, bitrate 128000"),
+    ({"format": "mp3", "bitrate": 128000}, "MP3 copy"),  # 128000: the default bitrate
+    ({"format": "mp3", "bitrate": 64000}, "MP3 copy, bitrate 64000"),
     ({}, "the file itself, inline"),
 ])
 def test_variants_in_words(variant, words):
