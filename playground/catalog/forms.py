@@ -243,7 +243,8 @@ class ProviderModelForm(forms.ModelForm):
         }
         help_texts = {
             "name": "Exactly as the API expects it, e.g. gpt-5.4-mini.",
-            "accepts_urls": "Off: Prism downloads media and sends the bytes inline.",
+            "accepts_urls": "Off: media added by URL are sent inline, from the copy Prism stored when they were "
+                            "added (“Fetch and store a copy”); a URL without a stored copy cannot be sent.",
             "price_per_audio_second": "Added on top of the token prices.",
         }
         widgets = {

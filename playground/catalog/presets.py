@@ -212,8 +212,10 @@ ANTHROPIC = ProviderPreset(
 # --- Google Gemini ---------------------------------------------------------------------------------
 
 _GEMINI_KINDS = ("image", "audio", "video", "pdf")
-_GEMINI_LIMITS = {"image_formats": GEMINI_IMAGES, "max_images": 3600, "accepts_urls": False}
-_GEMINI_INLINE = "Media are sent inline (20 MB per request to be safe; 100 MB since 2026-01)."
+_GEMINI_LIMITS = {"image_formats": GEMINI_IMAGES, "max_images": 3600}
+_GEMINI_INLINE = ("Uploaded media are sent inline (up to 100 MB per request since 2026-01; over 20 MB is warned). "
+                  "Public HTTPS links to images (BMP, JPEG, PNG, WEBP), videos and PDFs go as fileUri, which "
+                  "Gemini fetches (not on gemini-2.0 models); other links go inline from Prism's stored copy.")
 
 GEMINI = ProviderPreset(
     key="gemini",

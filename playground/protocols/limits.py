@@ -44,8 +44,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from . import anthropic_messages, gemini, openai_chat
-from ._common import INLINE, Ctx, Resolved, canonical_mime, part_name, payload_total
-from .tokens import _anthropic_high_res
+from ._common import Ctx, Resolved, canonical_mime, part_name, payload_total
+from .tokens import family_for
 from .types import Fallback, MediaPart, Omitted
 
 __all__ = ["Limits", "image_spec"]
@@ -118,7 +118,7 @@ def anthropic_image_cap(model: str) -> int:
 
 def _claude_native_edge(model: str) -> int:
     """The long edge Claude scales an image down to anyway (docs/protocols.md §6)."""
-    return 2576 if _anthropic_high_res(model) else 1568
+    return family_for("messages", model).image.max_edge
 
 
 @dataclass(frozen=True)
@@ -188,8 +188,9 @@ class Limits:
                 pi,
                 part.kind,
                 f"{_who(ctx)} is set up to take media inline only (its “Accepts media URLs” setting is off), "
-                f"and {part_name(part)} is sent by URL. Send it inline instead.",
-                INLINE,
+                f"and {part_name(part)} is sent by URL with no stored copy to send instead. Add it again "
+                "with “Fetch and store a copy”, or upload the file.",
+                None,
                 role,
             )
         if part.kind == "image":

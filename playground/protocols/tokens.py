@@ -483,12 +483,6 @@ def family_for(protocol: str, model: str = "") -> Family:
     return next((f for f in table if not f.fallback and f.matches(model)), table[-1])
 
 
-def _anthropic_high_res(model: str) -> bool:
-    """Whether ``model`` is on Claude's high-resolution image tier (2576 px): kept for limits.py,
-    which imports it; ``family_for("messages", model).image.max_edge`` says the same."""
-    return family_for("messages", model) is CLAUDE_HIGH_RES
-
-
 def markdown_table(protocol: str) -> str:
     """``protocol``'s table as markdown (family | models | image | audio, video, PDF | source), for
     docs/protocols.md §6."""

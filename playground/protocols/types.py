@@ -197,7 +197,8 @@ class Target:
     The configured model's own limits (a catalog ProviderModel, or a preset), checked by
     limits.py on top of the protocol's documented ones; None means "the protocol's rules only":
     ``image_formats`` (MIME types), ``max_image_edge`` (px, long edge), ``max_images`` (per
-    request, PDF pages not included), ``accepts_urls`` (False: media go inline only).
+    request; Anthropic counts PDF documents with the images, limits.py), ``accepts_urls`` (False:
+    media go inline only, URL parts from their stored copy).
     ``label``: how the preview names this target (e.g. "Claude Sonnet 4.6 (Anthropic)").
     """
 

@@ -336,13 +336,14 @@ def test_the_models_edge_and_format_give_one_copy():
     assert refusals_of(prompt(img(2048, 1000)), t) == []
 
 
-def test_a_url_part_to_an_inline_only_model_is_refused_with_the_inline_fallback():
+def test_a_url_part_without_a_stored_copy_to_an_inline_only_model_is_refused_saying_what_to_do():
     url_image = MediaPart("image", name="cat.jpg", mime_type="image/jpeg", width=800, height=600, delivery="url",
                           url="https://example.com/cat.jpg")
     inline_only = Target("chat", "qwen2.5vl:7b", accepts_urls=False, label="Qwen2.5-VL 7B (Ollama)")
     [r] = refusals_of(prompt(url_image), inline_only)
-    assert r.fallback.kind == "inline"
+    assert r.fallback is None  # Prism does not download while it renders: no button that could not work
     assert "Qwen2.5-VL 7B (Ollama) is set up to take media inline only" in r.reason and "“cat.jpg” is sent by URL" in r.reason
+    assert "Fetch and store a copy" in r.reason
     assert refusals_of(prompt(url_image), Target("chat", "qwen2.5vl:7b")) == []
     assert refusals_of(prompt(img()), inline_only) == []
 
