@@ -18,10 +18,12 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 from playground.runs.display import Usage
+from playground.runs.reconcile import pct_error
 
 FIELDS = (
     "run_id", "created", "prompt", "version", "result_id", "provider", "protocol", "model", "status",
-    "input_tokens", "output_tokens", "cached_input_tokens", "reasoning_tokens", "total_tokens", "cost_usd",
+    "input_tokens", "estimated_input_tokens", "estimate_error_pct", "output_tokens", "cached_input_tokens",
+    "reasoning_tokens", "total_tokens", "cost_usd",
     "latency_first_byte_ms", "latency_total_ms", "finish_reason", "attempts", "error_status", "error_type",
     "error_message", "output_text",
 )  # fmt: skip
@@ -31,6 +33,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def row(result) -> dict:
     """The exported fields of one Result (select_related run__prompt_version__prompt)."""
     usage = Usage.of(result)
+    estimated = (result.estimate or {}).get("total")  # the preview's estimate, kept at start_run
+    error = pct_error(estimated, result.input_tokens)
     run = result.run
     version = run.prompt_version
     return {
@@ -44,6 +48,8 @@ def row(result) -> dict:
         "model": result.model_name,
         "status": result.status,
         "input_tokens": usage.input,
+        "estimated_input_tokens": estimated,
+        "estimate_error_pct": None if error is None else round(error, 1),
         "output_tokens": usage.output,
         "cached_input_tokens": usage.cached,
         "reasoning_tokens": usage.reasoning,

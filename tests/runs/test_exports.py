@@ -56,6 +56,9 @@ def test_csv_has_one_row_per_result_with_usage_cost_latency_and_output(client_lo
     assert newest["run_id"] == str(two_runs[1].pk) and newest["version"] == "2" and newest["model"] == "gpt-4o"
     assert newest["provider"] == "Fake OpenAI" and newest["status"] == "succeeded"
     assert newest["input_tokens"] == str(result.input_tokens) and newest["output_tokens"] == str(result.output_tokens)
+    estimated = result.estimate["total"]
+    assert estimated > 0 and newest["estimated_input_tokens"] == str(estimated)
+    assert float(newest["estimate_error_pct"]) == pytest.approx((result.input_tokens - estimated) * 100 / estimated, abs=0.05)
     assert Decimal(newest["cost_usd"]) == result.cost_usd
     assert newest["latency_total_ms"] == str(result.latency_total_ms)
     assert newest["finish_reason"] == "stop" and newest["output_text"] == result.output_text
