@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from playground.catalog import presets
 from playground.catalog.models import Provider, ProviderModel
-from playground.catalog.services import provider_models_for
+from playground.catalog.services import key_status, provider_models_for
 from playground.prompts.columns import ColumnChoice, column_key
 from playground.protocols import Target
 
@@ -41,7 +41,10 @@ def _configured(team) -> list[ColumnChoice]:
     out = []
     for pm in provider_models_for(team):
         target = target_for(pm)
-        out.append(ColumnChoice(f"pm:{pm.pk}", column_key(target), target, True, pm.cost))
+        key = key_status(pm.provider)  # how the key is found, never the key (nothing is decrypted)
+        notice = "" if key.ok else (f"{pm.provider.name}'s key: {key.text}. A run of this model is refused until "
+                                    "it has one: set it on the provider's page.")
+        out.append(ColumnChoice(f"pm:{pm.pk}", column_key(target), target, True, pm.cost, notice))
     return out
 
 

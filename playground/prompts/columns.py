@@ -39,6 +39,8 @@ class ColumnChoice:
     configured: bool  # one of the team's own models: a run sends exactly what the column shows
     # USD for a request from its usage (ProviderModel.cost's keywords), or None when unpriced.
     cost: Callable[..., Decimal | None] | None = field(default=None, compare=False, repr=False)
+    # What stops a run of this model that the body does not show (no key yet), in words, or "".
+    notice: str = ""
 
     @property
     def label(self) -> str:

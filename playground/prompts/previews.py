@@ -136,7 +136,7 @@ def _split_action(action: str) -> tuple[str, str, str]:
 class Remark:
     """One thing a column says (a refusal, a problem, a note, an unresolved media issue)."""
 
-    kind: str  # "refusal" | "problem" | "note" | "issue" | "change" (a fallback applied, as a run applies it)
+    kind: str  # "refusal" | "problem" | "note" | "issue" | "change" (a fallback applied, as a run applies it) | "setup"
     level: str  # "error" | "warning" | "info"
     message: str
     where: str
@@ -229,6 +229,8 @@ class Column:
         out = [Remark("issue", "error", i.message, i.where,
                       ("part", i.message_index, i.part_index) if i.part_index is not None else ("variable", _issue_var(i)))
                for i in self.issues]
+        if self.choice is not None and self.choice.notice:
+            out.append(Remark("setup", "warning", self.choice.notice, self.model_label, ("prompt",)))
         for c in self.changes:
             place = ("variable", c.variable) if c.variable else ("part", c.message_index, c.part_index)
             where = f"{{{{{c.variable}}}}}" if c.variable else f"message {c.message_index + 1}, part {c.part_index + 1}"

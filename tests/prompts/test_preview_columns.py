@@ -19,7 +19,16 @@ from playground.runs import sending, services
 from playground.runs.models import Result
 from tests import media_samples as samples
 from tests.conftest import HX
-from tests.factories import doc_with, make_item, make_png, make_prompt, model_for
+from tests.factories import (
+    doc_with,
+    make_item,
+    make_model,
+    make_png,
+    make_prompt,
+    make_provider,
+    make_version,
+    model_for,
+)
 
 
 def settings_with(**kw) -> dict:
@@ -276,3 +285,21 @@ def test_a_per_target_fallback_reaches_the_column_and_the_run_of_that_target_onl
     for check, key in zip(checks, ("chat", "gemini"), strict=True):
         assert check.ok and not check.applied
         assert check.rendered.body_bytes() == by_key[key].rendered.body_bytes()
+
+
+def test_a_configured_model_without_a_key_says_so_in_its_column(team, provider_server):
+    keyless = make_model(make_provider(team, protocol="messages", name="Anthropic"), "claude-sonnet-4-5")
+    keyed = model_for(team, provider_server, "chat", "gpt-5.4", inputs=["image", "pdf"])
+    settings = settings_with(columns=["chat", "messages"], model_chat=f"pm:{keyed.pk}", model_messages=f"pm:{keyless.pk}")
+
+    chat, messages = render_previews(doc=doc_with({"text": "Hi"}), values=None, source=LibrarySource(team),
+                                     targets=columns_for(settings, team)).columns
+
+    [notice] = [r for r in messages.warnings if r.kind == "setup"]
+    assert notice.message == ("Anthropic's key: no key. A run of this model is refused until it has one: "
+                              "set it on the provider's page.")
+    assert messages.ok  # the body is right; only the key is missing
+    assert not [r for r in chat.remarks if r.kind == "setup"]
+    [check] = services.preflight(version=make_version(team, doc_with({"text": "Hi"})), values={},
+                                 provider_models=[keyless], team=team)
+    assert not check.ok and check.key_problem  # the run refuses, as the column warned
