@@ -125,7 +125,7 @@ DEFAULT_COLUMNS = ["chat", "responses", "messages", "gemini"]
 # default (protocols/anthropic_messages.py DEFAULT_VERSION). A configured model's column always
 # uses its provider's, as a run does.
 ANTHROPIC_VERSIONS = [("", f"the model's own (default {anthropic_messages.DEFAULT_VERSION})")] + [
-    (v, v) for v in sorted({anthropic_messages.DEFAULT_VERSION, "2023-06-01", anthropic_messages.NO_SAMPLING_VERSION})
+    (v, v) for v in anthropic_messages.VERSIONS
 ]
 
 

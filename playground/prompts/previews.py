@@ -37,6 +37,7 @@ from playground.prompts.document import (
 from playground.prompts.fitting import Change, fit, sent_media
 from playground.protocols import Fallback, RenderedRequest, Target, TokenEstimate, estimate_tokens, render
 from playground.protocols.anthropic_messages import version as anthropic_version
+from playground.protocols.anthropic_messages import version_summary
 
 LABELS = {
     "chat": "OpenAI Chat Completions",
@@ -194,6 +195,11 @@ class Column:
     def api_version(self) -> str | None:
         """The anthropic-version the body is for (Messages only)."""
         return anthropic_version(self.target) if self.target.protocol == "messages" else None
+
+    @property
+    def api_version_summary(self) -> str:
+        """What a body for that version may carry, in words (protocols/anthropic_messages.py)."""
+        return version_summary(self.api_version) if self.api_version else ""
 
     @cached_property
     def sent_media(self) -> dict:

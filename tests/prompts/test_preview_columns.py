@@ -14,7 +14,7 @@ from playground.prompts import columns, editor
 from playground.prompts.forms import PreviewSettingsForm
 from playground.prompts.library_source import LibrarySource
 from playground.prompts.previews import columns_for, render_previews
-from playground.protocols.anthropic_messages import DEFAULT_VERSION
+from playground.protocols.anthropic_messages import DEFAULT_VERSION, version_summary
 from playground.runs import sending, services
 from playground.runs.models import Result
 from tests import media_samples as samples
@@ -139,6 +139,7 @@ def test_the_header_names_the_model_and_the_anthropic_version(client_logged_in, 
                  settings_with(model_messages="preset:anthropic:claude-sonnet-4-6")).content.decode()
     col = column_html(other, "messages")
     assert "Claude Sonnet 4.6 (Anthropic)" in col and f"anthropic-version {DEFAULT_VERSION}" in col
+    assert f'title="{version_summary(DEFAULT_VERSION)}"' in html.unescape(col)  # what that version's body may carry
 
 
 def test_the_settings_offer_the_teams_models_then_the_presets(client_logged_in, team, user):
