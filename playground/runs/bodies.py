@@ -12,9 +12,6 @@ kept beside a stored file (``StoredFile.base64_path()``). We keep:
   spliced in), they are byte for byte what was sent: the canonical form of
   ``protocols.serialize`` (``separators=(",", ":")``, ``ensure_ascii=False``, keys in the dialect's
   order). A list of strings survives PostgreSQL's jsonb unchanged; an object's key order would not.
-* ``skeleton``: the same body as a JSON tree with each slot replaced by ``{"$b64": sha256,
-  "prefix": "data:image/png;base64,"}``, for reading and display (on PostgreSQL its keys come
-  back sorted: never rebuild bytes from it).
 * ``sha256`` of the exact bytes as the key, so a re-run of the same prompt on the same model
   stores nothing new, and a re-sent request is provably the same bytes.
 
@@ -77,8 +74,8 @@ def _stored_file_for(payload: Payload) -> StoredFile:
     return store_bytes(data, payload.mime_type)
 
 
-def _plan(body) -> tuple[list, dict, list[StoredFile]]:
-    """(pieces, skeleton, files) for a rendered body tree."""
+def _plan(body) -> tuple[list, list[StoredFile]]:
+    """(pieces, files) for a rendered body tree."""
     slots: list[Base64Slot] = []
     token = "b64-slot-" + uuid.uuid4().hex  # random: never in user text, needs no JSON escaping
 
@@ -108,17 +105,7 @@ def _plan(body) -> tuple[list, dict, list[StoredFile]]:
     pieces.append(text[pos:])
     pieces = [p for p in pieces if p != ""]
 
-    def unmark(node):
-        if isinstance(node, dict):
-            return {k: unmark(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [unmark(v) for v in node]
-        if isinstance(node, str) and node.startswith(token + ":"):
-            i = int(node.rpartition(":")[2])
-            return {"$b64": files[i].sha256, "prefix": slots[i].prefix}
-        return node
-
-    return pieces, unmark(marked), files
+    return pieces, files
 
 
 def _digest(pieces: list) -> tuple[str, int]:
@@ -134,14 +121,14 @@ def store_body(body) -> RequestBody:
     """Store the exact bytes of a rendered body tree (``RenderedRequest.body``) once by content.
 
     Reads each media file's base64 once, to hash the exact bytes."""
-    pieces, skeleton, files = _plan(body)
+    pieces, files = _plan(body)
     sha, size = _digest(pieces)
     existing = RequestBody.objects.filter(pk=sha).first()
     if existing is not None:
         return existing
     try:
         with transaction.atomic():
-            stored = RequestBody.objects.create(sha256=sha, size=size, skeleton=skeleton, pieces=pieces)
+            stored = RequestBody.objects.create(sha256=sha, size=size, pieces=pieces)
             RequestBodyFile.objects.bulk_create(
                 [RequestBodyFile(body=stored, file=f) for f in {f.sha256: f for f in files}.values()]
             )

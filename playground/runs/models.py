@@ -42,14 +42,13 @@ def requeue_after_s() -> float:
 class RequestBody(models.Model):
     """An exact request body, stored once by content.
 
-    ``skeleton`` is the body's JSON with every inline media payload replaced by a reference to
-    the stored file holding its base64 text, so a body with ten 3 MB photos costs a few hundred
-    bytes here, and the exact bytes are rebuilt by splicing those files back in.
+    ``pieces`` hold every inline media payload as a reference to the stored file holding its
+    base64 text, so a body with ten 3 MB photos costs a few hundred bytes here, and the exact
+    bytes are rebuilt by splicing those files back in (bodies.py).
     """
 
     sha256 = models.CharField(max_length=64, primary_key=True)  # of the exact bytes
     size = models.BigIntegerField()
-    skeleton = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
     # The exact bytes as a list: strings of JSON text, and {"$b64": sha256, "size": n} where a
     # stored file's base64 text goes. A list because PostgreSQL's jsonb keeps neither key order

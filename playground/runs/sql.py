@@ -34,7 +34,7 @@ __all__ = ["DBThreads", "any_unfinished", "claim", "db_threads", "finish_run", "
 
 _SQL_CACHE: dict = {}
 
-# What sending needs, and no more: the answer columns are empty yet, the skeleton is for display.
+# What sending needs, and no more: the answer columns are empty yet.
 _LOAD_RESULT = ("id", "run_id", "protocol", "model_name", "url", "request_headers", "prices", "sent_media", "claims",
                 "provider_model_id", "request_body_id")  # fmt: skip
 _LOAD_MODEL = ("id", "name", "provider_id")

@@ -73,7 +73,7 @@ def test_recent_files_are_kept_for_uploads_in_progress(deleted_and_kept):
 
 def test_a_file_a_logged_request_used_is_kept(team):
     item = make_png(team, "sent.png")
-    body = RequestBody.objects.create(sha256="0" * 64, size=1, skeleton={}, pieces=[])
+    body = RequestBody.objects.create(sha256="0" * 64, size=1, pieces=[])
     RequestBodyFile.objects.create(body=body, file=item.file)
     sha = item.file_id
     item.delete()
