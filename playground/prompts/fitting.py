@@ -29,7 +29,7 @@ from playground.protocols import RenderedRequest, Target, render
 
 __all__ = ["MAX_ROUNDS", "Change", "Fitted", "fit", "sent_media"]
 
-MAX_ROUNDS = 4  # fallbacks applied, then checked again (a variant may need another: HEIC too big)
+MAX_ROUNDS = 4  # rounds of fallbacks, each checked again (a variant may need another: HEIC too big)
 FORMAT_NAMES = {"png": "PNG", "jpeg": "JPEG", "webp": "WebP"}
 
 
@@ -125,9 +125,11 @@ def fit(doc: dict, values: dict | None, source: MediaSource, target: Target, *, 
     state = _Doc(for_target(normalize(doc), key or column_key(target)), values)
     changes: list[Change] = []
     built = rendered = None
-    for _round in range(MAX_ROUNDS):
+    for round_ in range(MAX_ROUNDS + 1):
         built = state.build(source)
         rendered = render(built.prompt, built.values, target)
+        if round_ == MAX_ROUNDS:
+            break  # the last round's changes are in this body; what is still refused stays refused
         changed = False
         for refusal in rendered.refusals:
             fb = refusal.fallback

@@ -304,3 +304,18 @@ def test_a_configured_model_without_a_key_says_so_in_its_column(team, provider_s
     [check] = services.preflight(version=make_version(team, doc_with({"text": "Hi"})), values={},
                                  provider_models=[keyless], team=team)
     assert not check.ok and check.key_problem  # the run refuses, as the column warned
+
+
+def test_every_change_listed_is_in_the_body_even_when_the_rounds_run_out(team, monkeypatch):
+    from playground.prompts import fitting
+    from playground.protocols import Target
+
+    monkeypatch.setattr(fitting, "MAX_ROUNDS", 1)
+    gif = make_item(team, samples.gif_bytes(40, 30, frames=1), "still.gif")
+
+    fitted = fitting.fit(doc_with({"text": "What is it?"}, {"media": {"item": gif.pk}}), None, LibrarySource(team),
+                         Target("gemini", "gemini-2.5-flash"))
+
+    [change] = fitted.changes
+    assert "PNG copy" in change.text
+    assert fitted.rendered.ok and "image/png" in fitted.rendered.display() and "image/gif" not in fitted.rendered.display()
