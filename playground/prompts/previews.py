@@ -16,6 +16,7 @@ and the display form elides them.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import time
@@ -343,12 +344,16 @@ def render_previews(*, doc: dict, values: dict | None, source: MediaSource,
     start = time.perf_counter()
     if hasattr(source, "prefetch"):
         source.prefetch(_item_ids(doc))
+    # One build per distinct document the column keys get: for_target returns ``doc`` itself when
+    # no part has a per-target fallback; otherwise keys whose resolved documents are equal share one.
     builds: dict[str, Built] = {}
 
     def built_for(key: str) -> Built:
-        if key not in builds:
-            builds[key] = build_prompt(for_target(doc, key), source, values)
-        return builds[key]
+        doc_k = for_target(doc, key)
+        sig = "" if doc_k is doc else json.dumps(doc_k, sort_keys=True, default=str)
+        if sig not in builds:
+            builds[sig] = build_prompt(doc_k, source, values)
+        return builds[sig]
 
     media_places = frozenset((mi, pi) for mi, m in enumerate(doc["messages"]) for pi, p in enumerate(m["parts"]) if "media" in p)
     columns = []

@@ -319,3 +319,23 @@ def test_every_change_listed_is_in_the_body_even_when_the_rounds_run_out(team, m
     [change] = fitted.changes
     assert "PNG copy" in change.text
     assert fitted.rendered.ok and "image/png" in fitted.rendered.display() and "image/gif" not in fitted.rendered.display()
+
+
+def test_the_document_is_built_once_for_columns_that_get_the_same_document(team, png, monkeypatch):
+    from playground.prompts import previews
+
+    builds = []
+    real = previews.build_prompt
+    monkeypatch.setattr(previews, "build_prompt", lambda doc, *a, **kw: builds.append(doc) or real(doc, *a, **kw))
+    plain = doc_with({"text": "Hi"}, {"media": {"item": png.pk}})
+    per_target = doc_with({"text": "Hi"}, {"media": {"item": png.pk}, "variant_for": {"messages": {"max_edge": 32}}})
+
+    render_previews(doc=plain, values=None, source=LibrarySource(team), targets=columns_for(PreviewSettingsForm.defaults()))
+    assert len(builds) == 1
+    builds.clear()
+    cols = render_previews(doc=per_target, values=None, source=LibrarySource(team),
+                           targets=columns_for(PreviewSettingsForm.defaults())).columns
+    assert len(builds) == 2  # Anthropic's own document, and the one the three others share
+    [image] = [s.media for s in cols[2].rendered.sent if s.media is not None]
+    assert max(image.width, image.height) == 32
+    assert all(s.media.width == png.width for c in cols if c.key != "messages" for s in c.rendered.sent if s.media)
