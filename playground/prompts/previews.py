@@ -333,8 +333,9 @@ class PreviewSet:
 
 def render_previews(*, doc: dict, values: dict | None, source: MediaSource,
                     targets: list[Target | ColumnChoice]) -> PreviewSet:
-    """Build the document once per column key (its per-target fallbacks resolved, for_target),
-    render it for every target, and estimate each one's tokens.
+    """Build the document as each column key gets it (its per-target fallbacks resolved by
+    for_target; once per distinct document), render it for every target, and estimate each one's
+    tokens.
 
     ``doc`` is a normalized prompt document; ``values`` override its variables. ``targets`` are
     the columns' models (columns_for) or bare Targets. A configured model's column is fitted as a
