@@ -63,6 +63,11 @@ class MediaProblem(Exception):
     """A media reference that cannot be resolved (missing file, other team's item, bad variant)."""
 
 
+class MediaPending(MediaProblem):
+    """A variant that is not made yet, where the caller only reads (a GET): the page asks again
+    with a POST, which makes it."""
+
+
 class MediaSource(Protocol):
     """Turns a document's media reference into a concrete protocols.MediaPart."""
 
@@ -77,6 +82,7 @@ class PartIssue:
     part_index: int | None
     where: str
     message: str
+    pending: bool = False  # a variant not made yet (MediaPending): made by the next POST
 
 
 @dataclass
@@ -251,7 +257,7 @@ def build_prompt(doc: dict, source: MediaSource, values: dict[str, Any] | None =
                     part = source.media_part(p["media"], detail=p.get("detail"), send=p.get("send", "inline"),
                                              variant=p.get("variant"))
                 except MediaProblem as exc:
-                    issues.append(PartIssue(mi, pi, where, str(exc)))
+                    issues.append(PartIssue(mi, pi, where, str(exc), pending=isinstance(exc, MediaPending)))
                     kind = p.get("kind") if p.get("kind") in KINDS else "image"
                     parts.append(MediaPart(kind=kind, variable=f"{UNRESOLVED}-{mi}-{pi}"))
                     continue

@@ -23,7 +23,16 @@ import copy
 from dataclasses import dataclass, field
 
 from playground.prompts.columns import column_key
-from playground.prompts.document import Built, MediaProblem, MediaSource, PartIssue, build_prompt, for_target, normalize
+from playground.prompts.document import (
+    Built,
+    MediaPending,
+    MediaProblem,
+    MediaSource,
+    PartIssue,
+    build_prompt,
+    for_target,
+    normalize,
+)
 from playground.prompts.sources import variant_options
 from playground.protocols import RenderedRequest, Target, render
 
@@ -87,7 +96,8 @@ class _Doc:
                 try:
                     built.values[name] = source.media_part(raw["media"], detail=None, send="inline", variant=options)
                 except MediaProblem as exc:
-                    built.issues.append(PartIssue(None, None, f"variable {{{{{name}}}}}", str(exc)))
+                    built.issues.append(PartIssue(None, None, f"variable {{{{{name}}}}}", str(exc),
+                                                  pending=isinstance(exc, MediaPending)))
         return built
 
     def apply(self, mi: int, pi: int, options: dict) -> tuple[bool, str]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from playground.lib.ids import parse_id
-from playground.prompts.document import MediaProblem
+from playground.prompts.document import MediaPending, MediaProblem
+from playground.prompts.fitting import describe_variant
 from playground.prompts.sources import part_from_outputs, url_part, variant_spec
 from playground.protocols import MediaPart, Payload
 from playground.uploads import services
@@ -25,8 +26,12 @@ def item_id_of(ref: Any) -> int | None:
 
 
 class LibrarySource:
-    def __init__(self, team):
+    """``make_variants=False`` (a GET: no writes): a variant not made yet is a MediaPending issue
+    on its part, not made on the spot."""
+
+    def __init__(self, team, *, make_variants: bool = True):
         self.team = team
+        self.make_variants = make_variants
         self._items: dict[int, MediaItem] = {}
 
     def prefetch(self, ids) -> None:
@@ -63,9 +68,12 @@ class LibrarySource:
         if variant:
             spec = variant_spec(item.kind, variant)
             try:
-                made = services.get_variant(item, spec)
+                made = services.get_variant(item, spec) if self.make_variants else services.ready_variant(item, spec)
             except (VariantError, services.VariantUnavailable) as exc:
                 raise MediaProblem(f"“{item.name}”: {exc}") from None
+            if made is None:
+                raise MediaPending(f"“{item.name}”: {describe_variant(item.kind, variant)} is being made; "
+                                   "the preview updates when it is ready.")
             outputs = [
                 (Payload(mime_type=vf.file.mime_type, raw_size=vf.file.size, path=vf.file.base64_path()), vf.details)
                 for vf in made.ordered_files()

@@ -304,6 +304,12 @@ class PreviewSet:
     def issues(self) -> list[PartIssue]:
         return self.built.issues
 
+    @property
+    def pending(self) -> bool:
+        """A column waits for a variant that a read-only render (a GET) did not make: the page
+        asks again by POST (templates/prompts/_columns.html), which makes it."""
+        return any(i.pending for c in self.columns for i in c.issues)
+
     @cached_property
     def by_place(self) -> dict[Place, list[PlaceRemark]]:
         """Every column's remarks grouped by where they belong in the editor; the same words

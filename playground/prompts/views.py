@@ -130,7 +130,8 @@ def prompt_import(request):
 def prompt_edit(request, prompt_id: int):
     prompt, membership = _get_prompt(request, prompt_id)
     state = EditorState(prompt, request.user)
-    ctx = workspace_context(state, doc=state.doc, settings=state.settings, can_edit=membership.can_edit)
+    ctx = workspace_context(state, doc=state.doc, settings=state.settings, can_edit=membership.can_edit,
+                            make_variants=False)  # a GET writes nothing: missing copies come by POST
     return render(request, "prompts/edit.html", ctx)
 
 
@@ -139,8 +140,11 @@ def preview(request, prompt_id: int):
     """The preview columns for the posted editor form, plus the remarks on each part (out of band)."""
     prompt, membership = _get_prompt(request, prompt_id)
     parsed = editor.parse_editor(request.POST)
-    state = services.save_draft(prompt, request.user, parsed.doc, parsed.settings, stamp=_stamp(request),
-                                page_base=_page_base(request))
+    if request.POST.get("refresh") == "pending":  # the page asking for the copies its GET did not make: nothing typed
+        state = services.EditorState(prompt, request.user)
+    else:
+        state = services.save_draft(prompt, request.user, parsed.doc, parsed.settings, stamp=_stamp(request),
+                                    page_base=_page_base(request))
     ctx = workspace_context(state, doc=parsed.doc, settings=parsed.settings, can_edit=membership.can_edit,
                             prompt_form=parsed.prompt_form, errors=parsed.errors)
     ctx["variables_changed"] = request.POST.get("varsig") != ctx["varsig"]
@@ -262,7 +266,7 @@ def body_download(request, prompt_id: int, column: str):
         except ValueError:
             raise Http404("No such version") from None
     settings = {**state.settings, "columns": [column]}
-    source = LibrarySource(prompt.team)
+    source = LibrarySource(prompt.team, make_variants=False)  # a GET writes nothing; the editor made the copies
     source.prefetch(editor.item_ids(doc))
     col = render_previews(doc=doc, values=None, source=source, targets=columns_for(settings, prompt.team)).columns[0]
     if not col.ok:

@@ -26,11 +26,12 @@ def head_context(state: EditorState, doc: dict, *, can_edit: bool) -> dict:
 
 
 def workspace_context(state: EditorState, *, doc: dict, settings: dict, can_edit: bool, prompt_form=None,
-                      errors=None) -> dict:
+                      errors=None, make_variants: bool = True) -> dict:
     """Everything templates/prompts/edit.html and its fragments render for ``doc`` with ``settings``;
-    ``errors``: the form's messages by place, shown first among that place's remarks."""
+    ``errors``: the form's messages by place, shown first among that place's remarks.
+    ``make_variants=False`` for a GET: a copy a fitted column needs is not made (the page asks by POST)."""
     prompt = state.prompt
-    source = LibrarySource(prompt.team)
+    source = LibrarySource(prompt.team, make_variants=make_variants)
     items = source.items(editor.item_ids(doc))
     choices = choices_for(prompt.team)
     previews = render_previews(doc=doc, values=None, source=source, targets=pick(settings, choices))

@@ -252,6 +252,12 @@ def get_variant(item: MediaItem, spec: variants.VariantSpec) -> MediaVariant:
     return variant
 
 
+def ready_variant(item: MediaItem, spec: variants.VariantSpec) -> MediaVariant | None:
+    """The variant of item for spec if it is made already, else None: reads only (for a GET).
+    Raises VariantUnavailable for a URL reference."""
+    return MediaVariant.objects.filter(source=variant_source(item), spec=spec.key(), status=MediaVariant.Status.READY).first()
+
+
 def make_variant(variant_id: int, item_id: int) -> None:
     """Do the work for one variant and record the outcome. Safe to run twice: the result is the same."""
     variant = MediaVariant.objects.select_related("source").filter(pk=variant_id).first()

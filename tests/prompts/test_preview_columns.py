@@ -339,3 +339,39 @@ def test_the_document_is_built_once_for_columns_that_get_the_same_document(team,
     [image] = [s.media for s in cols[2].rendered.sent if s.media is not None]
     assert max(image.width, image.height) == 32
     assert all(s.media.width == png.width for c in cols if c.key != "messages" for s in c.rendered.sent if s.media)
+
+
+def test_opening_the_editor_makes_no_copy_the_page_asks_for_it_by_post(client_logged_in, team, user, provider_server):
+    """A GET writes nothing (tests/prompts/test_get_writes_nothing.py): a configured column that needs a
+    copy says it is being made, and the page asks by POST (refresh=pending), which makes it and saves
+    no draft; the download, a GET, then finds it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from playground.prompts.models import PromptDraft
+    from playground.uploads.models import MediaVariant
+
+    gif = make_item(team, samples.gif_bytes(40, 30, frames=1), "still.gif")  # Gemini takes no GIF: a PNG copy
+    doc = doc_with({"text": "What is in the picture?"}, {"media": {"item": gif.pk}})
+    prompt = make_prompt(team, user=user, doc=doc)
+    gemini = model_for(team, provider_server, "gemini", name="gemini-2.5-flash")
+    settings = settings_with(columns=["gemini"], model_gemini=f"pm:{gemini.pk}")
+    post(client_logged_in, prompt, doc, settings)  # the user's draft holds the settings
+    MediaVariant.objects.all().delete()  # as if the copy had never been made (or was pruned)
+    drafts = list(PromptDraft.objects.values_list("pk", "updated_at"))
+
+    with CaptureQueriesContext(connection) as queries:
+        page = html.unescape(client_logged_in.get(reverse("prompts:edit", args=[prompt.pk])).content.decode())
+    writes = [q["sql"] for q in queries if re.match(r"\s*(INSERT|UPDATE|DELETE)", q["sql"], re.IGNORECASE)]
+    assert writes == [] and not MediaVariant.objects.exists()
+    assert "“still.gif”: a PNG copy is being made" in column_html(page, "gemini")
+    assert 'name="refresh" value="pending"' in page and 'hx-trigger="load"' in page
+
+    data = {**editor.form_data(doc, {}, settings), "refresh": "pending"}
+    refreshed = html.unescape(client_logged_in.post(reverse("prompts:preview", args=[prompt.pk]), data, headers=HX).content.decode())
+    assert MediaVariant.objects.filter(status=MediaVariant.Status.READY).count() == 1
+    assert "being made" not in refreshed and 'value="pending"' not in refreshed
+    assert "changed: message 1 (user), part 2: image “still.gif”: image sent as a PNG copy" in column_html(refreshed, "gemini")
+    assert list(PromptDraft.objects.values_list("pk", "updated_at")) == drafts  # nothing typed: no draft saved
+    body = client_logged_in.get(reverse("prompts:body", args=[prompt.pk, "gemini"]))
+    assert body.status_code == 200 and b'"mimeType":"image/png"' in b"".join(body.streaming_content)
