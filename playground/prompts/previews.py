@@ -118,9 +118,10 @@ def fallback_action(fallback: Fallback | None, place: Place, media_places=(), co
 
 def merge_actions(a: str | None, b: str | None) -> str | None:
     """One button for the same fallback offered by several columns: the action ``a`` with the
-    columns of ``b`` added (when both apply the same fallback to the same part), else ``a``."""
+    columns of ``b`` added (when both apply the same fallback to the same part), else ``a`` (or
+    ``b`` when ``a`` has none: a configured column offers no clamping, a preset column's button stays)."""
     if not a or not b or not a.startswith("fallback:") or not b.startswith("fallback:"):
-        return a
+        return a or b
     head_a, cols_a, tail_a = _split_action(a)
     head_b, cols_b, tail_b = _split_action(b)
     if (head_a, tail_a) != (head_b, tail_b) or not cols_a or not cols_b:

@@ -133,6 +133,9 @@ def test_fallback_action_names_the_column_and_merges_same_fallbacks():
     assert merge_actions(CHAT_KEYFRAMES, other) == f"fallback:0:1:chat,messages:keyframes:{KEYFRAMES}"
     png = fallback_action(Fallback("variant", "Send a PNG copy", "image:format=png"), ("part", 0, 1), places, column="messages")
     assert merge_actions(CHAT_KEYFRAMES, png) == CHAT_KEYFRAMES  # another fallback: not merged
+    # A column with no button for it (a configured model: no clamping) does not take another column's away.
+    assert merge_actions(None, "option:clamp_temperature") == "option:clamp_temperature"
+    assert merge_actions("option:clamp_temperature", None) == "option:clamp_temperature"
 
 
 # --- the form keeps both -----------------------------------------------------------------------------------
