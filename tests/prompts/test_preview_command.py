@@ -161,10 +161,27 @@ def test_apply_fallbacks_sends_a_video_as_key_frames_to_chat(folder):
     assert "refused: message 1 (user), part 2: OpenAI Chat Completions has no video part." in refused.stderr
     assert "--apply-fallbacks" in refused.stderr
     assert applied.returncode == 0, applied.stderr
-    assert 'applied: message 1 (user), part 2: Send 8 key frames as images' in applied.stderr
+    assert ("applied: message 1 (user), part 2: video “movie.mp4”: video sent as 8 key frames (stills, not the video) "
+            "(OpenAI Chat Completions has no video part.)") in applied.stderr  # the words a run logs (prompts/fitting.py)
     content = json.loads(applied.stdout)["messages"][0]["content"]
     assert [c["type"] for c in content] == ["text"] + ["image_url"] * 8
     assert all(c["image_url"]["url"].startswith("data:image/jpeg;base64,") for c in content[1:])
+
+
+def test_a_per_target_choice_applies_to_its_target_only(folder):
+    """A document's "variant_for" (the editor's per-column fallback) is what the command renders too."""
+    (folder / "movie.mp4").write_bytes(samples.mp4_bytes(seconds=2.0))
+    (folder / "t.json").write_text(json.dumps({"messages": [{"role": "user", "parts": [
+        {"text": "What happens?"}, {"media": "movie.mp4", "variant_for": {"chat": {"frames": 4}}}]}]}))
+
+    chat = preview("t.json", "--protocol", "chat", cwd=folder)
+    gemini = preview("t.json", "--protocol", "gemini", cwd=folder)
+
+    assert chat.returncode == 0, chat.stderr
+    assert [c["type"] for c in json.loads(chat.stdout)["messages"][0]["content"]] == ["text"] + ["image_url"] * 4
+    assert gemini.returncode == 0, gemini.stderr
+    parts = json.loads(gemini.stdout)["contents"][0]["parts"]
+    assert parts[1]["inlineData"]["mimeType"] == "video/mp4"  # Gemini keeps the video
 
 
 def test_display_and_headers(folder):

@@ -16,7 +16,6 @@ No database is used: this command works on a fresh checkout with nothing migrate
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import zipfile
@@ -36,7 +35,6 @@ DEFAULT_MODELS = {
     "gemini": "gemini-2.5-flash",
 }
 VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-FALLBACK_ROUNDS = 3  # a fallback's variant may itself be refused for another reason; stop eventually
 
 
 class CliPath(str):
@@ -207,40 +205,20 @@ class Command(BaseCommand):
         return values
 
     def build_and_render(self, doc: dict, source, values: dict, target, apply_fallbacks: bool):
-        from playground.prompts.document import build_prompt
-        from playground.prompts.sources import variant_options
+        """The prompt as ``target`` gets it: its per-target choices ("variant_for") resolved, and with
+        --apply-fallbacks fitted as a run fits it (prompts/fitting.py: the same rounds and words)."""
+        from playground.prompts import fitting
+        from playground.prompts.columns import column_key
+        from playground.prompts.document import build_prompt, for_target
         from playground.protocols import render
 
-        applied: set[tuple[int, int, str]] = set()
-        for _ in range(FALLBACK_ROUNDS + 1):
-            built = build_prompt(doc, source, values)
-            rendered = render(built.prompt, built.values, target)
-            if not apply_fallbacks:
-                break
-            changed = False
-            for refusal in rendered.refusals:
-                fallback = refusal.fallback
-                if (fallback is None or fallback.kind not in ("variant", "keyframes") or not fallback.spec
-                        or refusal.message_index is None or refusal.part_index is None):
-                    continue
-                mi, pi = refusal.message_index, refusal.part_index
-                key = (mi, pi, fallback.spec)
-                if key in applied:
-                    continue
-                applied.add(key)
-                part = doc["messages"][mi]["parts"][pi]
-                where = refusal.where
-                if "media" not in part:
-                    self.say(f"note: {where}: “{fallback.label}” not applied: the part is a media slot; "
-                             "give its variable a file that the target takes.")
-                    continue
-                part["variant"] = variant_options(fallback.spec)
-                changed = True
-                self.say(f"applied: {where}: {fallback.label} "
-                         f"(\"variant\": {json.dumps(part['variant'])}) instead of: {refusal.reason}")
-            if not changed:
-                break
-        return built, rendered
+        if apply_fallbacks:
+            fitted = fitting.fit(doc, values, source, target)
+            for change in fitted.changes:
+                self.say(f"applied: {change.text}")
+            return fitted.built, fitted.rendered
+        built = build_prompt(for_target(doc, column_key(target)), source, values)
+        return built, render(built.prompt, built.values, target)
 
     @staticmethod
     def refusal_line(refusal, applying: bool) -> str:
