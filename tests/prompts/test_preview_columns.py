@@ -255,8 +255,12 @@ def test_a_configured_column_offers_no_clamping_a_run_would_not_do(client_logged
     prompt = make_prompt(team, user=user, doc=doc)
     claude = model_for(team, provider_server, "messages", "claude-sonnet-4-5", provider_kw={"name": "Anthropic"})
 
-    mine = html.unescape(column_html(post(client_logged_in, prompt, doc, settings_with(
-        columns=["messages"], model_messages=f"pm:{claude.pk}")).content.decode(), "messages"))
+    page = html.unescape(post(client_logged_in, prompt, doc, settings_with(
+        columns=["messages"], model_messages=f"pm:{claude.pk}")).content.decode())
+    mine = column_html(page, "messages")
+    # The remark on the options says the same, not that it is "not offered for a media variable's value".
+    assert "(a run of your model sends the prompt as it is: set a value in range)" in page
+    assert "not offered for a media variable" not in page
     preset = html.unescape(column_html(post(client_logged_in, prompt, doc, settings_with(
         columns=["messages"], model_messages="preset:anthropic:claude-sonnet-4-6")).content.decode(), "messages"))
 
