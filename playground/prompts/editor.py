@@ -109,12 +109,21 @@ def parse_editor(data) -> Parsed:
                 continue
             if ref is not None:
                 variables[name] = {"media": ref}
-        elif data.get(f"var-{name}"):
+        elif f"var-{name}" in data:  # a field left blank is the empty text, said so in every column
             variables[name] = data[f"var-{name}"]
+
+    # A variable just typed into a text has no field on the page yet: it gets one, blank, with the
+    # response, and a blank field is the empty text, so it is the empty text now already (said so).
+    system_text = clean.get("system") or ""
+    slots = {p.get("media_variable") for m in messages for p in m["parts"]}
+    texts = [system_text] + [p["text"] for m in messages for p in m["parts"] if "text" in p]
+    for name in placeholders("\n".join(texts)):
+        if name not in variables and name not in slots:
+            variables[name] = ""
 
     doc = {
         "name": clean.get("name") or (data.get("name") or "").strip()[:200] or "Untitled prompt",
-        "system": clean.get("system") or "",
+        "system": system_text,
         "messages": messages,
         "variables": variables,
         "options": options,

@@ -73,6 +73,20 @@ def bare(part: MediaPart) -> Base64Slot:
     return Base64Slot(part.payload, "")
 
 
+# The kinds each protocol has a part for (docs/protocols.md §0; a gateway adds video, §5). A URL part
+# of another kind is refused for its kind, whatever its delivery: it is not inlined first.
+CARRIED = {
+    "chat": frozenset({"image", "audio", "pdf"}),
+    "responses": frozenset({"image", "pdf"}),
+    "messages": frozenset({"image", "pdf"}),
+    "gemini": frozenset({"image", "audio", "video", "pdf"}),
+}
+
+
+def carries(t: Target, kind: str) -> bool:
+    return kind in CARRIED[t.protocol] or (kind == "video" and t.protocol == "chat" and t.gateway)
+
+
 # --- where things are ----------------------------------------------------------------------------
 
 
@@ -192,7 +206,9 @@ def _media_items(ctx: Ctx, mi, pi, role, part: MediaPart, out: list, media_fn: M
         items = [part]
     for item in items:
         inputs = ctx.target.inputs
-        if inputs is not None and item.kind not in inputs:
+        # A kind the protocol has no part for is the dialect's to refuse, in its words ("Anthropic
+        # Messages has no audio block"); the model's own inputs speak for kinds the protocol carries.
+        if inputs is not None and item.kind not in inputs and carries(ctx.target, item.kind):
             fb = keyframes_fallback(item) if item.kind == "video" and "image" in inputs else None
             out.append(
                 ctx.refuse(mi, pi, item.kind, f"Model {ctx.target.model} is set up without {item.kind} input.", fb, role)

@@ -46,6 +46,9 @@ def fill_variables(text: str, values: Mapping[str, object], where_: str = "text"
                 reported.add(name)
             return m.group(0)
         value = values[name]
+        if value == "" and name not in reported:  # sent as nothing: fine, but never unseen
+            problems.append(Problem(where_, f"{{{{{name}}}}} is empty: it is sent as nothing.", "warning", name))
+            reported.add(name)
         if isinstance(value, MediaPart):
             if name not in reported:
                 problems.append(Problem(where_, f"{{{{{name}}}}} is media: put it in a media slot, not in text.", "error", name))

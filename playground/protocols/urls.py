@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-from ._common import Ctx, Resolved, part_name, where
+from ._common import CARRIED, Ctx, Resolved, carries, part_name, where
 from .turns import RULES
 from .types import MediaPart, Omitted, Target
 
@@ -31,20 +31,6 @@ __all__ = ["CARRIED", "GEMINI_FILES_PREFIX", "UrlProblem", "carries", "has_copy"
 
 # (target, part) -> why this protocol cannot be sent the part by its URL, or None when it can.
 UrlProblem = Callable[[Target, MediaPart], "str | None"]
-
-
-# The kinds each protocol has a part for (docs/protocols.md §0; a gateway adds video, §5). A URL part
-# of another kind is refused for its kind, whatever its delivery: it is not inlined first.
-CARRIED = {
-    "chat": frozenset({"image", "audio", "pdf"}),
-    "responses": frozenset({"image", "pdf"}),
-    "messages": frozenset({"image", "pdf"}),
-    "gemini": frozenset({"image", "audio", "video", "pdf"}),
-}
-
-
-def carries(t: Target, kind: str) -> bool:
-    return kind in CARRIED[t.protocol] or (kind == "video" and t.protocol == "chat" and t.gateway)
 
 
 GEMINI_FILES_PREFIX = "https://generativelanguage.googleapis.com/"  # + v1beta/files/...: Gemini's Files API

@@ -61,7 +61,7 @@ def test_a_new_user_builds_a_prompt_with_a_variable_an_image_and_a_wav_and_downl
     page.fill("#id_m-0-p-0-text", "Describe {{subject}} in this picture.")
     subject = page.locator("#id_var-subject")
     expect(subject).to_be_visible()
-    expect(page.locator("#remarks-var-subject")).to_contain_text("No value for variable {{subject}}.")
+    expect(page.locator("#remarks-var-subject")).to_contain_text("{{subject}} is empty: it is sent as nothing.")
     subject.fill("the red circle")
     expect(page.locator("#remarks-var-subject")).to_be_empty()
 
@@ -98,10 +98,13 @@ def test_a_new_user_builds_a_prompt_with_a_variable_an_image_and_a_wav_and_downl
         expect(page.locator(f"#col-{key} pre.json")).to_contain_text(typed)
     expect(page.locator("#col-chat pre.json")).to_contain_text('"url": "data:image/jpeg;base64,<base64 JPEG')
 
-    # Every column is a model now: the presets' Chat, Responses and Anthropic models take no audio,
-    # and say so in the column and on the part; Gemini's takes it.
-    for key in ("chat", "responses", "messages"):
-        expect(page.locator(f"#col-{key} .pcol-remarks")).to_contain_text("is set up without audio input.")
+    # Every column is a model now: the Chat preset's model takes no audio (Chat carries it, for audio
+    # models), Responses and Anthropic have no audio part at all; each says so in the column and on the
+    # part. Gemini's takes it.
+    refusals = {"chat": "is set up without audio input.", "responses": "OpenAI Responses has no audio input",
+                "messages": "Anthropic Messages has no audio block."}
+    for key, words in refusals.items():
+        expect(page.locator(f"#col-{key} .pcol-remarks")).to_contain_text(words)
         expect(page.locator(f"#col-{key} .badge")).to_contain_text("cannot send")
     expect(page.locator("#col-messages button:has-text('Download body')")).to_be_disabled()
     expect(audio.locator(".remarks")).to_contain_text("is set up without audio input.")

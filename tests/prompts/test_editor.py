@@ -92,6 +92,21 @@ def test_bad_fields_are_messages_on_their_place_and_left_out(team, png):
     assert "Max edge: Ensure this value is greater than or equal to 16." in parsed.errors[("part", 0, 0)]
 
 
+def test_a_blank_value_and_a_variable_just_typed_are_the_empty_text(team):
+    """The editor has no "unset": a blank field is "", and a placeholder typed a moment ago (its field
+    comes with the response) is "" too; a media slot's name is not a text variable."""
+    doc = normalize({"system": "You are {{role}}.", "messages": [{"role": "user", "parts": [
+        {"text": "Context: {{context}} Describe {{subject}}."}, {"media_variable": "photo", "kind": "image"}]}],
+        "variables": {"subject": "the kite", "context": ""}})
+    data = editor.form_data(doc, {})
+    assert data["var-context"] == ""
+    del data["var-role"]  # typed just now: no field yet
+
+    parsed = editor.parse_editor(_multi(data))
+
+    assert parsed.doc["variables"] == {"subject": "the kite", "context": "", "role": ""}
+
+
 # --- pages and fragments ----------------------------------------------------------------------------------
 
 

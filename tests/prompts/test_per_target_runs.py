@@ -29,7 +29,7 @@ def test_leave_out_sends_the_chat_model_the_text_only_and_gemini_the_video(team,
     a, b = run.results.order_by("position")
     assert a.status == Result.Status.QUEUED and b.status == Result.Status.QUEUED
     assert sent(a)["messages"][-1]["content"] == [{"type": "text", "text": "What happens?"}]
-    assert any(n.startswith("message 1 (user), part 2: Left out for gpt-4o: Model gpt-4o is set up without video input")
+    assert any(n.startswith("message 1 (user), part 2: Left out for gpt-4o: OpenAI Chat Completions has no video part")
                for n in a.notes), a.notes
     assert not any("changed:" in n for n in a.notes)  # left out, not turned to key frames
     parts = sent(b)["contents"][0]["parts"]

@@ -204,12 +204,16 @@ def test_a_new_users_prompt_previewed_for_configured_models_is_what_the_run_send
                                                                                    provider_server):
     """Previewed for a configured Anthropic and a configured OpenAI model (the columns' defaults,
     being the team's): each column names what it changed, and the run sends exactly the bodies the
-    columns showed. The saved version is previewed (the editor form posts an empty value as none)."""
+    columns showed. As a browser does it: the editor page (a GET, which makes no copy), then its POST
+    asking for the copies, then the downloads."""
     prompt, doc = new_users_prompt(team, user)
     claude = model_for(team, provider_server, "messages", "claude-sonnet-4-5", provider_kw={"name": "Anthropic"})
     gpt = model_for(team, provider_server, "chat", "gpt-5.4", inputs=["image", "pdf"], provider_kw={"name": "OpenAI"})
 
-    page = html.unescape(client_logged_in.get(reverse("prompts:edit", args=[prompt.pk])).content.decode())
+    opened = html.unescape(client_logged_in.get(reverse("prompts:edit", args=[prompt.pk])).content.decode())
+    assert 'name="refresh" value="pending"' in opened and "is being made" in column_html(opened, "messages")
+    data = {**editor.form_data(doc, {}, None), "refresh": "pending"}
+    page = html.unescape(client_logged_in.post(reverse("prompts:preview", args=[prompt.pk]), data, headers=HX).content.decode())
     downloads = {key: client_logged_in.get(reverse("prompts:body", args=[prompt.pk, key]) + "?version=1")
                  for key in ("chat", "messages")}
 

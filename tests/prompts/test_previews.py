@@ -49,8 +49,11 @@ def test_it_renders_one_column_per_target_with_tokens_and_display(team, png, wav
     assert "<base64 PNG" in chat.display and "<base64 WAV" not in chat.display
     assert "<base64 WAV" in gemini.display
     assert chat.tokens.total > 0 and chat.tokens.label == "estimate"
-    for column in (chat, responses, messages):
-        assert any(f"Model {column.model} is set up without audio input." == r.message for r in column.refusals)
+    # Chat Completions carries audio, on audio models only: the model's own inputs say no. Responses and
+    # Messages have no audio part at all, and say so in their words.
+    assert any(f"Model {chat.model} is set up without audio input." == r.message for r in chat.refusals)
+    assert any(r.message.startswith("OpenAI Responses has no audio input") for r in responses.refusals)
+    assert any(r.message == "Anthropic Messages has no audio block." for r in messages.refusals)
     # The editor gets each remark once per place, with the columns that made it.
     on_audio = previews.by_place[("part", 0, 2)]
     assert sorted(c for r in on_audio if r.level == "error" for c in r.columns) == ["Anthropic", "Chat", "Responses"]
@@ -97,7 +100,7 @@ def test_a_deleted_item_is_an_issue_on_its_part_and_later_parts_keep_their_place
     issue = previews.by_place[("part", 0, 1)][0]
     assert issue.kind == "issue" and "not in this team's library" in issue.message
     # The WAV is still part 3 (not shifted to part 2), so Anthropic's refusal lands on it.
-    assert any(r.kind == "refusal" and "without audio input" in r.message and "Anthropic" in r.columns
+    assert any(r.kind == "refusal" and "has no audio block" in r.message and "Anthropic" in r.columns
                for r in previews.by_place[("part", 0, 2)])
     assert all(r.place != ("part", 0, 1) or r.kind == "issue" for r in messages.remarks if r.kind == "refusal")
     assert not any("unresolved" in r.message for c in previews.columns for r in c.remarks)
@@ -141,11 +144,11 @@ def test_the_preview_rejects_get(client_logged_in, team, user):
     assert client_logged_in.get(reverse("prompts:action", args=[prompt.pk])).status_code == 405
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("Describe {{subject}}.", "No value for variable {{subject}}."),
-    ("Describe {{ nobody }}.", "No value for variable {{nobody}}."),
+@pytest.mark.parametrize("text, expected", [  # the editor's field left blank: the empty text, said so
+    ("Describe {{subject}}.", "{{subject}} is empty: it is sent as nothing."),
+    ("Describe {{ nobody }}.", "{{nobody}} is empty: it is sent as nothing."),
 ])
-def test_a_missing_or_unknown_variable_is_a_message_not_a_server_error(client_logged_in, team, user, text, expected):
+def test_a_blank_or_unknown_variable_is_a_message_not_a_server_error(client_logged_in, team, user, text, expected):
     doc = doc_with({"text": text})
     prompt = make_prompt(team, user=user, doc=doc)
 
@@ -185,12 +188,12 @@ def test_the_audio_refusal_shows_in_anthropic_and_responses_and_on_the_part(clie
     page = client_logged_in.get(reverse("prompts:edit", args=[prompt.pk])).content.decode()
 
     columns = {key: _column_html(page, key) for key in ("chat", "responses", "messages", "gemini")}
-    assert "is set up without audio input." in columns["messages"]
-    assert "is set up without audio input." in columns["responses"]
+    assert "Anthropic Messages has no audio block." in columns["messages"]
+    assert "OpenAI Responses has no audio input" in columns["responses"]
     assert "is set up without audio input." in columns["chat"]  # the default Chat model is not an audio model
     assert "cannot send" not in columns["gemini"]
     part = _between(page, 'id="remarks-part-0-1"', "</div>\n</div>")
-    assert "is set up without audio input." in part and "remark-error" in part
+    assert "has no audio block." in part and "is set up without audio input." in part and "remark-error" in part
 
 
 def test_a_refused_part_offers_its_fallback_and_the_button_applies_the_variant(client_logged_in, team, user):
@@ -259,7 +262,7 @@ def test_the_download_is_refused_with_the_reason_when_the_protocol_cannot_carry_
     response = client_logged_in.get(reverse("prompts:body", args=[prompt.pk, "messages"]))
 
     assert response.status_code == 409
-    assert "is set up without audio input." in response.content.decode()
+    assert "Anthropic Messages has no audio block." in response.content.decode()
     assert "Content-Disposition" not in response
 
 

@@ -24,6 +24,13 @@ def test_missing_variable_is_a_problem_not_an_exception():
     assert (p.level, p.variable, p.message) == ("error", "name", "No value for variable {{name}}.")
 
 
+def test_an_empty_value_is_sent_as_nothing_with_a_warning_once():
+    text, problems = fill_variables("Hi {{name}} and {{name}}!", {"name": ""})
+    assert text == "Hi  and !"
+    [p] = problems
+    assert (p.level, p.variable, p.message) == ("warning", "name", "{{name}} is empty: it is sent as nothing.")
+
+
 def test_media_value_in_text_is_a_problem():
     _, [p] = fill_variables("See {{photo}}", {"photo": image()})
     assert "media slot" in p.message
