@@ -27,7 +27,6 @@ from .types import (
 TO_PNG = Fallback("variant", "Send a PNG copy", "image:format=png")
 TO_JPEG = Fallback("variant", "Send a JPEG copy", "image:format=jpeg;quality=85")
 TO_MP3 = Fallback("variant", "Send an MP3 copy", "audio:bitrate=128000;format=mp3")
-INLINE = Fallback("inline", "Download it and send the bytes inline")
 KEYFRAMES_SPEC = "keyframes:count=8;format=jpeg;quality=85"
 
 
