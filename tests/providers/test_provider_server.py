@@ -319,7 +319,7 @@ def test_unknown_paths_and_methods(provider_server):
 
 
 def test_slow_and_hanging_answers_do_not_hold_up_the_others(provider_server):
-    """30 answers delayed by 200 ms, while two requests hang, come back together in ~200 ms."""
+    """30 answers delayed by 200 ms, while two requests hang, come back together (~200 ms on a quiet machine)."""
     s = provider_server
 
     async def main():
@@ -339,7 +339,9 @@ def test_slow_and_hanging_answers_do_not_hold_up_the_others(provider_server):
 
     answers, elapsed = asyncio.run(main())
     assert all(a.status_code == 200 for a in answers)
-    assert 0.2 <= elapsed < 0.6, elapsed
+    # Together: one after another they take 30 × 0.2 = 6 s, and behind the hanging two they would wait out
+    # the 5 s timeout. The bound leaves room for a loaded 2-core machine (0.96 s seen with both passes running).
+    assert 0.2 <= elapsed < 2.0, elapsed
     assert s.max_in_flight >= 32 and s.max_in_flight_by_model["gpt-4o"] >= 32
 
 
