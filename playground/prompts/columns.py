@@ -72,9 +72,22 @@ def choices_for(team) -> list[ColumnChoice]:
 
 
 def default_choice(column: str, choices: list[ColumnChoice]) -> ColumnChoice | None:
-    """The team's first configured model for this column, else the first preset, else None."""
+    """The team's configured model for this column that takes the most kinds of media (the first of
+    those listed), else the first preset (the presets list their flagship first), else None. Why
+    the most kinds: the team's models are in name order, and a team with OpenAI's preset got
+    gpt-4o-audio-preview (audio only) as its Chat column, refusing every image; a general model
+    is what a new prompt is most likely meant for."""
     mine = [c for c in choices if c.column == column]
-    return next((c for c in mine if c.configured), None) or next(iter(mine), None)
+    configured = [c for c in mine if c.configured]
+    if not configured:
+        return next(iter(mine), None)
+    widest = max(_kinds(c) for c in configured)
+    return next(c for c in configured if _kinds(c) == widest)
+
+
+def _kinds(choice: ColumnChoice) -> int:
+    inputs = choice.target.inputs
+    return 4 if inputs is None else len(inputs)  # None: whatever the protocol carries
 
 
 def pick(settings: dict, choices: list[ColumnChoice]) -> list[ColumnChoice]:

@@ -24,16 +24,17 @@ def test_the_settings_pick_a_configured_model_per_column(page, editor):
 
     chat = page.locator("#col-chat")
     select = page.locator("#id_pv-model_chat")
-    # The team's models come first; the first of them is the column's default.
+    # The team's models come first; the default is the one taking the most kinds (gpt-5.4: images, PDFs),
+    # which takes no audio: the user picks the audio model for this prompt.
     expect(select.locator("optgroup").first).to_have_attribute("label", "Your models")
-    expect(select).to_have_value(f"pm:{audio.pk}")
-    expect(chat.locator(".model-label")).to_have_text("GPT-4o audio (preview) (OpenAI)")
-    expect(chat.locator(".badge")).not_to_contain_text("cannot send")
-
-    select.select_option(f"pm:{gpt54.pk}")
+    expect(select).to_have_value(f"pm:{gpt54.pk}")
     expect(chat.locator(".model-label")).to_have_text("GPT-5.4 (OpenAI)")
     expect(chat.locator(".pcol-remarks")).to_contain_text("Model gpt-5.4 is set up without audio input.")
     expect(chat.locator(".badge")).to_contain_text("cannot send")
+
+    select.select_option(f"pm:{audio.pk}")
+    expect(chat.locator(".model-label")).to_have_text("GPT-4o audio (preview) (OpenAI)")
+    expect(chat.locator(".badge")).not_to_contain_text("cannot send")
 
     # A preset is still there to compare with, and the pick is kept with the draft.
     select.select_option("preset:openai:gpt-5.5")

@@ -79,9 +79,10 @@ def test_the_teams_configured_model_is_the_default_and_other_teams_models_are_no
     picked = columns_for(settings_with(model_messages=f"pm:{theirs.pk}"), team)
 
     chat, messages = picked[0], picked[2]
-    # The first of the team's Chat models in the catalog's order (provider, then label).
-    assert chat.configured and chat.id == f"pm:{_audio.pk}"
-    assert chat.label == "GPT-4o audio (preview) (OpenAI)"
+    # Of the team's Chat models, the first that takes the most kinds: gpt-5.4 (images, PDFs), not the
+    # audio-only gpt-4o-audio-preview that comes first by name and would refuse every image.
+    assert chat.configured and chat.id == f"pm:{gpt54.pk}"
+    assert chat.label == "GPT-5.4 (OpenAI)"
     assert not messages.configured and messages.target.model == presets.ANTHROPIC.models[0].name
     assert all(c.id != f"pm:{theirs.pk}" for c in columns.choices_for(team))
 
@@ -152,7 +153,7 @@ def test_the_settings_offer_the_teams_models_then_the_presets(client_logged_in, 
     select = select[:select.index("</select>")]
     mine, rest = select.split('<optgroup label="Presets">')
     assert '<optgroup label="Your models">' in mine
-    assert f'value="pm:{audio.pk}" selected' in mine and f'value="pm:{gpt54.pk}">' in mine
+    assert f'value="pm:{gpt54.pk}" selected' in mine and f'value="pm:{audio.pk}">' in mine  # the general model first
     assert 'value="preset:openai:gpt-5.5"' in rest and "pm:" not in rest
 
 
