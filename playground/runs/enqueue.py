@@ -13,20 +13,13 @@ above tasks.py (tasks -> sending -> models), so nothing imports late.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from playground.runs import sweeper, tasks
-from playground.runs.models import Result
+from playground.runs.models import Result, batches
 
 __all__ = ["batches", "reclaim_stale", "results"]
-
-
-def batches(result_ids: list[int]) -> list[list[int]]:
-    """The ids in order, cut into batches of PRISM_RUNS_BATCH (a task each)."""
-    size = max(1, int(getattr(settings, "PRISM_RUNS_BATCH", 10)))
-    return [result_ids[i:i + size] for i in range(0, len(result_ids), size)]
 
 
 def send_now(result_ids: list[int]) -> None:

@@ -34,6 +34,12 @@ def lease_s() -> float:
     return float(getattr(settings, "PRISM_RESULT_LEASE_S", 30))
 
 
+def batches(result_ids: list[int]) -> list[list[int]]:
+    """The ids in order, cut into the batches a send task carries (PRISM_RUNS_BATCH each: enqueue.py says why)."""
+    size = max(1, int(getattr(settings, "PRISM_RUNS_BATCH", 10)))
+    return [result_ids[i:i + size] for i in range(0, len(result_ids), size)]
+
+
 def requeue_after_s() -> float:
     """How long a queued result waits for its task before it is queued again (PRISM_RESULT_REQUEUE_S)."""
     return float(getattr(settings, "PRISM_RESULT_REQUEUE_S", 600))

@@ -165,15 +165,9 @@ def _finish_runs(run_ids) -> None:
         Run.finish_if_complete(run_id)
 
 
-def _record(result_id: int, run_id: int, token: str, fields: dict) -> bool:
-    """The outcome, if the claim is still ours. The run's completion is checked once per batch,
-    when all of it is recorded (execute_many), not per result: one query less per request."""
-    return Result.record(result_id, token, fields)
-
-
 def _fail(result: Result, token: str, kind: str, message: str) -> str:
     fields = {"status": Result.Status.FAILED, "error_kind": kind, "error_message": message, "finish_reason": "error"}
-    if _record(result.pk, result.run_id, token, fields):
+    if Result.record(result.pk, token, fields):
         log.info("run %s result %s (%s): failed: %s", result.run_id, result.pk, result.model_name, message)
         return "recorded"
     return "discarded"
@@ -325,10 +319,11 @@ class _Recorder:
         self._queue: list = []
         self._draining = False
 
-    def record(self, result_id: int, run_id: int, token: str, fields: dict) -> concurrent.futures.Future:
+    def record(self, result_id: int, token: str, fields: dict) -> concurrent.futures.Future:
+        """Queue the outcome (Result.record: written only while the claim is ours); the future says if it was."""
         done: concurrent.futures.Future = concurrent.futures.Future()
         with self._lock:
-            self._queue.append((result_id, run_id, token, fields, done))
+            self._queue.append((result_id, token, fields, done))
             if self._draining:
                 return done
             self._draining = True
@@ -344,18 +339,18 @@ class _Recorder:
                     return
             try:
                 with transaction.atomic():
-                    written = [_record(*item[:4]) for item in group]
+                    written = [Result.record(*item[:3]) for item in group]
             except Exception:
                 if not connection.is_usable():
                     connection.close()  # a broken connection must not stay with the thread
                 for item in group:  # one at a time: the failing one fails alone
                     try:
-                        item[4].set_result(_record(*item[:4]))
+                        item[3].set_result(Result.record(*item[:3]))
                     except Exception as exc:
-                        item[4].set_exception(exc)
+                        item[3].set_exception(exc)
                 continue
             for item, ok in zip(group, written, strict=True):
-                item[4].set_result(ok)
+                item[3].set_result(ok)
 
 
 _recorder_lock = threading.Lock()
@@ -379,7 +374,7 @@ def _record_when_answered(result: Result, token: str, db: DBThreads, recorded: c
             recorded.set_result((False, None))
             return
         fields, outcome = _fields_for(result, done)
-        recorder.record(result.pk, result.run_id, token, fields).add_done_callback(
+        recorder.record(result.pk, token, fields).add_done_callback(
             lambda r: recorded.set_exception(r.exception()) if r.exception() else recorded.set_result((r.result(), outcome))
         )
 
@@ -394,7 +389,7 @@ def _settle(result: Result, future, recorded, token: str, db) -> str:
         written, outcome = False, None
     else:
         fields, outcome = _fields_for(result, future)
-        written = _record(result.pk, result.run_id, token, fields)
+        written = Result.record(result.pk, token, fields)
     if not written:
         log.info("run %s result %s: answer dropped; the result was cancelled or taken over meanwhile", result.run_id, result.pk)
         return "discarded"

@@ -15,11 +15,10 @@ import logging
 import threading
 import time
 
-from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from playground.runs.models import Result, lease_s
+from playground.runs.models import Result, batches, lease_s
 
 __all__ = ["requeue_stale", "start_sweeper"]
 
@@ -58,10 +57,8 @@ def start_sweeper(task, interval_s: float | None = None) -> threading.Thread:
         while True:
             try:
                 close_old_connections()
-                requeued = requeue_stale()  # no transaction here: reset rows are committed already
-                size = max(1, int(getattr(settings, "PRISM_RUNS_BATCH", 10)))
-                for i in range(0, len(requeued), size):
-                    task.delay(requeued[i:i + size])
+                for batch in batches(requeue_stale()):  # no transaction here: reset rows are committed already
+                    task.delay(batch)
             except Exception:  # a database hiccup must not end the sweeper
                 log.exception("the stale-result sweeper failed; trying again in %g s", interval)
             finally:

@@ -557,7 +557,7 @@ def test_a_record_that_fails_does_not_lose_the_others_written_with_it(team, user
     recorder = sending._Recorder(db)
     gate = threading.Event()
     db.submit(gate.wait)  # hold the only database thread, so that all four queue up and go as one group
-    futures = [recorder.record(pk, run.pk, "worker-t", {"status": Result.Status.SUCCEEDED, "output_text": f"answer {pk}",
+    futures = [recorder.record(pk, "worker-t", {"status": Result.Status.SUCCEEDED, "output_text": f"answer {pk}",
                                                             "input_tokens": "many" if pk == ids[2] else 7}) for pk in ids]  # fmt: skip
     gate.set()
     concurrent.futures.wait(futures, timeout=10)
