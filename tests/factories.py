@@ -130,3 +130,14 @@ def model_for(team: Team, server: ProviderServer, protocol: str, name: str | Non
     """A provider of its own on the fake server and one model on it (the protocol's usual model by default)."""
     provider = make_provider(team, server, protocol, **(provider_kw or {}))
     return make_model(provider, name or PROTOCOL_MODELS.get(protocol, "gpt-4o"), **kw)
+
+
+# --- invites (teams) -----------------------------------------------------------------------------
+
+
+def make_invite(team: Team, by=None, role: str = Membership.Role.VIEWER, *, max_uses: int = 1, days: int = 7):
+    """An invite to `team` made by its owner `by` (a new owner if None); returns (invite, token)."""
+    from playground.accounts import services
+
+    by = by or make_member(team, Membership.Role.OWNER)
+    return services.create_invite(team=team, actor=by, role=role, max_uses=max_uses, days=days)
