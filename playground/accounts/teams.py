@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from playground.accounts.models import Membership, Team
+from playground.lib.ids import parse_id
 
 SESSION_KEY = "team_id"
 
@@ -30,6 +31,8 @@ def current_team(request) -> Team:
 
 def require_membership(request, team_id: int, *, edit: bool = False) -> Membership:
     """The user's membership of team_id; 404 if none (no hint that the object exists)."""
+    if parse_id(team_id) is None:  # an id from a URL past any column's range would overflow the query
+        raise Http404("Not found")
     membership = Membership.objects.filter(user=request.user, team_id=team_id).select_related("team").first()
     if membership is None:
         raise Http404("Not found")

@@ -171,6 +171,18 @@ PROVIDER = {"provider_id": _pk("provider")}
 MODEL = {"model_id": _pk("model")}
 
 
+def _walk_invite(team, by, **kw):
+    from tests.factories import make_invite
+
+    invite, token = make_invite(team, by, **kw)
+    invite.token = token
+    return invite
+
+
+def _viewer_membership(w) -> int:
+    return w.viewer.memberships.get(team=w.team).pk
+
+
 def _run_form(w) -> dict:
     return {"version": str(w.version.number), "models": [str(w.model.pk)], "var-subject": "a dog"}
 
@@ -184,6 +196,30 @@ CASES: dict[str, Case] = {
     "accounts:team": Case("team", get=True),
     "accounts:team_switch": Case("team", post=True, fields=lambda: ["team", "next"],
                                  data=lambda w: {"team": str(w.team.pk), "next": "/prompts/"}),
+    # A blank name: a valid one switches the poster's session to their new team, which the walk
+    # checks stays on the outsider's own (tests/accounts cover creating one).
+    "accounts:team_create": Case("team", post=True, fields=_form_fields("playground.accounts.forms.TeamForm"),
+                                 data=lambda w: {"name": ""}),
+    # Leaving names the team in the form, like the switch: the walk leaves team B, whose only owner
+    # is refused and whom nobody else belongs to (a viewer really may leave team A: tests/accounts).
+    "accounts:team_leave": Case("team", post=True, fields=lambda: ["team"], data=lambda w: {"team": str(w.other_team.pk)}),
+    "accounts:invite_create": Case("object", post=True, params={"team_id": _pk("team")}, write=True,
+                                   fields=_form_fields("playground.accounts.forms.InviteForm"),
+                                   data=lambda w: {"role": "viewer", "max_uses": "1", "days": "7"}),
+    "accounts:member_add": Case("object", post=True, params={"team_id": _pk("team")}, write=True,
+                                fields=_form_fields("playground.accounts.forms.AddMemberForm"),
+                                data=lambda w: {"username": "walk_outsider", "role": "viewer"}),
+    "accounts:invite_revoke": Case("object", post=True, params={"invite_id": lambda w: _walk_invite(w.team, w.owner).pk},
+                                   write=True, destructive=True),
+    "accounts:member_role": Case("object", post=True, params={"membership_id": _viewer_membership}, write=True,
+                                 fields=_form_fields("playground.accounts.forms.RoleForm"), data=lambda w: {"role": "editor"}),
+    "accounts:member_remove": Case("object", post=True, params={"membership_id": _viewer_membership}, write=True,
+                                   destructive=True),
+    # A bearer link: whoever holds a valid token may join, so the walk's token opens team B (of
+    # many uses); nothing of team A shows or changes. Guessed, used-up, expired and revoked
+    # tokens (all 404) are in tests/accounts/test_invites.py.
+    "accounts:invite_accept": Case("team", get=True, post=True,
+                                   params={"token": lambda w: _walk_invite(w.other_team, w.outsider, max_uses=50).token}),
     # library
     "uploads:library": Case("team", get=True, fields=_form_fields("playground.uploads.forms.LibraryFilterForm"),
                             data=lambda w: {"kind": "image", "q": "photo", "page": "1"}),
