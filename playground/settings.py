@@ -13,6 +13,7 @@ from django.utils.csp import CSP
 
 from playground.lib.env import (
     ConfigError,
+    bucket_origins,
     env_bool,
     env_int,
     env_list,
@@ -61,6 +62,7 @@ INSTALLED_APPS = [
     "playground.prompts",
     "playground.catalog",
     "playground.runs",
+    "playground.sharing",  # share links: above runs (shows chosen runs' results)
     "playground.demo",  # seed_demo: above the apps it fills with demo data
 ]
 
@@ -165,6 +167,34 @@ STORAGES = {
 }
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = None
+# Team scale: media, thumbnails and variants in an S3-compatible bucket (django-storages), so web
+# processes and workers on several machines share them. Credentials come from boto3's own chain
+# (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, an instance role), never from settings.
+PRISM_S3_BUCKET = env_str("PRISM_S3_BUCKET", "")
+# Members get media through Prism (Range supported), or with this on, a redirect to a presigned GET
+# that expires after PRISM_S3_URL_EXPIRE_S; never a public object either way.
+PRISM_S3_SIGNED_URLS = env_bool("PRISM_S3_SIGNED_URLS", False)
+PRISM_S3_URL_EXPIRE_S = env_int("PRISM_S3_URL_EXPIRE_S", 300)
+if PRISM_S3_BUCKET:
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": PRISM_S3_BUCKET,
+        "endpoint_url": env_str("PRISM_S3_ENDPOINT_URL", "") or None,  # MinIO, R2, Ceph...; unset: AWS
+        "region_name": env_str("PRISM_S3_REGION", "") or None,
+        "location": env_str("PRISM_S3_PREFIX", "").strip("/"),  # a key prefix, to share a bucket
+        "addressing_style": env_str("PRISM_S3_ADDRESSING_STYLE", "") or None,  # "path" for most self-hosted
+        "signature_version": "s3v4",
+        "default_acl": None,  # the bucket's own (private); never public-read
+        "querystring_auth": True,
+        "querystring_expire": PRISM_S3_URL_EXPIRE_S,
+        "file_overwrite": True,  # names are content hashes: the same name is the same bytes
+    }}
+elif PRISM_S3_SIGNED_URLS:
+    raise ConfigError("PRISM_S3_SIGNED_URLS=True needs PRISM_S3_BUCKET: files on disk are served by Prism")
+# A machine's local copies of bucket objects, for whatever needs a file (decoders, variants, base64
+# for request bodies, ZIP exports). Named by sha256, so never stale; least recently used evicted
+# past PRISM_MEDIA_CACHE_MB. Unused with the local media folder.
+PRISM_MEDIA_CACHE_DIR = Path(env_str("PRISM_MEDIA_CACHE_DIR", str(DATA_DIR / "cache"))).resolve()
+PRISM_MEDIA_CACHE_MB = env_int("PRISM_MEDIA_CACHE_MB", 2048)
 
 # Uploads: the cap is enforced while the body streams in, so an oversize file never lands on disk.
 MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 50)
@@ -269,6 +299,11 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
     "form-action": [CSP.SELF],
 }
+if PRISM_S3_SIGNED_URLS:
+    # Media redirect to the bucket: pages may load images, audio and video from its origin (and only those).
+    for _origin in bucket_origins(PRISM_S3_BUCKET, STORAGES["default"]["OPTIONS"]):
+        SECURE_CSP["img-src"].append(_origin)
+        SECURE_CSP["media-src"].append(_origin)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)  # only behind HTTPS, e.g. 31536000
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)

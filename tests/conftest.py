@@ -41,10 +41,12 @@ def _use_private_data_dir() -> None:
     settings.STATIC_ROOT = data / "staticfiles"
     settings.STATIC_ROOT.mkdir()  # whitenoise warns about a missing folder on every request
     settings.MEDIA_ROOT = data / "media"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {**settings.STORAGES["default"], "OPTIONS": {"location": str(data / "media"), "base_url": None}},
-    }
+    if settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": {**settings.STORAGES["default"], "OPTIONS": {"location": str(data / "media"), "base_url": None}},
+        }
+    settings.PRISM_MEDIA_CACHE_DIR = data / "cache"
     settings.FILE_UPLOAD_TEMP_DIR = data / "tmp"
     settings.FILE_UPLOAD_TEMP_DIR.mkdir()
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):

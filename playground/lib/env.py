@@ -144,7 +144,7 @@ ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _TEAM = re.compile(r"^(\*|#\d+|[-a-zA-Z0-9_]+)$")
 # Prism's own and its tools' variables, whether or not settings.py has read them yet.
-_OWN = re.compile(r"^(PRISM_|CELERY_|DJANGO_|DATABASE_|DB_|SECRET_KEY|AXES_|TEST_|DEMO_)"
+_OWN = re.compile(r"^(PRISM_|CELERY_|DJANGO_|DATABASE_|DB_|SECRET_KEY|AXES_|TEST_|DEMO_|AWS_)"
                   r"|(DATABASE_URL|BROKER_URL|REDIS_URL)$")
 ENV_KEYS_SYNTAX = "NAME=host[,host...]@team[,team...] separated by ';' (team: a slug, #id or *)"
 
@@ -240,3 +240,19 @@ def check_env_key_grants(grants) -> None:
         if is_prism_setting(grant.name):
             raise ConfigError(f"PRISM_ENV_KEYS ({grant.name}): {grant.name} is one of Prism's own settings "
                               "(or its scripts') and can never be granted to teams")
+
+
+def bucket_origins(bucket: str, options: dict) -> list[str]:
+    """The origins presigned GETs of the media bucket point at (for the Content-Security-Policy),
+    as botocore builds them: path style on a custom endpoint unless told "virtual"; on AWS, the
+    bucket's virtual host, global or regional."""
+    from urllib.parse import urlsplit
+
+    if endpoint := options.get("endpoint_url"):
+        split = urlsplit(endpoint)
+        host = f"{bucket}.{split.netloc}" if options.get("addressing_style") == "virtual" else split.netloc
+        return [f"{split.scheme}://{host}"]
+    if options.get("addressing_style") == "path":
+        return ["https://s3.amazonaws.com"] + ([f"https://s3.{r}.amazonaws.com"] if (r := options.get("region_name")) else [])
+    region = options.get("region_name")
+    return [f"https://{bucket}.s3.amazonaws.com"] + ([f"https://{bucket}.s3.{region}.amazonaws.com"] if region else [])

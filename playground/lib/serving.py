@@ -1,12 +1,13 @@
 """Sending stored media to a browser: true content type, never sniffed, never active content.
 
-Range requests are answered so that video and audio players can seek.
+Range requests are answered so that video and audio players can seek. Bytes are streamed from
+the storage, the local media folder or the bucket, never read whole into memory.
 """
 
 import re
 from urllib.parse import quote
 
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 
 # Only types we produced by decoding are ever served; anything else goes as a download.
 INLINE_TYPES_PREFIXES = ("image/", "audio/", "video/")
@@ -15,7 +16,10 @@ RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 CHUNK = 256 * 1024
 
 
-def serve_stored_file(request, stored, *, filename: str, cache_seconds: int = 0) -> HttpResponse:
+def serve_stored_file(request, stored, *, filename: str, cache_seconds: int = 0, redirect_ok: bool = True) -> HttpResponse:
+    """Answer with stored's bytes (a StoredFile: open_range, signed_url). redirect_ok=False
+    keeps the bytes going through Prism even when signed URLs are on: for access that must end the
+    moment it is withdrawn (a share link), since a signed URL stays valid until it expires."""
     mime = stored.mime_type
     inline = mime.startswith(INLINE_TYPES_PREFIXES) and mime not in INLINE_REFUSED
     size = stored.size
@@ -32,17 +36,26 @@ def serve_stored_file(request, stored, *, filename: str, cache_seconds: int = 0)
             return response
         status = 206
 
-    handle = stored.open()
+    disposition = f"{'inline' if inline else 'attachment'}; filename*=UTF-8''{quote(filename)}"
+    # With the bucket and PRISM_S3_SIGNED_URLS: a redirect to a presigned GET that expires in
+    # minutes, its type and disposition forced by the signature (the bucket answers Range itself).
+    if redirect_ok and (url := stored.signed_url(disposition=disposition, cache_seconds=cache_seconds)):
+        response = HttpResponseRedirect(url)
+        response["Cache-Control"] = "private, no-store"  # a fresh signature each time
+        return response
+    try:
+        # Streamed from the storage (a local file, or the bucket's GET with the same Range).
+        handle = stored.open_range(start, end if status == 206 else None)
+    except FileNotFoundError:
+        raise Http404("This file is missing from storage.") from None
     if status == 206:
-        handle.seek(start)
         response = StreamingHttpResponse(_read_range(handle, end - start + 1), status=206, content_type=mime)
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
         response["Content-Length"] = str(end - start + 1)
     else:
         response = FileResponse(handle, content_type=mime)
         response["Content-Length"] = str(size)
-    disposition = "inline" if inline else "attachment"
-    response["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{quote(filename)}"
+    response["Content-Disposition"] = disposition
     response["Accept-Ranges"] = "bytes"
     response["X-Content-Type-Options"] = "nosniff"
     # Even if a decoder were fooled, the browser runs nothing from a media response.

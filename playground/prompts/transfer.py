@@ -120,7 +120,7 @@ def export_version(version) -> bytes:
         _write_text(zf, PROMPT_ENTRY, prompt_json)
         for entry, item in media_files.items():
             # Media are stored as they are: photos, MP3s, videos and PDFs are compressed already.
-            zf.write(item.file.path, entry, compress_type=zipfile.ZIP_STORED)
+            zf.write(item.file.local_path(), entry, compress_type=zipfile.ZIP_STORED)  # the bucket's: a cached copy
     return out.getvalue()
 
 

@@ -142,12 +142,10 @@ def store_body(body) -> RequestBody:
 
 def _b64_path(sha: str) -> Path:
     stored = StoredFile(sha256=sha)  # the path depends on the sha only; no query needed
-    path = stored.path.with_name(stored.path.name + ".b64")
-    if path.exists():
-        return path
-    if not stored.path.exists():
-        raise BodyError(f"The stored file {sha[:12]} of this request is missing from the media folder.")
-    return stored.base64_path()  # computed again beside the file
+    try:
+        return stored.base64_path()  # kept beside the file, or in this machine's cache of the bucket
+    except FileNotFoundError:
+        raise BodyError(f"The stored file {sha[:12]} of this request is missing from the media storage.") from None
 
 
 def _iter_pieces(pieces: list, chunk: int = CHUNK) -> Iterator[bytes]:

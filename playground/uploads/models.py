@@ -1,13 +1,11 @@
 import base64
-import os
-import tempfile
 from pathlib import Path
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import models
 
 from playground.accounts.models import Team
+from playground.uploads import blobs
 
 
 class StoredFile(models.Model):
@@ -30,22 +28,58 @@ class StoredFile(models.Model):
 
     @property
     def path(self) -> Path:
-        return Path(default_storage.path(self.name))
+        """The file in the local media folder; only with the local storage. Use local_path()."""
+        if not blobs.is_local():
+            raise NotImplementedError("StoredFile.path exists only for the local media folder; use local_path()")
+        return blobs.local_file(self.name)
+
+    def local_path(self) -> Path:
+        """A local file with these bytes, whichever storage holds them: the media folder's own
+        file, or this machine's cached copy of the bucket's object (downloaded if need be).
+        FileNotFoundError if the bytes are gone."""
+        if blobs.is_local():
+            path = blobs.local_file(self.name)
+            if not path.exists():
+                raise FileNotFoundError(f"{self.name} is missing from the media folder")
+            return path
+        return blobs.cached_copy(self.name, self.sha256)
+
+    def exists(self) -> bool:
+        """Whether the storage holds these bytes (the bucket is asked; a cached copy is not enough)."""
+        return blobs.exists(self.name)
 
     def open(self):
-        return default_storage.open(self.name, "rb")
+        return open(self.local_path(), "rb")  # the caller closes it
+
+    def open_range(self, start: int = 0, end: int | None = None):
+        """Bytes start..end (inclusive) as a stream, straight from the storage (no local copy)."""
+        return blobs.open_range(self.name, start, end)
+
+    def signed_url(self, *, disposition: str, cache_seconds: int = 0) -> str | None:
+        """A short-lived presigned GET of the bucket's object when PRISM_S3_SIGNED_URLS is on, else None."""
+        if blobs.is_local() or not settings.PRISM_S3_SIGNED_URLS:
+            return None
+        return blobs.signed_url(self.name, mime_type=self.mime_type, disposition=disposition, cache_seconds=cache_seconds)
 
     def read_bytes(self) -> bytes:
-        return self.path.read_bytes()
+        return self.local_path().read_bytes()
 
     def base64_path(self) -> Path:
-        """The base64 text of this file, computed once and kept beside it (read by previews and runs)."""
-        target = self.path.with_name(self.path.name + ".b64")
+        """The base64 text of this file, computed once and kept beside it (read by previews and
+        runs): in the media folder, or in this machine's cache with the bucket. Either way it is
+        named <sha256>.b64, which runs/bodies.py reads back as the file's reference."""
+        source = self.local_path()
+        if blobs.is_local():
+            target = source.with_name(source.name + ".b64")
+        else:
+            target = blobs.cache_path(self.sha256, ".b64")
+            if blobs.touch(target):
+                return target
         if not target.exists():
-            with open(self.path, "rb") as src, tempfile.NamedTemporaryFile("wb", dir=target.parent, delete=False) as tmp:
-                while chunk := src.read(BASE64_CHUNK):
-                    tmp.write(base64.b64encode(chunk))
-            os.replace(tmp.name, target)
+            with open(source, "rb") as src:
+                blobs.write_atomically(target, iter(lambda: base64.b64encode(src.read(BASE64_CHUNK)), b""))
+            if not blobs.is_local():
+                blobs.evict()
         return target
 
     def base64_text(self) -> str:

@@ -12,17 +12,15 @@ import shutil
 import stat
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models.deletion import ProtectedError
 
 from playground.lib import safe_fetch
-from playground.uploads import references, sandbox, variants
+from playground.uploads import blobs, references, sandbox, variants
 from playground.uploads.identify import MediaInfo, MediaRejected
 from playground.uploads.models import MediaItem, MediaVariant, RefusedFile, StoredFile, VariantFile, blob_name
 from playground.uploads.pictures import THUMBNAIL_MIME
@@ -49,22 +47,16 @@ def sha256_of(path: Path) -> str:
 
 
 def store_path(path: Path, mime_type: str, *, sha256: str | None = None) -> StoredFile:
-    """Store the file at path once by content; a second call with the same bytes finds the first."""
+    """Store the file at path once by content; a second call with the same bytes finds the first.
+
+    Into the media folder by a hard link (no copy), or uploaded to the bucket (blobs.py)."""
     sha256 = sha256 or sha256_of(path)
     existing = StoredFile.objects.filter(pk=sha256).first()
-    if existing and existing.path.exists():
+    if existing and existing.exists():
         return existing
-    target = Path(default_storage.path(blob_name(sha256)))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists():
-        staging = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")  # unique per writer
-        try:
-            os.link(path, staging)  # same filesystem: no copy
-        except OSError:
-            shutil.copyfile(path, staging)
-        os.replace(staging, target)  # atomic: readers never see a half-written blob
+    blobs.put(path, blob_name(sha256), sha256=sha256, mime_type=mime_type)
     stored, _ = StoredFile.objects.get_or_create(
-        pk=sha256, defaults={"size": target.stat().st_size, "mime_type": mime_type}
+        pk=sha256, defaults={"size": path.stat().st_size, "mime_type": mime_type}
     )
     return stored
 
@@ -271,7 +263,7 @@ def make_variant(variant_id: int, item_id: int) -> None:
             return
     try:
         spec = variants.VariantSpec.parse(variant.spec)
-        outputs = _variant_outputs(variant.source.path, media_info(item), spec)
+        outputs = _variant_outputs(variant.source.local_path(), media_info(item), spec)
     except variants.VariantError as exc:
         MediaVariant.objects.filter(pk=variant.pk).update(status=MediaVariant.Status.FAILED, error=str(exc))
         return
@@ -373,9 +365,10 @@ def prune_unused_files(*, before, dry_run: bool = False) -> Pruned:
             StoredFile.objects.filter(pk__in=[sha for sha, _ in files]).delete()
         for sha, _ in files:
             # After the rows are gone: a crash here leaves stray files, never rows without files.
-            for name in (blob_name(sha), blob_name(sha) + ".b64"):
-                if default_storage.exists(name):
-                    default_storage.delete(name)
+            blobs.delete(blob_name(sha))
+            blobs.forget(sha)  # this machine's cached copies; other machines' age out (blobs.evict)
+        if not blobs.is_local():
+            blobs.evict()
     return Pruned(variants=variant_count, files=len(files), bytes=sum(size for _, size in files))
 
 
