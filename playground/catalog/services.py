@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
-from playground.accounts.models import Team
+from playground.accounts import audit
+from playground.accounts.models import AuditEvent, Team
 from playground.catalog import env_keys, presets, secrets
 from playground.catalog.models import Provider, ProviderModel
 
@@ -97,3 +98,52 @@ def reencrypt_stored_keys() -> int:
         Provider.objects.filter(pk=provider.pk).update(api_key_encrypted=token)
         count += 1
     return count
+
+
+# --- the audit list (accounts/audit.py): what changed, never a key or any part of one -------------
+
+
+def audit_provider_saved(provider: Provider, actor, *, created: bool, changed: list[str], had_key: bool,
+                         typed_key: bool) -> None:
+    """Record a provider created or changed, and what happened to its stored key (set, replaced,
+    removed): whether, never what."""
+    action = AuditEvent.Action
+    who = actor.get_username()
+    if created:
+        audit.record(provider.team, actor, action.PROVIDER_CREATED, f"{who} added the provider {provider.name} "
+                     f"({provider.get_protocol_display()}, {urlsplit(provider.base_url).netloc}).",
+                     provider=provider.pk, name=provider.name)
+    else:
+        fields = [name for name in changed if name not in ("api_key", "remove_key")]
+        if fields:
+            labels = ", ".join(_FIELD_LABELS.get(name, name.replace("_", " ")) for name in fields)
+            audit.record(provider.team, actor, action.PROVIDER_CHANGED, f"{who} changed {labels} of {provider.name}.",
+                         provider=provider.pk, name=provider.name, fields=fields)
+    has_key = bool(provider.api_key_encrypted)
+    if typed_key:
+        kind, verb = (action.KEY_REPLACED, "replaced") if had_key else (action.KEY_SET, "set")
+        audit.record(provider.team, actor, kind, f"{who} {verb} the stored key of {provider.name}.",
+                     provider=provider.pk, name=provider.name)
+    elif had_key and not has_key:
+        audit.record(provider.team, actor, action.KEY_REMOVED, f"{who} removed the stored key of {provider.name}.",
+                     provider=provider.pk, name=provider.name)
+
+
+_FIELD_LABELS = {"base_url": "the base URL", "api_version": "the API version", "key_source": "the key source",
+                 "api_key_env": "the environment variable", "max_concurrency": "requests in flight",
+                 "timeout_s": "the timeout", "gateway_extensions": "gateway extensions"}
+
+
+def audit_provider_deleted(provider: Provider, actor) -> None:
+    audit.record(provider.team, actor, AuditEvent.Action.PROVIDER_DELETED,
+                 f"{actor.get_username()} deleted the provider {provider.name} and its models.", name=provider.name)
+
+
+def audit_models(provider: Provider, actor, action: str, verb: str, names: list[str], fields: list[str] = ()) -> None:
+    """Models added, changed (fields named) or removed."""
+    if not names:
+        return
+    what = ", ".join(names)
+    detail = f" ({', '.join(f.replace('_', ' ') for f in fields)})" if fields else ""
+    audit.record(provider.team, actor, action, f"{actor.get_username()} {verb} {what}{detail} on {provider.name}.",
+                 provider=provider.pk, models=names, **({"fields": list(fields)} if fields else {}))

@@ -20,7 +20,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
-from playground.accounts.models import Membership
+from playground.accounts.models import AuditEvent, Membership
 from playground.accounts.teams import current_membership, current_team, require_membership
 from playground.catalog import presets, services
 from playground.catalog.forms import (
@@ -165,6 +165,10 @@ def provider_create(request):
             added = []
             if preset:
                 added = services.add_preset_models(provider, preset, models_form.cleaned_data["models"])
+            services.audit_provider_saved(provider, request.user, created=True, changed=[], had_key=False,
+                                          typed_key=bool(form.cleaned_data.get("api_key")))
+            services.audit_models(provider, request.user, AuditEvent.Action.MODEL_ADDED, "added",
+                                  [m.name for m in added])
             messages.success(request, f"Added {provider.name}" + (f" with {len(added)} model{'s' if len(added) != 1 else ''}." if preset else ". Add its models below."))
             return redirect("catalog:detail", provider.pk)
     else:
@@ -223,9 +227,12 @@ def _detail_context(provider: Provider, can_manage: bool, add_form) -> dict:
 def provider_edit(request, provider_id: int):
     provider, _ = _get_provider(request, provider_id, manage=True)
     if request.method == "POST":
+        had_key = bool(provider.api_key_encrypted)
         form = ProviderForm(request.POST, instance=provider, team=provider.team)
         if form.is_valid():
             form.save()
+            services.audit_provider_saved(provider, request.user, created=False, changed=form.changed_data,
+                                          had_key=had_key, typed_key=bool(form.cleaned_data.get("api_key")))
             messages.success(request, f"Saved {provider.name}.")
             return redirect("catalog:detail", provider.pk)
     else:
@@ -243,6 +250,7 @@ def provider_delete(request, provider_id: int):
     provider, _ = _get_provider(request, provider_id, manage=True)
     if request.method == "POST":
         name = provider.name
+        services.audit_provider_deleted(provider, request.user)
         provider.delete()
         messages.success(request, f"Deleted {name}. Past runs keep what they sent and received.")
         return redirect("catalog:list")
@@ -262,6 +270,7 @@ def model_add(request, provider_id: int):
     form = ProviderModelForm(request.POST, provider=provider, user=request.user)
     if form.is_valid():
         model = form.save()
+        services.audit_models(provider, request.user, AuditEvent.Action.MODEL_ADDED, "added", [model.name])
         if not request.htmx:
             messages.success(request, f"Added {model.name}.")
             return redirect("catalog:detail", provider.pk)
@@ -284,6 +293,7 @@ def preset_models_add(request, provider_id: int):
         messages.error(request, "Tick the models to add.")
         return redirect("catalog:detail", provider.pk)
     added = services.add_preset_models(provider, preset, names)
+    services.audit_models(provider, request.user, AuditEvent.Action.MODEL_ADDED, "added", [m.name for m in added])
     messages.success(request, f"Added {len(added)} model{'s' if len(added) != 1 else ''} from the {preset.name} preset.")
     return redirect("catalog:detail", provider.pk)
 
@@ -304,6 +314,8 @@ def model_edit(request, model_id: int):
         form = ProviderModelForm(request.POST, instance=model, provider=provider, user=request.user)
         if form.is_valid():
             model = form.save()
+            services.audit_models(provider, request.user, AuditEvent.Action.MODEL_CHANGED, "changed", [model.name],
+                                  form.changed_data)
             if not request.htmx:
                 messages.success(request, f"Saved {model.name}.")
                 return redirect("catalog:detail", provider.pk)
@@ -321,6 +333,8 @@ def model_toggle(request, model_id: int):
     model, _ = _get_model(request, model_id, manage=True)
     model.enabled = not model.enabled
     model.save(update_fields=["enabled"])
+    services.audit_models(model.provider, request.user, AuditEvent.Action.MODEL_CHANGED,
+                          "enabled" if model.enabled else "disabled", [model.name])
     if not request.htmx:
         return redirect("catalog:detail", model.provider_id)
     response = render(request, "catalog/_model_row.html", {"row": ModelRow.of(model, model.provider), "can_manage": True})
@@ -331,6 +345,7 @@ def model_toggle(request, model_id: int):
 def model_delete(request, model_id: int):
     model, _ = _get_model(request, model_id, manage=True)
     provider_id = model.provider_id
+    services.audit_models(model.provider, request.user, AuditEvent.Action.MODEL_REMOVED, "removed", [model.name])
     model.delete()
     if not request.htmx:
         messages.success(request, f"Removed {model.name}.")
