@@ -9,5 +9,6 @@ urlpatterns = [
     path("accounts/", include("playground.accounts.urls")),
     path("providers/", include("playground.catalog.urls")),
     path("runs/", include("playground.runs.urls")),
+    path("s/", include("playground.sharing.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -141,3 +141,13 @@ def make_invite(team: Team, by=None, role: str = Membership.Role.VIEWER, *, max_
 
     by = by or make_member(team, Membership.Role.OWNER)
     return services.create_invite(team=team, actor=by, role=role, max_uses=max_uses, days=days)
+
+
+# --- share links ---------------------------------------------------------------------------------
+
+
+def make_share_link(prompt: Prompt, *, version: PromptVersion | None = None, runs=(), user=None, expires: str = ""):
+    """A share link to `prompt` (always the latest unless `version`); returns (link, token)."""
+    from playground.sharing import services
+
+    return services.create_link(prompt=prompt, version=version, runs=runs, user=user, expires=expires)
