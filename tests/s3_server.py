@@ -46,8 +46,12 @@ def main(argv: list[str]) -> int:
     if not argv:
         print("usage: python -m tests.s3_server -- COMMAND...", file=sys.stderr)
         return 2
+    import logging
+
     import boto3
     from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per S3 call otherwise
 
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

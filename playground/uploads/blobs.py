@@ -77,6 +77,7 @@ def put(path: Path, name: str, *, sha256: str, mime_type: str) -> None:
         _link_or_copy(path, cache_path(sha256))
     except OSError as exc:  # a cache is a nicety; the bucket has the bytes
         log.warning("could not cache %s locally: %s", sha256[:12], exc)
+    evict()
 
 
 def _link_or_copy(path: Path, target: Path) -> None:
