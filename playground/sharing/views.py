@@ -2,7 +2,8 @@
 the prompt's team; editors and owners make, revoke and re-time links, viewers see the list).
 
 Every answer under a token, pages, media and 404s alike, says noindex and sends no referrer
-(`_shared`). An unknown, revoked or expired token is the same 404, and so is a media id the
+(`_shared`); the fork page alone sends one to Prism itself (same-origin), which its form's POST
+needs (see _fork_view). An unknown, revoked or expired token is the same 404, and so is a media id the
 shared version does not name: nothing tells a guesser which it was.
 """
 
@@ -18,7 +19,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from playground.accounts.teams import require_membership
 from playground.lib.serving import serve_stored_file
@@ -30,8 +31,9 @@ from playground.sharing.models import ShareLink
 ROBOTS = "noindex, nofollow"
 
 
-def _shared(view):
-    """A visitor's view: anyone may call it; its answer (a 404 too) is not indexed and sends no referrer."""
+def _shared(view, *, referrer_policy: str = "no-referrer"):
+    """A visitor's view: anyone may call it; its answer (a 404 too) is not indexed and, by
+    default, sends no referrer."""
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
@@ -39,8 +41,9 @@ def _shared(view):
             response = view(request, *args, **kwargs)
         except Http404:
             response = render(request, "sharing/gone.html", status=404)
+            response["Referrer-Policy"] = "no-referrer"
         response["X-Robots-Tag"] = ROBOTS
-        response["Referrer-Policy"] = "no-referrer"
+        response.setdefault("Referrer-Policy", referrer_policy)
         if not response.has_header("Cache-Control"):  # a 404 or 405: nobody keeps it either
             response["Cache-Control"] = "private, no-cache"
         return response
@@ -57,6 +60,10 @@ def _live(token: str) -> tuple[ShareLink, object]:
     return link, version
 
 
+def _login_first(path: str):
+    return redirect(reverse("accounts:login") + "?" + urlencode({"next": path}))
+
+
 # --- the visitor's side --------------------------------------------------------------------------
 
 
@@ -67,12 +74,10 @@ def shared_page(request, token: str):
     link, version = _live(token)
     page = display.shared_page(link, version)
     ShareLink.count_view(link.pk)  # the one write of a visit
-    context = {"page": page, "token": token}
-    if request.user.is_authenticated:
-        context["fork_form"] = ForkForm(user=request.user)
-    else:
-        context["login_url"] = reverse("accounts:login") + "?" + urlencode({"next": request.path})
-    return render(request, "sharing/page.html", context)
+    fork_url = reverse("sharing:fork", args=[token])
+    if not request.user.is_authenticated:
+        fork_url = reverse("accounts:login") + "?" + urlencode({"next": fork_url})
+    return render(request, "sharing/page.html", {"page": page, "token": token, "fork_url": fork_url})
 
 
 def _item(token: str, item_id: int):
@@ -102,32 +107,44 @@ def shared_thumbnail(request, token: str, item_id: int):
     return serve_stored_file(request, item.thumbnail, filename=f"{item.name}.thumbnail")
 
 
-@_shared
-@require_POST
+def _fork_view(view):
+    # Referrer-Policy same-origin, not no-referrer: under no-referrer a browser sends "Origin: null"
+    # with the form's POST and CSRF protection refuses it. same-origin still sends nothing to any
+    # other site (the page links nowhere else); Prism itself already knows the token.
+    return _shared(view, referrer_policy="same-origin")
+
+
+@_fork_view
+@require_http_methods(["GET", "POST"])
+@never_cache
 def fork(request, token: str):
-    """Copy the shared version, with its media, into one of the visitor's teams (editor or owner)."""
+    """Copy the shared version, with its media, into one of the visitor's teams (editor or owner):
+    GET asks which team, POST forks."""
     link, version = _live(token)
     if not request.user.is_authenticated:
-        return redirect(reverse("accounts:login") + "?" + urlencode({"next": reverse("sharing:page", args=[token])}))
+        return _login_first(reverse("sharing:fork", args=[token]))
+    if request.method == "GET":
+        return _fork_page(request, link, version, token, ForkForm(user=request.user))
     form = ForkForm(request.POST, user=request.user)
     team_id = form.team_id()
     if team_id is None:
-        return _fork_refused(request, link, version, token, form, 400, "Choose one of your teams to fork into.")
+        return _fork_page(request, link, version, token, form, 400, "Choose one of your teams to fork into.")
     try:
         membership = require_membership(request, team_id, edit=True)  # 404: not a member of it
         forked = services.fork(link, version, team=membership.team, user=request.user)
     except PermissionDenied:
-        return _fork_refused(request, link, version, token, form, 403,
-                             "Your role in that team is read-only: fork into a team where you are an editor or owner.")
+        return _fork_page(request, link, version, token, form, 403,
+                          "Your role in that team is read-only: fork into a team where you are an editor or owner.")
     except services.ForkRefused as exc:
-        return _fork_refused(request, link, version, token, form, 409, f"Not forked: {exc}")
+        return _fork_page(request, link, version, token, form, 409, f"Not forked: {exc}")
     messages.success(request, f"Forked “{link.prompt.name}” v{version.number} into {membership.team.name}.")
     return redirect("prompts:edit", prompt_id=forked.pk)
 
 
-def _fork_refused(request, link, version, token, form, status: int, reason: str):
-    context = {"page": display.shared_page(link, version), "token": token, "fork_form": form, "fork_error": reason}
-    return render(request, "sharing/page.html", context, status=status)
+def _fork_page(request, link, version, token, form, status: int = 200, error: str = ""):
+    context = {"link": link, "version": version, "name": link.prompt.name, "token": token, "form": form,
+               "error": error}
+    return render(request, "sharing/fork.html", context, status=status)
 
 
 # --- the sharer's side -----------------------------------------------------------------------------
@@ -161,11 +178,10 @@ def link_create(request, prompt_id: int):
     link, token = services.create_link(prompt=prompt, version=form.chosen_version(), runs=form.chosen_runs(),
                                        user=request.user, expires=form.cleaned_data["expires"] or "")
     url = request.build_absolute_uri(reverse("sharing:page", args=[token]))
-    # The only time the link is shown: not kept by the browser's cache, not sent on as a referrer.
+    # The only time the link is shown. (This page's own URL holds no token, so its referrer does not either.)
     response = render(request, "sharing/manage.html", {"prompt": prompt, "can_edit": True, "new_link": link,
                                                        "new_url": url})
-    response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "no-store"  # the one page that holds the link: not kept by the browser
     return response
 
 

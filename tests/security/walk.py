@@ -11,6 +11,10 @@ Scopes:
               sees their own team, never team A's objects
     object    one object of team A named in the path: anyone outside team A gets 403/404
     admin     Django's admin: staff only (no walk user is staff), so a redirect to its login
+    share     a share link's pages (/s/<token>/...): whoever holds a live link sees that one
+              prompt, logged in or not. The walk's link is to a prompt of team B, so nothing of
+              team A may show; team A's own links, revoked, expired, guessed and pointed at
+              other media (all 404, nothing shown), are walked by test_share_walk.py
 """
 
 from __future__ import annotations
@@ -183,6 +187,35 @@ def _viewer_membership(w) -> int:
     return w.viewer.memberships.get(team=w.team).pk
 
 
+def walk_share(w):
+    """The walk's share link (made once per world): to a prompt of team B with an image of team B,
+    so the link's pages hold nothing of team A. Returns (link, token, item)."""
+    if "share" not in w.__dict__:
+        from tests.factories import doc_with, make_png, make_prompt, make_share_link
+
+        item = make_png(w.other_team, "walk-b-shared.png", width=24, height=18, user=w.outsider)
+        prompt = make_prompt(w.other_team, "Walk B shared prompt", user=w.outsider,
+                             doc=doc_with({"text": "Look"}, {"media": {"item": item.pk}}, name="Walk B shared prompt"),
+                             media_items=[item])
+        link, token = make_share_link(prompt, user=w.outsider)
+        w.__dict__["share"] = (link, token, item)
+    return w.__dict__["share"]
+
+
+def walk_share_link(w):
+    """A link of team A's prompt (the sharer's pages: revoke, expiry), made once per world."""
+    if "share_a" not in w.__dict__:
+        from tests.factories import make_share_link
+
+        w.__dict__["share_a"] = make_share_link(w.prompt, version=w.version, runs=[w.run], user=w.owner)
+    return w.__dict__["share_a"]
+
+
+SHARE = {"token": lambda w: walk_share(w)[1]}
+SHARE_ITEM = {**SHARE, "item_id": lambda w: walk_share(w)[2].pk}
+SHARE_LINK = {"link_id": lambda w: walk_share_link(w)[0].pk}
+
+
 def _run_form(w) -> dict:
     return {"version": str(w.version.number), "models": [str(w.model.pk)], "var-subject": "a dog"}
 
@@ -303,6 +336,20 @@ CASES: dict[str, Case] = {
     "runs:body": Case("object", get=True, params=RESULT, data=lambda w: {"inline": "1"}),
     "runs:response": Case("object", get=True, params=RESULT, data=lambda w: {"download": "1"}),
     "runs:resend": Case("object", post=True, params=RESULT, write=True),
+    # share links: the sharer's side (team A's prompt and links), then the visitor's (a bearer link)
+    "sharing:manage": Case("object", get=True, params=PROMPT),
+    "sharing:create": Case("object", post=True, params=PROMPT, write=True,
+                           fields=_form_fields("playground.sharing.forms.LinkForm"),
+                           data=lambda w: {"version": "latest", "runs": [str(w.run.pk)], "expires": "7d"}),
+    "sharing:expiry": Case("object", post=True, params=SHARE_LINK, write=True,
+                           fields=_form_fields("playground.sharing.forms.ExpiryForm"), data=lambda w: {"expires": "1d"}),
+    "sharing:revoke": Case("object", post=True, params=SHARE_LINK, write=True, destructive=True),
+    "sharing:page": Case("share", get=True, params=SHARE),
+    "sharing:file": Case("share", get=True, params=SHARE_ITEM),
+    "sharing:thumbnail": Case("share", get=True, params=SHARE_ITEM),
+    # Forking into team A: the owner may, a viewer is refused (403), team B's owner gets a 404.
+    "sharing:fork": Case("share", get=True, post=True, params=SHARE, write=True, fields=lambda: ["team"],
+                         data=lambda w: {"team": str(w.team.pk)}),
 }
 
 # Served without any URL pattern or login: static files (WhiteNoise, before every view). They

@@ -90,7 +90,6 @@ def test_the_new_link_is_shown_once_to_the_sharer_and_never_again(world):
     token = found.group(2)
     assert token_hash(token) == link.token_hash
     assert response["Cache-Control"] == "no-store"
-    assert response["Referrer-Policy"] == "no-referrer"
     assert link.created_by == world.editor and link.is_latest and not link.runs.exists()
     for page in (reverse("sharing:manage", args=[world.prompt.pk]), reverse("prompts:versions", args=[world.prompt.pk])):
         later = client.get(page)
@@ -134,6 +133,7 @@ def test_share_pages_and_media_say_noindex_and_send_no_referrer(world):
         assert "public" not in response["Cache-Control"] and "immutable" not in response["Cache-Control"], url
     html = text_of(anon().get(page_url(token)))
     assert '<meta name="robots" content="noindex">' in html
+    assert '<meta name="referrer" content="no-referrer">' in html
     media = anon().get(file_url(token, world.image))
     assert media["Cache-Control"] == "private, no-cache"
     assert "private" in anon().get(thumb_url(token, world.image))["Cache-Control"]
@@ -141,25 +141,36 @@ def test_share_pages_and_media_say_noindex_and_send_no_referrer(world):
 
 def test_nothing_of_the_team_but_the_prompt_shows_even_with_runs(world):
     link, token = make_share_link(world.prompt, runs=[world.run], user=world.owner)
-    # The owner's fork form names the owner's own teams (where they may fork to): nothing else of theirs.
-    for client, own in ((anon(), []), (logged_in(world.outsider), []), (logged_in(world.owner), ["Acme Secret Team"])):
+    for client in (anon(), logged_in(world.outsider), logged_in(world.owner)):
         html = text_of(client.get(page_url(token)))
         assert "Shared caption" in html
-        leaked = [s for s in world.secrets if s in html and s not in own]
+        leaked = [s for s in world.secrets if s in html]
         assert not leaked, f"the shared page shows {leaked}"
         assert KEY not in html
     for item in (world.image, world.audio):
         assert KEY.encode() not in b"".join(anon().get(file_url(token, item)).streaming_content)
 
 
-def test_a_logged_in_visitor_sees_no_navigation_only_teams_to_fork_into(world):
+def test_a_logged_in_visitor_sees_no_navigation_and_forks_from_a_page_of_their_teams(world):
     link, token = make_share_link(world.prompt, user=world.owner)
-    html = text_of(logged_in(world.outsider).get(page_url(token)))
+    client = logged_in(world.outsider)
+    html = text_of(client.get(page_url(token)))
 
     assert 'class="mainnav"' not in html and "team-chip" not in html and "Log out" not in html
-    assert "bob_outsider" not in html
-    assert re.search(rf'<option value="{world.team_b.pk}"[^>]*>Bob&#x27;s Team</option>', html)
-    assert "Carol" not in html  # a viewer there: not a team to fork into
+    assert "bob_outsider" not in html and "Bob" not in html
+    assert f'href="{reverse("sharing:fork", args=[token])}"' in html
+    fork_page = client.get(reverse("sharing:fork", args=[token]))
+    form = text_of(fork_page)
+    assert fork_page.status_code == 200
+    assert re.search(rf'<option value="{world.team_b.pk}"[^>]*>Bob&#x27;s Team</option>', form)
+    assert "Carol" not in form  # a viewer there: not a team to fork into
+    assert not [s for s in world.secrets if s in form]
+    # Its form must carry an Origin header to pass CSRF: same-origin, never to another site.
+    assert fork_page["Referrer-Policy"] == "same-origin" and fork_page["X-Robots-Tag"] == "noindex, nofollow"
+    assert '<meta name="referrer" content="same-origin">' in form
+    # Not logged in: the login page first, then back to the fork page.
+    login = anon().get(reverse("sharing:fork", args=[token]))
+    assert login.status_code == 302 and login["Location"].startswith(reverse("accounts:login"))
 
 
 # --- revoked, expired, guessed -----------------------------------------------------------------------
