@@ -278,3 +278,19 @@ def test_services_refuse_a_non_owner(team, owner):
     with pytest.raises(services.NotOwner):
         services.revoke_invite(invite=invite, actor=editor)
     assert Invite.objects.count() == 1
+
+
+def test_no_get_of_the_team_pages_writes(client, owner, viewer, team):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _, token = make_invite(team, owner)
+    newcomer = make_user()
+    pages = [(owner, TEAM), (owner, TEAM + "?page=2"), (viewer, TEAM), (newcomer, join_url(token)),
+             (owner, join_url(token)), (newcomer, join_url("x" * 43))]
+    for who, url in pages:
+        client.force_login(who)
+        with CaptureQueriesContext(connection) as queries:
+            client.get(url)
+        writes = [q["sql"] for q in queries if re.match(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", q["sql"], re.I)]
+        assert not writes, (url, writes)
