@@ -69,13 +69,14 @@ def test_share_open_anonymously_fork_and_revoke(page, browser, live_server, edit
         assert visitor.locator("a[href^='/prompts/'], a[href^='/library/'], nav.mainnav").count() == 0
         img = visitor.locator(f"#shared-item-{image.pk} img")
         visitor.wait_for_function("el => el.complete && el.naturalWidth > 0", arg=img.element_handle())
-        assert img.evaluate("el => el.naturalWidth") == 160
+        original = visitor.locator(f"#shared-item-{image.pk} a.shared-original").get_attribute("href")
+        assert anonymous.request.get(original).status == 200
         player = visitor.locator(f"#shared-item-{audio.pk} audio")
         visitor.wait_for_function("el => el.readyState >= 1 && el.duration > 0", arg=player.element_handle())
         assert abs(player.evaluate("el => el.duration") - 1.5) < 0.1
         played = player.evaluate("async el => { el.muted = true; await el.play(); return !el.paused; }")
         assert played, "the audio player plays"
-        media_urls = [img.get_attribute("src"), player.get_attribute("src")]
+        media_urls = [original, img.get_attribute("src"), player.get_attribute("src")]
         media_urls += [u for u in visitor.locator("img.waveform").evaluate_all("els => els.map(e => e.getAttribute('src'))")]
         assert all(u.startswith("/s/") for u in media_urls)
         assert not problems.all(), problems.all()

@@ -109,7 +109,7 @@ def test_an_anonymous_visitor_sees_the_prompt_its_media_and_the_previews(world):
     assert response.status_code == 200
     assert "Shared caption" in html and "You are a careful listener." in html
     assert "Describe {{subject}} and the sound." in html and "a tabby cat" in html and "max_tokens" in html
-    assert f'src="{file_url(token, world.image)}"' in html
+    assert f'href="{file_url(token, world.image)}"' in html and f'src="{thumb_url(token, world.image)}"' in html
     assert f'<audio controls preload="metadata" src="{file_url(token, world.audio)}"' in html
     assert f'src="{thumb_url(token, world.audio)}"' in html  # the waveform
     for protocol in ("OpenAI Chat Completions", "OpenAI Responses", "Anthropic Messages", "Google Gemini"):
