@@ -412,3 +412,31 @@ def test_a_prompt_without_a_saved_version_cannot_be_shared(world):
     assert response.status_code == 400
     assert "Save a version" in text_of(response)
     assert not ShareLink.objects.exists()
+
+
+def test_video_pdf_and_media_variables_show_with_their_players_and_first_page(world):
+    from tests import media_samples as samples
+    from tests.factories import make_item, make_prompt
+
+    video = make_item(world.team, samples.mp4_bytes(seconds=1.0), "clip.mp4", world.owner)
+    pdf = make_item(world.team, samples.pdf_bytes(pages=2), "report.pdf", world.owner)
+    doc = doc_with({"media": {"item": video.pk}}, {"media": {"item": pdf.pk}, "detail": "high"},
+                   {"media_variable": "photo", "kind": "image"},
+                   {"media": {"url": "https://cdn.example.org/far.png", "kind": "image", "mime_type": "image/png"}},
+                   variables={"photo": {"media": {"item": world.image.pk}}}, name="Mixed media")
+    prompt = make_prompt(world.team, "Mixed media", user=world.owner, doc=doc, media_items=[video, pdf, world.image])
+    _, token = make_share_link(prompt, user=world.owner)
+    html = text_of(anon().get(page_url(token)))
+
+    assert f'<video controls preload="metadata" src="{file_url(token, video)}"' in html
+    assert f'poster="{thumb_url(token, video)}"' in html
+    assert f'<img class="page" src="{thumb_url(token, pdf)}" alt="First page of report.pdf">' in html
+    assert "2 pages" in html and "detail high" in html
+    assert "slot filled from <code>{{photo}}</code>" in html
+    assert f'src="{thumb_url(token, world.image)}"' in html  # the variable's value, in the variables list
+    assert "<code>https://cdn.example.org/far.png</code>" in html and 'src="https://cdn.example.org' not in html
+    for item in (video, pdf, world.image):
+        assert anon().get(file_url(token, item)).status_code == 200
+        assert anon().get(thumb_url(token, item)).status_code == 200
+    pdf_response = anon().get(file_url(token, pdf))
+    assert pdf_response["Content-Disposition"].startswith("attachment")  # never shown inline
