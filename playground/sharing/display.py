@@ -23,7 +23,7 @@ from playground.prompts.document import DocumentError, media_refs, normalize
 from playground.prompts.library_source import LibrarySource, item_id_of
 from playground.prompts.models import PromptVersion
 from playground.prompts.previews import COLUMN_KEYS, render_previews
-from playground.runs.display import ResultCard, result_cards
+from playground.runs.display import TRANSPORT_KINDS, ResultCard, plain_error, result_cards
 from playground.runs.models import Result, Run
 from playground.sharing.models import ShareLink
 from playground.uploads.models import MediaItem
@@ -80,11 +80,17 @@ class SharedVariable:
 
 
 @dataclass
+class SharedResult:
+    card: ResultCard  # as the run page has it (usage, cost, marks, output as escaped markdown)
+    error: str  # what went wrong in plain words, naming no host
+
+
+@dataclass
 class SharedRun:
     run: Run
     number: int  # the version it ran
     values: list[tuple[str, str]]  # the text values it was run with
-    cards: list[ResultCard]
+    results: list[SharedResult]
 
 
 @dataclass
@@ -183,7 +189,17 @@ def _runs(link: ShareLink) -> list[SharedRun]:
     by_run: dict[int, list[Result]] = {r.pk: [] for r in runs}
     for result in Result.objects.filter(run__in=runs).order_by("run_id", "position"):
         by_run[result.run_id].append(result)
-    return [SharedRun(run, run.prompt_version.number, _text_values(run), result_cards(by_run[run.pk])) for run in runs]
+    return [SharedRun(run, run.prompt_version.number, _text_values(run),
+                      [SharedResult(card, shared_error(card.result)) for card in result_cards(by_run[run.pk])])
+            for run in runs]
+
+
+def shared_error(result: Result) -> str:
+    """runs.display.plain_error without the client's headline for a timeout or a broken
+    connection: that names the provider's host ("Could not connect to llm.internal:8000")."""
+    if result.status == Result.Status.FAILED and result.error_kind in TRANSPORT_KINDS:
+        return TRANSPORT_KINDS[result.error_kind]
+    return plain_error(result)
 
 
 def _text_values(run: Run) -> list[tuple[str, str]]:

@@ -440,3 +440,24 @@ def test_video_pdf_and_media_variables_show_with_their_players_and_first_page(wo
         assert anon().get(thumb_url(token, item)).status_code == 200
     pdf_response = anon().get(file_url(token, pdf))
     assert pdf_response["Content-Disposition"].startswith("attachment")  # never shown inline
+
+
+def test_a_failed_result_says_what_went_wrong_without_the_providers_host_or_message(world):
+    from playground.runs.models import Result
+
+    Result.objects.create(
+        run=world.run, position=1, provider_name="Secret Provider Co", protocol="chat", model_name="gpt-share-down",
+        url="https://llm.internal-share.example/v1/chat/completions", status=Result.Status.FAILED,
+        error_kind="connection", error_message="Could not connect to llm.internal-share.example:443: refused.",
+        attempts=[{"error": {"kind": "connection",
+                             "headline": "Could not connect to llm.internal-share.example:443."}}])
+    Result.objects.create(
+        run=world.run, position=2, provider_name="Secret Provider Co", protocol="chat", model_name="gpt-share-401",
+        url="https://llm.internal-share.example/v1/chat/completions", status=Result.Status.FAILED, error_status=401,
+        error_type="invalid_api_key", error_message=f"Incorrect API key provided: {KEY[:8]}... at llm.internal-share.example")
+    _, token = make_share_link(world.prompt, runs=[world.run], user=world.owner)
+    html = text_of(anon().get(page_url(token)))
+
+    assert "gpt-share-down" in html and "Could not connect to the provider" in html
+    assert "The provider did not accept the API key" in html
+    assert "llm.internal-share.example" not in html and KEY[:8] not in html and "invalid_api_key" not in html
