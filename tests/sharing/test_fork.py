@@ -125,3 +125,26 @@ def test_a_member_may_fork_into_their_own_team_and_keeps_the_same_items(world: W
     forked = Prompt.objects.filter(team=world.team, fork_origin__isnull=False).get()
     assert media_refs(forked.latest_version().content) == [{"item": world.image.pk}, {"item": world.audio.pk}]
     assert MediaItem.objects.filter(team=world.team).count() == items
+
+
+def test_a_url_reference_is_forked_as_a_reference_of_the_team(world: World):
+    from tests.factories import doc_with, make_prompt
+
+    fields = {f.attname: getattr(world.image, f.attname) for f in MediaItem._meta.concrete_fields
+              if f.attname not in ("id", "created_at")}
+    reference = MediaItem.objects.create(**{**fields, "source": MediaItem.Source.URL_REFERENCE, "file_id": None,
+                                            "source_url": "https://cdn.example.org/cat.png", "name": "cdn-cat.png"})
+    prompt = make_prompt(world.team, "By URL", user=world.owner, media_items=[reference],
+                         doc=doc_with({"media": {"item": reference.pk}, "send": "url"}, name="By URL"))
+    _, token = make_share_link(prompt, user=world.owner)
+
+    fork(logged_in(world.outsider), token, world.team_b)
+    fork(logged_in(world.outsider), token, world.team_b)
+
+    copies = MediaItem.objects.filter(team=world.team_b, source=MediaItem.Source.URL_REFERENCE)
+    assert copies.count() == 1  # the second fork reuses it
+    copy = copies.get()
+    assert (copy.file_id, copy.source_url, copy.sha256) == (None, "https://cdn.example.org/cat.png", world.image.sha256)
+    for forked in Prompt.objects.filter(team=world.team_b):
+        part = forked.latest_version().content["messages"][0]["parts"][0]
+        assert part == {"media": {"item": copy.pk}, "send": "url"}

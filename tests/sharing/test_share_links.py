@@ -461,3 +461,10 @@ def test_a_failed_result_says_what_went_wrong_without_the_providers_host_or_mess
     assert "gpt-share-down" in html and "Could not connect to the provider" in html
     assert "The provider did not accept the API key" in html
     assert "llm.internal-share.example" not in html and KEY[:8] not in html and "invalid_api_key" not in html
+
+
+def test_an_anonymous_visit_sets_no_cookie(world):
+    _, token = make_share_link(world.prompt, user=world.owner)
+    for url in (page_url(token), file_url(token, world.image), thumb_url(token, world.audio), page_url("nope" * 11)):
+        response = anon().get(url)
+        assert not response.cookies, (url, response.cookies)
