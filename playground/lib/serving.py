@@ -16,10 +16,11 @@ RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 CHUNK = 256 * 1024
 
 
-def serve_stored_file(request, stored, *, filename: str, cache_seconds: int = 0, redirect_ok: bool = True) -> HttpResponse:
-    """Answer with stored's bytes (a StoredFile: open_range, signed_url). redirect_ok=False
-    keeps the bytes going through Prism even when signed URLs are on: for access that must end the
-    moment it is withdrawn (a share link), since a signed URL stays valid until it expires."""
+def serve_stored_file(request, stored, *, filename: str, cache_seconds: int = 0, signed_redirect: bool = False) -> HttpResponse:
+    """Answer with stored's bytes (a StoredFile: open_range, signed_url). signed_redirect=True lets
+    a member's view redirect to a presigned GET when PRISM_S3_SIGNED_URLS is on. Off by default:
+    a signed URL stays valid until it expires, so access that must end the moment it is withdrawn
+    (a share link) keeps going through Prism."""
     mime = stored.mime_type
     inline = mime.startswith(INLINE_TYPES_PREFIXES) and mime not in INLINE_REFUSED
     size = stored.size
@@ -39,7 +40,7 @@ def serve_stored_file(request, stored, *, filename: str, cache_seconds: int = 0,
     disposition = f"{'inline' if inline else 'attachment'}; filename*=UTF-8''{quote(filename)}"
     # With the bucket and PRISM_S3_SIGNED_URLS: a redirect to a presigned GET that expires in
     # minutes, its type and disposition forced by the signature (the bucket answers Range itself).
-    if redirect_ok and (url := stored.signed_url(disposition=disposition, cache_seconds=cache_seconds)):
+    if signed_redirect and (url := stored.signed_url(disposition=disposition, cache_seconds=cache_seconds)):
         response = HttpResponseRedirect(url)
         response["Cache-Control"] = "private, no-store"  # a fresh signature each time
         return response

@@ -169,7 +169,7 @@ def item_file(request, item_id: int):
     item = _get_item(request, item_id)
     if item.file is None:
         raise Http404("This item is a URL reference; its bytes are not stored.")
-    return serve_stored_file(request, item.file, filename=item.name)
+    return serve_stored_file(request, item.file, filename=item.name, signed_redirect=True)
 
 
 @require_GET
@@ -177,7 +177,8 @@ def item_thumbnail(request, item_id: int):
     item = _get_item(request, item_id)
     if item.thumbnail is None:
         raise Http404("No thumbnail")
-    return serve_stored_file(request, item.thumbnail, filename=f"{item.name}.thumbnail", cache_seconds=86400)
+    return serve_stored_file(request, item.thumbnail, filename=f"{item.name}.thumbnail", cache_seconds=86400,
+                             signed_redirect=True)
 
 
 # --- variants ------------------------------------------------------------------------------------
@@ -228,4 +229,5 @@ def variant_file(request, item_id: int, variant_id: int, position: int):
         position=position,
     )
     ext = variant_file.file.mime_type.split("/")[-1]
-    return serve_stored_file(request, variant_file.file, filename=f"{item.name}.variant{position}.{ext}")
+    return serve_stored_file(request, variant_file.file, filename=f"{item.name}.variant{position}.{ext}",
+                             signed_redirect=True)

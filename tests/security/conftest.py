@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings
 
 from playground.accounts.models import Membership
 from tests.factories import make_member, make_model, make_png, make_prompt, make_provider, make_team, make_wav
@@ -98,13 +100,20 @@ def walk_no_network(monkeypatch):
     lookup and outgoing connection fails as if offline."""
 
     real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+    real_getaddrinfo = socket.getaddrinfo
+    # The team pass keeps media in an S3 server on loopback (tests/s3_server.py): that one stays reachable.
+    bucket = urlsplit(settings.STORAGES["default"].get("OPTIONS", {}).get("endpoint_url") or "")
+    media = (bucket.hostname, bucket.port) if bucket.hostname in ("127.0.0.1", "::1") else None
 
-    def offline(*args, **kwargs):
+    def offline(host=None, port=None, *args, **kwargs):
+        if media and (host, int(port or 0)) == media:
+            return real_getaddrinfo(host, port, *args, **kwargs)
         raise socket.gaierror(socket.EAI_NONAME, "the security walks run offline")
 
     def guarded(real):
         def connect(sock, address):
-            if sock.family in (socket.AF_INET, socket.AF_INET6):  # local pipes and sockets stay usable
+            # Local pipes and sockets stay usable, and the loopback media bucket.
+            if sock.family in (socket.AF_INET, socket.AF_INET6) and tuple(address[:2]) != media:
                 raise OSError("the security walks run offline")
             return real(sock, address)
         return connect

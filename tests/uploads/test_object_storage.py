@@ -20,10 +20,12 @@ import pytest
 from botocore.exceptions import ClientError
 from django.conf import settings
 from django.db import transaction
+from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
 from playground.lib.env import bucket_origins
+from playground.lib.serving import serve_stored_file
 from playground.runs import services as runs_services
 from playground.runs.models import Result, Run
 from playground.uploads import blobs, enqueue, services
@@ -199,6 +201,9 @@ def test_signed_urls_redirect_to_a_presigned_get_that_expires(client_logged_in, 
     assert bucket_origins(settings.PRISM_S3_BUCKET, settings.STORAGES["default"]["OPTIONS"]) == [
         f"{split.scheme}://{split.netloc}"
     ]
+    # A view that does not ask for it (a share link: access must end when the link does) streams instead.
+    streamed = serve_stored_file(RequestFactory().get("/"), item.file, filename="photo.png")
+    assert streamed.status_code == 200 and b"".join(streamed.streaming_content) == samples.png_bytes(80, 60)
     # Never public: the object carries no grant to everyone.
     grants = s3().get_object_acl(Bucket=settings.PRISM_S3_BUCKET, Key=blob_name(item.file_id))["Grants"]
     assert not [g for g in grants if "AllUsers" in str(g.get("Grantee", {}).get("URI", ""))]
