@@ -7,7 +7,8 @@ ZIP exports) gets a copy in this machine's cache folder (PRISM_MEDIA_CACHE_DIR).
 named by the sha256 of their content, so a cached copy is never stale and machines never need to
 agree on anything; each is written to a temporary name and renamed, so a reader never sees half
 a file, and a download whose bytes do not hash to their name is refused. Past
-PRISM_MEDIA_CACHE_MB the least recently used entries are evicted (a use renews an entry's mtime).
+PRISM_MEDIA_CACHE_MB the least recently used entries are evicted: a use sets an entry's access
+time (explicitly, so noatime mounts do not matter), its modification time stays when it was written.
 """
 
 import hashlib
@@ -147,9 +148,9 @@ def cache_path(sha256: str, suffix: str = "") -> Path:
 
 
 def touch(path: Path) -> bool:
-    """Mark a cache entry used now; False if it is not there."""
+    """Mark a cache entry used now (its access time); False if it is not there."""
     try:
-        os.utime(path)
+        os.utime(path, ns=(time.time_ns(), path.stat().st_mtime_ns))
         return True
     except FileNotFoundError:
         return False
@@ -220,12 +221,12 @@ def evict(limit_bytes: int | None = None, *, grace_s: float = EVICT_GRACE_S) -> 
                 if st.st_mtime < now - STALE_TEMP_S:
                     _unlink(entry.path)
                 continue
-            entries.append((st.st_mtime, st.st_size, entry.path))
+            entries.append((st.st_atime, st.st_size, entry.path))
             total += st.st_size
     if total > limit:
         goal = int(limit * 0.9)
-        for mtime, size, path in sorted(entries):
-            if total <= goal or mtime > now - grace_s:
+        for used, size, path in sorted(entries):
+            if total <= goal or used > now - grace_s:
                 break
             if _unlink(path):
                 total -= size
