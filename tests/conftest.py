@@ -221,6 +221,9 @@ def _worker_environment() -> dict[str, str]:
         CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
         PYTHONUNBUFFERED="1",
     )
+    if settings.PRISM_S3_BUCKET:
+        # As on another machine: the same bucket (its settings are in os.environ), a cache of its own.
+        env["PRISM_MEDIA_CACHE_DIR"] = str(Path(settings.DATA_DIR) / "worker-cache")
     return env
 
 

@@ -113,6 +113,10 @@ def test_an_upload_goes_to_the_bucket_its_variant_too_and_a_run_sends_the_object
     [made] = variant.ordered_files()
     png = bucket_bytes(made.file_id)
     assert png.startswith(b"\x89PNG") and made.details["width"] == 64
+    # The worker ("another machine": a cache folder of its own) downloaded the original from the bucket.
+    worker_cache = settings.DATA_DIR / "worker-cache"
+    assert (worker_cache / item.file_id[:2] / item.file_id).read_bytes() == photo
+    assert not cached(item.file_id) and not cached(made.file_id)  # nothing came through this process's cache
 
     # A run of a prompt sending that variant: the provider gets the bucket object's base64.
     empty_cache()
@@ -128,7 +132,9 @@ def test_an_upload_goes_to_the_bucket_its_variant_too_and_a_run_sends_the_object
     [received] = provider_server.received
     [image] = [p for p in received.body["messages"][-1]["content"] if p["type"] == "image_url"]
     assert image["image_url"]["url"] == "data:image/png;base64," + base64.b64encode(png).decode()
-    assert photo not in json.dumps(received.body).encode()  # the variant was sent, not the original
+    assert base64.b64encode(photo) not in json.dumps(received.body).encode()  # the variant was sent, not the original
+    # The runs worker read the variant's base64 from its own copy of the bucket's object.
+    assert (worker_cache / made.file_id[:2] / f"{made.file_id}.b64").read_bytes() == base64.b64encode(png)
 
 
 @pytest.mark.django_db
