@@ -1,7 +1,6 @@
 """One dispatcher per process for sending results, and the per-provider limits it keeps.
 
     get_dispatcher().submit(request, api_key=..., provider=(key, limit), timeouts=..., retry_policy=...)
-    get_dispatcher().admission.take({result_id: (key, limit)}, timeout=...)   # which results to claim now
     limits_redis_url()      # the Redis that makes the limits global, or None (per process)
     timeouts_for(provider)  # Provider.timeout_s as providers.Timeouts
     retry_policy()          # PRISM_RUN_MAX_RETRIES as providers.RetryPolicy
@@ -16,9 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
-import time
-from collections import deque
 
 from django.conf import settings
 
@@ -26,7 +22,7 @@ from playground.lib.per_process import PerProcess
 from playground.providers import Dispatcher, RetryPolicy, Timeouts, limits
 from playground.providers.limits import RedisSemaphore, SharedLimiter
 
-__all__ = ["Admission", "RunDispatcher", "get_dispatcher", "limits_redis_url", "retry_policy", "timeouts_for"]
+__all__ = ["RunDispatcher", "get_dispatcher", "limits_redis_url", "retry_policy", "timeouts_for"]
 
 log = logging.getLogger("playground.runs")
 # httpx logs every request at INFO; the line per result that sending.py logs says more, once.
@@ -43,74 +39,6 @@ def timeouts_for(provider) -> Timeouts:
     return Timeouts(connect=min(10.0, t), read=t, write=max(t, 30.0), pool=t, total=t)
 
 
-class Admission:
-    """Which of a task's results it may claim now: per provider, a process keeps at most twice the
-    provider's limit handed over and not yet answered (the limit in flight, as many waiting for a
-    slot). The rest stay queued in the database until a call to that provider ends.
-
-    Why: a worker takes 64 tasks of 10 results at once; claiming them all put 640 requests through
-    claim, load and hand-over in its first half-second, for 50 slots: the event loop and the
-    database threads were so busy that the first calls started 50-80 ms late (bench/dispatch.py).
-    Left queued, a result also reads "queued", not "running", while it waits for its provider.
-
-    A task waiting for room sleeps on an Event of its own, listed under each provider it waits
-    for; the end of a call to that provider wakes the first such waiter (no polling)."""
-
-    def __init__(self, *, per_limit: int = 2):
-        self._per_limit = per_limit
-        self._lock = threading.Lock()
-        self._out: dict = {}  # provider key -> requests handed over, not yet answered
-        self._waiters: dict = {}  # provider key -> deque of the Events of tasks waiting for it
-
-    def outstanding(self, key) -> int:
-        with self._lock:
-            return self._out.get(key, 0)
-
-    def take(self, wanted: dict, *, timeout: float) -> list:
-        """Of ``wanted`` (id -> (provider key, limit); key None: no limit), those whose provider has
-        room, each counted until :meth:`release`; if none has, waits up to ``timeout`` for room.
-        [] when the time is up."""
-        deadline = time.monotonic() + timeout
-        while True:
-            event = threading.Event()
-            with self._lock:
-                taken = []
-                for pk, (key, limit) in wanted.items():
-                    if key is None:
-                        taken.append(pk)
-                    elif self._out.get(key, 0) < self._per_limit * max(1, int(limit or 1)):
-                        self._out[key] = self._out.get(key, 0) + 1
-                        taken.append(pk)
-                left = deadline - time.monotonic()
-                if taken or left <= 0:
-                    return taken
-                keys = {key for key, _ in wanted.values()}
-                for key in keys:
-                    self._waiters.setdefault(key, deque()).append(event)
-            event.wait(left)
-            with self._lock:
-                for key in keys:
-                    try:
-                        self._waiters[key].remove(event)
-                    except ValueError:  # popped by release(), which woke us
-                        pass
-            # Woken or not, look again: a release that came as the wait timed out left room for us.
-
-    def release(self, key) -> None:
-        """A call to ``key``'s provider ended (answered, failed, cancelled, or never sent): wake the
-        first task waiting for that provider."""
-        if key is None:
-            return
-        with self._lock:
-            self._out[key] = max(0, self._out.get(key, 0) - 1)
-            waiters = self._waiters.get(key)
-            while waiters:
-                event = waiters.popleft()
-                if not event.is_set():  # one woken already (by another provider) looks again itself
-                    event.set()
-                    break
-
-
 class RunDispatcher(Dispatcher):
     """A Dispatcher whose limits come with each call: ``provider=(key, limit)``. The limit of a
     provider is read from the database per call, so a changed ``max_concurrency`` applies to the
@@ -125,7 +53,6 @@ class RunDispatcher(Dispatcher):
         self._lease_s = lease_s
         self._redis = None
         self._shared: dict = {}
-        self.admission = Admission()
         super().__init__(**kwargs)
 
     def _limiter(self, provider):

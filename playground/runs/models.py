@@ -266,24 +266,6 @@ class Result(models.Model):
         return sql.write(cls, result_id, token, {**fields, "finished_at": timezone.now(), "claimed_until": None})
 
     @classmethod
-    def providers_of(cls, result_ids: list[int]) -> dict:
-        """Of the results not finished, id -> (provider id, its limit); (None, None) without a model.
-        What a worker needs to know before it claims them (dispatch.Admission)."""
-        rows = cls.objects.filter(pk__in=result_ids, status__in=(cls.Status.QUEUED, cls.Status.RUNNING)).values_list(
-            "pk", "provider_model__provider_id", "provider_model__provider__max_concurrency"
-        )
-        return {pk: (provider_id, limit) for pk, provider_id, limit in rows}
-
-    @classmethod
-    def keep_queued(cls, result_ids: list[int]) -> set[int]:
-        """A worker holds these queued results until their provider has room: say so (enqueued_at
-        now, so the sweeper does not send another task for them), and return those still queued or
-        running (a cancelled one is dropped)."""
-        cls.objects.filter(pk__in=result_ids, status=cls.Status.QUEUED).update(enqueued_at=timezone.now())
-        still = (cls.Status.QUEUED, cls.Status.RUNNING)
-        return set(cls.objects.filter(pk__in=result_ids, status__in=still).values_list("pk", flat=True))
-
-    @classmethod
     def load_for_sending(cls, result_ids: list[int]) -> list["Result"]:
         """The results with their run's status, model, provider, team and body, in one SELECT:
         instances holding only what sending needs (any other field is deferred, as with ``.only()``)."""

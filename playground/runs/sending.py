@@ -49,10 +49,7 @@ Design (issue 4):
   with leases (providers.limits; renewed while held, so a SIGKILLed worker's slots come back
   after ``PRISM_LIMITS_LEASE_S``; a waiting call is woken when a slot frees, not by polling, and
   while no other worker waits a finished call hands its slot to the next one without Redis). On
-  the embedded default it is per worker process. A task claims only the results whose provider
-  has room in the process (dispatch.Admission: twice the provider's limit handed over and not
-  answered); the others stay queued, kept from the sweeper, until a call to their provider ends
-  and wakes the task. A runs worker warms up at start
+  the embedded default it is per worker process. A runs worker warms up at start
   (:func:`warm_up`: the dispatcher, the Redis connections, the database threads' connections),
   so its first tasks do not pay for them.
 * **Few database connections, little CPU.** In a worker, the queries run on
@@ -79,7 +76,6 @@ import logging
 import os
 import secrets as pysecrets
 import threading
-import time
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -263,81 +259,36 @@ def execute_many(result_ids, *, dispatcher: RunDispatcher | None = None, retry_p
         return statuses
     token = new_token()
     run_here = db.call if db is not None else _inline
-    # In a worker, a result is claimed only when its provider has room in this process
-    # (dispatch.Admission); without database threads (tests, eager mode) all at once.
-    admission = getattr(dispatcher or get_dispatcher(), "admission", None) if db is not None else None
-    pending = run_here(Result.providers_of, ids) if admission is not None else {}
+    started = run_here(_start, ids, token, dispatcher, retry_policy_)
+    taken = {result.pk for result, _ in started}
+    for pk in ids:
+        if pk not in taken:
+            log.info("result %s: already finished, cancelled or being sent; nothing to do", pk)
+    touched_runs = list(dict.fromkeys(result.run_id for result, _ in started))
     # Per result in flight: its answer's future, and (with db) the future of its record.
     calls: dict[int, tuple[Result, concurrent.futures.Future, concurrent.futures.Future]] = {}
-    touched_runs: dict[int, None] = {}
-
-    def release(key) -> None:
-        if admission is not None:
-            admission.release(key)
-
-    def begin(batch: list[int], keys: dict) -> None:
-        """Claim, load and hand over ``batch`` (``keys``: id -> provider key, as admitted)."""
-        try:
-            started = run_here(_start, batch, token, dispatcher, retry_policy_)
-        except BaseException:
-            for pk in batch:
-                release(keys.get(pk))
-            raise
-        for result, future in started:
-            touched_runs[result.run_id] = None
-            key = keys.get(result.pk)
-            if result.claims > 1:
-                log.warning("run %s result %s: sent again; the worker that had it was lost", result.run_id, result.pk)
-            if isinstance(future, str):
-                statuses[result.pk] = future
-                release(key)
-                continue
-            if admission is not None:
-                future.add_done_callback(lambda _done, key=key: admission.release(key))
-            recorded: concurrent.futures.Future = concurrent.futures.Future()
-            if db is not None:
-                future.add_done_callback(_record_when_answered(result, token, db, recorded))
-            calls[result.pk] = (result, future, recorded)
-        taken = {result.pk for result, _ in started}
-        for pk in batch:
-            if pk not in taken:
-                release(keys.get(pk))
-                log.info("result %s: already finished, cancelled or being sent; nothing to do", pk)
-
-    if admission is None:
-        begin(ids, {})
-    else:
-        for pk in ids:
-            if pk not in pending:
-                log.info("result %s: already finished, cancelled or being sent; nothing to do", pk)
-
-    # This thread waits for room for its pending results (woken when a call to their provider
-    # ends), and for every answer to be recorded (with database threads; without, until each
-    # answer comes, then records it here), renewing the leases every lease/3 s.
-    every = max(0.2, lease_s() / 3)
-    renew_at = time.monotonic() + every
-    while pending or calls:
-        if pending:
-            admitted = admission.take(pending, timeout=max(0.0, renew_at - time.monotonic()))
-            if admitted:
-                begin(admitted, {pk: pending.pop(pk)[0] for pk in admitted})
-        if calls:
-            awaited = {(rec if db is not None else fut): pk for pk, (_, fut, rec) in calls.items()}
-            wait_s = 0 if pending else max(0.0, renew_at - time.monotonic())
-            done, _ = concurrent.futures.wait(awaited, timeout=wait_s, return_when=concurrent.futures.FIRST_COMPLETED)
-            for waited in done:
-                pk = awaited[waited]
-                result, future, recorded = calls.pop(pk)
-                statuses[pk] = _settle(result, future, recorded, token, db)
-        if time.monotonic() < renew_at:
+    for result, future in started:
+        if result.claims > 1:
+            log.warning("run %s result %s: sent again; the worker that had it was lost", result.run_id, result.pk)
+        if isinstance(future, str):
+            statuses[result.pk] = future
             continue
-        renew_at = time.monotonic() + every
-        if pending:  # still queued here: not forgotten (the sweeper leaves them); a cancelled one is dropped
-            still = run_here(Result.keep_queued, list(pending))
-            for pk in [pk for pk in pending if pk not in still]:
-                del pending[pk]
-                log.info("result %s: finished or cancelled while it waited for its provider; nothing to do", pk)
-        if not calls:
+        recorded: concurrent.futures.Future = concurrent.futures.Future()
+        if db is not None:
+            future.add_done_callback(_record_when_answered(result, token, db, recorded))
+        calls[result.pk] = (result, future, recorded)
+
+    # This thread sleeps until every answer is recorded (with database threads; without, until
+    # each answer comes, then records it here), waking every lease/3 s to renew the leases.
+    every = max(0.2, lease_s() / 3)
+    while calls:
+        awaited = {(rec if db is not None else fut): pk for pk, (_, fut, rec) in calls.items()}
+        done, _ = concurrent.futures.wait(awaited, timeout=every, return_when=concurrent.futures.FIRST_COMPLETED)
+        for waited in done:
+            pk = awaited[waited]
+            result, future, recorded = calls.pop(pk)
+            statuses[pk] = _settle(result, future, recorded, token, db)
+        if done or not calls:
             continue
         ours = set(run_here(Result.renew, list(calls), token))
         for pk in [pk for pk in calls if pk not in ours]:
@@ -347,7 +298,7 @@ def execute_many(result_ids, *, dispatcher: RunDispatcher | None = None, retry_p
             future.cancel()  # cancelled by the user, or taken over after a stall: stop the call
             log.info("run %s result %s: no longer ours (cancelled or taken over); call abandoned", result.run_id, pk)
     if touched_runs:
-        run_here(_finish_runs, list(touched_runs))
+        run_here(_finish_runs, touched_runs)
     return statuses
 
 
