@@ -74,3 +74,18 @@ def test_the_cache_is_under_the_data_folder_by_default():
 
     assert defaults.PRISM_MEDIA_CACHE_DIR == defaults.DATA_DIR / "cache"
     assert settings.PRISM_MEDIA_CACHE_MB >= 1
+
+
+@pytest.mark.django_db
+def test_storing_a_checked_file_links_it_instead_of_copying(tmp_path):
+    """The local folder's fast path: the upload's temp file becomes the blob by a hard link. With
+    the bucket, the same link seeds this machine's cache, so work that follows needs no download."""
+    from playground.uploads import services
+
+    source = tmp_path / "upload.tmp"
+    source.write_bytes(os.urandom(4096))  # bytes of this test alone
+
+    stored = services.store_path(source, "application/octet-stream")
+
+    assert stored.local_path().stat().st_ino == source.stat().st_ino
+    assert stored.read_bytes() == source.read_bytes() and stored.exists()
