@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from playground.lib.env import ConfigError, parse_env_keys
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 STRONG_KEY = "pR1sm-" + "x7Kq2vLm9TzB4wYc" * 4
 FERNET_KEY = "x" * 43 + "="
@@ -89,3 +93,9 @@ def test_the_readme_team_settings_pass_check_deploy(tmp_path):
     result = run(tmp_path, ["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **env)
 
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_buckets_credentials_can_never_be_granted_to_teams():
+    for name in ("AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SESSION_TOKEN"):
+        with pytest.raises(ConfigError, match="can never be granted"):
+            parse_env_keys(f"{name}=api.openai.com@*")
