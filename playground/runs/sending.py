@@ -206,9 +206,12 @@ def _start(result_ids: list[int], token: str, dispatcher, policy) -> list[tuple[
     if not claimed:
         return []
     results = Result.load_for_sending(claimed)
+    handed = [(result, _submit(result, token, dispatcher, policy)) for result in results]
+    # After the hand-over: the requests need not wait for this write (in a worker's first burst, a
+    # hundred runs' UPDATEs queued behind each other on SQLite's lock).
     for run_id in dict.fromkeys(r.run_id for r in results if r.run.status == Run.Status.QUEUED):
         Run.start_if_queued(run_id)
-    return [(result, _submit(result, token, dispatcher, policy)) for result in results]
+    return handed
 
 
 def _fields_for(result: Result, future: concurrent.futures.Future) -> tuple[dict, SendOutcome | None]:
