@@ -205,6 +205,11 @@ class StoredRequest:
             raise BodyError("This result has no stored request.")
         dialect = DIALECTS[result.protocol]
         auth = dialect.auth(Target(result.protocol, result.model_name))
+        for piece in result.request_body.pieces:
+            # Here, in the task's thread: with the media bucket a cold copy is downloaded now, not in
+            # the dispatcher's event loop that every call shares (and a missing file fails before sending).
+            if not isinstance(piece, str):
+                _b64_path(piece["$b64"])
         return cls(
             protocol=result.protocol,
             url=result.url,

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from playground.lib.env import bucket_origins
 from playground.lib.serving import serve_stored_file
+from playground.runs import bodies
 from playground.runs import services as runs_services
 from playground.runs.models import Result, Run
 from playground.uploads import blobs, enqueue, services
@@ -160,6 +161,28 @@ def test_a_download_that_does_not_match_its_name_is_refused(team):
     with pytest.raises(OSError, match="does not match its sha256"):
         item.file.local_path()
     assert not cached(item.file_id) and not list(settings.PRISM_MEDIA_CACHE_DIR.rglob("*.tmp"))
+
+
+@pytest.mark.django_db
+def test_a_request_fetches_its_media_before_it_reaches_the_dispatcher(team, user, provider_server):
+    """StoredRequest.for_result runs in the task's thread: a cold copy is downloaded there, not in the
+    event loop every call shares, and a file gone from the bucket fails the result before sending."""
+    item = make_png(team, width=40, height=30)
+    version = make_version(team, doc_with({"text": "What is this?"}, {"media": {"item": item.pk}}), user,
+                           media_items=[item])
+    run = runs_services.start_run(version=version, values={}, provider_models=[model_for(team, provider_server, "chat")],
+                                  user=user, team=team)  # its task goes after a commit that never comes here
+    result = run.results.get()
+    empty_cache()
+
+    request = bodies.StoredRequest.for_result(result)
+
+    assert blobs.cache_path(item.file_id, ".b64").read_bytes() == base64.b64encode(samples.png_bytes(40, 30))
+    assert base64.b64encode(samples.png_bytes(40, 30)) in request.body_bytes()
+    s3().delete_object(Bucket=settings.PRISM_S3_BUCKET, Key=blob_name(item.file_id))
+    empty_cache()
+    with pytest.raises(bodies.BodyError, match="missing from the media storage"):
+        bodies.StoredRequest.for_result(result)
 
 
 # --- serving ----------------------------------------------------------------------------------------------
