@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import FieldError, PermissionDenied
+from django.db import transaction
 from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -149,6 +150,7 @@ def provider_list(request):
 @sensitive_variables()
 @require_http_methods(["GET", "POST"])
 @never_cache
+@transaction.atomic  # the change and its audit record together, or neither
 def provider_create(request):
     team, membership = _require_owner_of_current_team(request)
     preset_key = request.POST.get("preset", "") if request.method == "POST" else request.GET.get("preset", "")
@@ -224,6 +226,7 @@ def _detail_context(provider: Provider, can_manage: bool, add_form) -> dict:
 @sensitive_variables()
 @require_http_methods(["GET", "POST"])
 @never_cache
+@transaction.atomic
 def provider_edit(request, provider_id: int):
     provider, _ = _get_provider(request, provider_id, manage=True)
     if request.method == "POST":
@@ -246,6 +249,7 @@ def provider_edit(request, provider_id: int):
 
 
 @require_http_methods(["GET", "POST"])
+@transaction.atomic
 def provider_delete(request, provider_id: int):
     provider, _ = _get_provider(request, provider_id, manage=True)
     if request.method == "POST":
@@ -265,6 +269,7 @@ def provider_delete(request, provider_id: int):
 
 
 @require_POST
+@transaction.atomic
 def model_add(request, provider_id: int):
     provider, _ = _get_provider(request, provider_id, manage=True)
     form = ProviderModelForm(request.POST, provider=provider, user=request.user)
@@ -282,6 +287,7 @@ def model_add(request, provider_id: int):
 
 
 @require_POST
+@transaction.atomic
 def preset_models_add(request, provider_id: int):
     """Add the models of the provider's preset that it does not have (e.g. after deleting some)."""
     provider, _ = _get_provider(request, provider_id, manage=True)
@@ -307,6 +313,7 @@ def model_row(request, model_id: int):
 
 @require_http_methods(["GET", "POST"])
 @never_cache
+@transaction.atomic
 def model_edit(request, model_id: int):
     model, _ = _get_model(request, model_id, manage=True)
     provider = model.provider
@@ -329,6 +336,7 @@ def model_edit(request, model_id: int):
 
 
 @require_POST
+@transaction.atomic
 def model_toggle(request, model_id: int):
     model, _ = _get_model(request, model_id, manage=True)
     model.enabled = not model.enabled
@@ -342,6 +350,7 @@ def model_toggle(request, model_id: int):
 
 
 @require_POST
+@transaction.atomic
 def model_delete(request, model_id: int):
     model, _ = _get_model(request, model_id, manage=True)
     provider_id = model.provider_id

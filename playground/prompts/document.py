@@ -233,6 +233,20 @@ def media_refs(doc: dict) -> list[Any]:
     return refs
 
 
+def rewrite_media_refs(doc: dict, rewrite) -> dict:
+    """Replace, in place, every media reference of a normalized document (parts and variables) by
+    ``rewrite(ref, send)`` (``send``: the part's "inline"/"url" choice; "inline" for a variable).
+    What an export, an import and a fork do to a document's media. Returns ``doc``."""
+    for message in doc["messages"]:
+        for part in message["parts"]:
+            if "media" in part:
+                part["media"] = rewrite(part["media"], part.get("send", "inline"))
+    for value in doc["variables"].values():
+        if isinstance(value, dict):
+            value["media"] = rewrite(value["media"], "inline")
+    return doc
+
+
 def build_prompt(doc: dict, source: MediaSource, values: dict[str, Any] | None = None) -> Built:
     """Turn a normalized document (plus value overrides) into a protocols.Prompt and its values.
 

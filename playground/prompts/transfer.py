@@ -43,7 +43,7 @@ from typing import Any
 from django.conf import settings
 
 from playground.lib import jsonlimits
-from playground.prompts.document import KINDS, DocumentError, MediaProblem, media_refs, normalize
+from playground.prompts.document import KINDS, DocumentError, MediaProblem, media_refs, normalize, rewrite_media_refs
 
 FORMAT = "prism-prompt"
 FORMAT_VERSION = 1
@@ -94,13 +94,7 @@ def export_version(version) -> bytes:
         media_files[entry] = item
         return entry
 
-    for message in doc["messages"]:
-        for part in message["parts"]:
-            if "media" in part:
-                part["media"] = rewrite(part["media"], part.get("send", "inline"))
-    for value in doc["variables"].values():
-        if isinstance(value, dict):
-            value["media"] = rewrite(value["media"], "inline")
+    rewrite_media_refs(doc, rewrite)
 
     prompt_json = json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
     manifest = {
@@ -356,18 +350,12 @@ def import_prompt(*, team, user, uploaded_file):
                     except identify.MediaRejected as exc:
                         raise ImportRefused(f"{path.relative_to(folder).as_posix()}: {exc}") from None
 
-                def rewrite(ref):
+                def rewrite(ref, send):
                     if isinstance(ref, str):
                         return {"item": items[_path_of(ref, folder)].pk}
                     return ref
 
-                for message in doc["messages"]:
-                    for part in message["parts"]:
-                        if "media" in part:
-                            part["media"] = rewrite(part["media"])
-                for value in doc["variables"].values():
-                    if isinstance(value, dict):
-                        value["media"] = rewrite(value["media"])
+                rewrite_media_refs(doc, rewrite)
                 name = _prompt_name(doc, manifest, file_name)
                 prompt = Prompt.objects.create(team=team, name=name, created_by=user)
                 prompt.save_version(doc, media_items=list(items.values()), user=user)

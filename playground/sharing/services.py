@@ -17,7 +17,7 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from playground.prompts.document import DocumentError, media_refs, normalize
+from playground.prompts.document import DocumentError, media_refs, normalize, rewrite_media_refs
 from playground.prompts.library_source import item_id_of
 from playground.prompts.models import Prompt, PromptVersion
 from playground.sharing.models import ForkOrigin, ShareLink
@@ -114,17 +114,9 @@ def remap_media(doc: dict, new_refs: dict[int, dict]) -> dict:
     """``doc`` with each library reference {"item": old} replaced by new_refs[old] (parts and
     media variables, as prompts/transfer.py rewrites them for an export or an import); URL
     references stay as they are."""
-    out = normalize(doc)  # a copy
 
-    def rewrite(ref):
+    def rewrite(ref, send):
         item_id = item_id_of(ref)
         return new_refs[item_id] if item_id in new_refs else ref
 
-    for message in out["messages"]:
-        for part in message["parts"]:
-            if "media" in part:
-                part["media"] = rewrite(part["media"])
-    for value in out["variables"].values():
-        if isinstance(value, dict):
-            value["media"] = rewrite(value["media"])
-    return out
+    return rewrite_media_refs(normalize(doc), rewrite)  # normalize: a copy

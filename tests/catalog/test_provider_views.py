@@ -274,3 +274,18 @@ def test_pages_reject_the_wrong_method(owner_client, provider):
     assert owner_client.get(reverse("catalog:model_delete", args=[model.pk])).status_code == 405
     assert owner_client.get(reverse("catalog:model_add", args=[provider.pk])).status_code == 405
     assert owner_client.post(reverse("catalog:list")).status_code == 405
+
+
+def test_a_change_whose_audit_record_fails_is_not_kept(owner_client, team, monkeypatch):
+    """The provider and its audit record are written in one transaction: an owner's change is
+    never left unrecorded."""
+    from playground.catalog import services
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the audit table is gone")
+
+    monkeypatch.setattr(services, "audit_provider_saved", broken)
+    with pytest.raises(RuntimeError):
+        owner_client.post(reverse("catalog:create"), blank_post())
+
+    assert not team.providers.exists()
