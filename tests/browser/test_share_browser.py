@@ -40,9 +40,11 @@ def test_share_open_anonymously_fork_and_revoke(page, browser, live_server, edit
     bob_team = make_team(name="Bob's lab")
     bob = make_member(bob_team, Membership.Role.EDITOR, username="bob", password=PASSWORD)
 
-    # 1. Alice makes a link on the prompt's history page and copies it.
+    # 1. Alice clicks Share in the editor, makes a link on the prompt's history page and copies it.
     log_in(page, editor)
-    page.goto(f"/prompts/{prompt.pk}/versions/")
+    page.goto(f"/prompts/{prompt.pk}/")
+    page.locator("#share-prompt").click()
+    page.wait_for_url(f"**/prompts/{prompt.pk}/versions/#share-links")
     form = page.locator("#share-links form.share-form")
     form.locator("select[name=version]").select_option("latest")
     form.locator("#make-share-link").click()
