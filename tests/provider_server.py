@@ -49,6 +49,17 @@ named ``fake-SPEC`` (e.g. ``"fake-429:retry-after=1"``), else ``ok``:
                   with ``status=N``, that error; with ``html`` too, a non-JSON page) whose text and
                   body carry the key JSON-escaped (``\u0073\u006b…``), base64 and percent-encoded,
                   and whose ``x-request-id`` / ``request-id`` headers are the key itself
+    see hear      a recogniser (issue 11): answers from what the inline media really contain, as
+                  tests/eval_data.py makes them: "a red circle" for each image (read_shape), "three
+                  one four" for each WAV clip of DTMF digits (read_tones), joined by "; ". Params:
+                  ``err=P`` wrong on a share P of media (a different colour and/or shape, mostly a
+                  neighbour; a substituted, dropped or inserted digit), drawn from a hash of the
+                  medium's bytes and the model name, so reruns answer the same and two models err
+                  on different cases; ``small=PX,small-err=P`` images whose longer edge is <= PX px
+                  are wrong on P instead; ``say=label|colour|shape|json`` ("red circle", "red",
+                  "circle", {"colour": "red", "shape": "circle"}). Shorthand: ``see-err=0.2``, so a
+                  model named ``fake-see-err=0.2``; ``fake-see:err=0.1,delay=500`` also works. Media
+                  are decoded in a thread while the delay runs; URLs are not fetched
     cached=N      (param, on ok) N input tokens reported as read from cache
     text=N image=N audio=N video=N pdf=N
                   (params, on ok) the input tokens reported for that modality (the prompt's total is
@@ -72,7 +83,10 @@ import binascii
 import collections
 import contextlib
 import email.utils
+import hashlib
+import io
 import json
+import random
 import re
 import socket
 import sys
@@ -95,7 +109,7 @@ MAX_BODY = 200 * 1024 * 1024
 KINDS = {
     "ok", "length", "malformed", "html", "empty", "hang", "close", "blocked", "safety", "incomplete", "failed", "midgen",
     "cut", "invalid", "garbage",
-    "echo",
+    "echo", "see", "hear",
     "400", "401", "403", "404", "408", "409", "413", "429", "500", "502", "503", "504", "529",
 }  # fmt: skip
 
@@ -112,6 +126,8 @@ class Behaviour:
         params: dict[str, Any] = {}
         if head.startswith("slow="):
             head, params["delay"] = "ok", head.removeprefix("slow=")
+        elif re.fullmatch(r"(see|hear)-err=[^:,]*", head):  # "see-err=0.2": a recogniser wrong on 20% of cases
+            head, _, params["err"] = head.partition("-err=")
         for item in filter(None, (i.strip() for i in rest.split(","))):
             k, eq, v = item.partition("=")
             params[k.strip()] = v.strip() if eq else True
@@ -171,6 +187,7 @@ class Check:
         self.texts: list[str] = []
         self.system: list[str] = []
         self.snake: list[str] = []
+        self.media: list[tuple[str, bytes]] = []  # (MIME type, bytes) of each inline medium, for the recognisers
         self.check_magic = check_magic
         self.gateway = gateway
 
@@ -324,6 +341,7 @@ def _openai_image(c: Check, url, path: str) -> None:
         c.bad("You uploaded an unsupported image. Please make sure your image is valid.", path)
         return
     c.counts["images"] += 1
+    c.media.append((mime, raw))
 
 
 def _openai_file_data(c: Check, value, path: str, *, gateway_url_ok: bool) -> None:
@@ -397,6 +415,7 @@ def _chat_part(c: Check, part, path: str, allowed: tuple[str, ...]) -> None:
             c.bad(f"The audio file could not be decoded or its format is not supported ({path}).", f"{path}.input_audio.data")
             return
         c.counts["audio"] += 1
+        c.media.append((f"audio/{fmt}", raw))
     elif t == "file":
         f = part.get("file")
         if not isinstance(f, dict):
@@ -702,6 +721,7 @@ def _anthropic_block(c: Check, block, path: str, role: str, version: str) -> Non
                 c.bad(f"{sp}.base64.data: The PDF specified was not valid.", sp)
             return
         c.counts["images" if t == "image" else "pdfs"] += 1
+        c.media.append((media_type, raw))
 
 
 def check_messages(b: dict, c: Check, version: str) -> None:
@@ -857,6 +877,7 @@ def _gemini_part(c: Check, part, path: str, *, system: bool) -> None:
             c.bad("Provided image is not valid." if mime.startswith("image/") else "The document has no pages." if mime == "application/pdf" else "Request contains an invalid argument.", path)
             return
         _gemini_count(c, mime)
+        c.media.append((mime, raw))
     elif kind == "fileData":
         fd = part["fileData"]
         if not isinstance(fd, dict):
@@ -1025,9 +1046,10 @@ def _split(text: str) -> tuple[str, str]:
     return text[:mid], text[mid:]
 
 
-def ok_reply(protocol: str, model: str, c: Check, b: Behaviour) -> Reply:
-    """A realistic 200 answer, or a failure that arrives as a 200 (length, blocked, safety, ...)."""
-    text = _describe(c)
+def ok_reply(protocol: str, model: str, c: Check, b: Behaviour, text: str | None = None) -> Reply:
+    """A realistic 200 answer, or a failure that arrives as a 200 (length, blocked, safety, ...).
+    ``text``: the answer's text (a recogniser's), instead of the description of what arrived."""
+    text = _describe(c) if text is None else text
     kind = b.kind
     if kind == "length":
         text = text[:24]
@@ -1196,6 +1218,102 @@ def behaviour_reply(protocol: str, b: Behaviour, model: str, c: Check, gateway: 
     elif status == 401 and protocol in ("chat", "responses"):
         code = "invalid_api_key"
     return error_reply(protocol, status, message, etype=etype, code=code, gateway=gateway, headers=headers)
+
+
+# --- recognisers (issue 11) ---------------------------------------------------------------------------
+# ``see`` and ``hear`` answer from what the media really contain, as tests/eval_data.py makes them: the
+# shape and colour of each image, the DTMF digits of each WAV clip. ``err=P`` makes a share P of the
+# answers wrong, drawn from a hash of the medium's bytes and the model's name: the same request to the
+# same model gets the same answer on every run, and two models are wrong on different cases.
+
+COLOUR_RING = ("red", "orange", "yellow", "green", "blue", "purple")  # neighbours are the likely confusions
+SHAPE_TWINS = {"circle": "square", "square": "circle", "triangle": "star", "star": "triangle"}
+NOT_SEEN = "I cannot make out a shape."
+NOT_HEARD = "I cannot make out any digits."
+
+
+def _draw(model: str, raw: bytes) -> random.Random:
+    return random.Random(hashlib.blake2b(raw, key=model.encode()[:64], digest_size=16).digest())
+
+
+def _wrong_colour(rng, colour: str) -> str:
+    if rng.random() < 0.7:
+        i = COLOUR_RING.index(colour)
+        return COLOUR_RING[(i + rng.choice((-1, 1))) % len(COLOUR_RING)]
+    return rng.choice([c for c in COLOUR_RING if c != colour])
+
+
+def _wrong_shape(rng, shape: str) -> str:
+    if rng.random() < 0.7:
+        return SHAPE_TWINS[shape]
+    return rng.choice([s for s in SHAPE_TWINS if s != shape])
+
+
+def _seen(raw: bytes, b: Behaviour, model: str) -> str:
+    from PIL import Image
+
+    from tests.eval_data import read_shape
+
+    found = read_shape(raw)
+    if found is None:
+        return NOT_SEEN
+    colour, shape = found
+    err = float(b.get("err", 0) or 0)
+    small = b.get("small")
+    if small is not None:  # a model that sees small images worse: an arm's max edge matters
+        with contextlib.suppress(OSError, ValueError):
+            if max(Image.open(io.BytesIO(raw)).size) <= int(small):
+                err = float(b.get("small-err", err))
+    rng = _draw(model, raw)
+    if rng.random() < err:
+        which = rng.random()
+        if which < 0.5:
+            colour = _wrong_colour(rng, colour)
+        elif which < 0.85:
+            shape = _wrong_shape(rng, shape)
+        else:
+            colour, shape = _wrong_colour(rng, colour), _wrong_shape(rng, shape)
+    say = b.get("say", "sentence")
+    if say == "label":
+        return f"{colour} {shape}"
+    if say in ("colour", "color"):
+        return colour
+    if say == "shape":
+        return shape
+    if say == "json":
+        return json.dumps({"colour": colour, "shape": shape})
+    return f"a {colour} {shape}"
+
+
+def _heard(raw: bytes, b: Behaviour, model: str) -> str:
+    from tests.eval_data import DIGIT_WORDS, read_tones
+
+    digits = read_tones(raw)
+    if not digits or "?" in digits:
+        return NOT_HEARD
+    rng = _draw(model, raw)
+    if rng.random() < float(b.get("err", 0) or 0):
+        which, at = rng.random(), rng.randrange(len(digits))
+        if which < 0.6 or len(digits) == 1:
+            digits[at] = rng.choice([d for d in "0123456789" if d != digits[at]])
+        elif which < 0.85:
+            del digits[at]
+        else:
+            digits.insert(at, rng.choice("0123456789"))
+    return " ".join(DIGIT_WORDS[int(d)] for d in digits)
+
+
+def recognised(media: list[tuple[str, bytes]], b: Behaviour, model: str) -> str:
+    """What a ``see`` / ``hear`` model answers for these media (CPU work: run it off the event loop)."""
+    answers = []
+    for mime, raw in media:
+        if mime.startswith("image/"):
+            answers.append(_seen(raw, b, model))
+        elif mime in ("audio/wav", "audio/x-wav", "audio/wave"):
+            answers.append(_heard(raw, b, model))
+        elif mime.startswith("audio/"):
+            answers.append(NOT_HEARD)  # only WAV is decoded here
+    return "; ".join(answers) if answers else "There is nothing to recognise."
 
 
 # --- the server ----------------------------------------------------------------------------------
@@ -1566,6 +1684,9 @@ class ProviderServer:
         record.behaviour = behaviour.spec
         delay = behaviour.get("delay")
         delay_s = float(delay) / 1000 if delay is not None else self.delay_s
+        recognising = None
+        if behaviour.kind in ("see", "hear"):  # decoded in a thread while the answer's delay runs
+            recognising = asyncio.get_running_loop().run_in_executor(None, recognised, c.media, behaviour, record.model or "fake-model")
         if behaviour.kind == "hang":
             # Hold the request until the client gives up (EOF) or the server stops.
             while await reader.read(1 << 16):
@@ -1579,6 +1700,8 @@ class ProviderServer:
             return GARBAGE
         if behaviour.kind == "cut":
             return _Cut(ok_reply(protocol, record.model or "fake-model", c, Behaviour()))
+        if recognising is not None:
+            return ok_reply(protocol, record.model or "fake-model", c, behaviour, text=await recognising)
         return behaviour_reply(protocol, behaviour, record.model or "fake-model", c, self.gateway, self.api_key)
 
     def _control(self, method: str, path: str, body: bytes) -> Reply:
