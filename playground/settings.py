@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "playground.catalog",
     "playground.runs",
     "playground.sharing",  # share links: above runs (shows chosen runs' results)
+    "playground.evals",  # evaluation sets (and later runs and results): above runs and sharing
     "playground.demo",  # seed_demo: above the apps it fills with demo data
 ]
 

@@ -10,5 +10,6 @@ urlpatterns = [
     path("providers/", include("playground.catalog.urls")),
     path("runs/", include("playground.runs.urls")),
     path("s/", include("playground.sharing.urls")),
+    path("evals/", include("playground.evals.urls")),
     path("admin/", admin.site.urls),
 ]

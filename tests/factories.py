@@ -151,3 +151,22 @@ def make_share_link(prompt: Prompt, *, version: PromptVersion | None = None, run
     from playground.sharing import services
 
     return services.create_link(prompt=prompt, version=version, runs=runs, user=user, expires=expires)
+
+
+# --- evaluation sets -------------------------------------------------------------------------------
+
+
+def make_eval_set(team: Team, name: str = "Shapes", *, user=None, expected_kind: str = "text", labels=None):
+    """An evaluation set of `team` (no cases; see make_eval_case)."""
+    from playground.evals import services
+
+    return services.create_set(team=team, user=user, name=name, expected_kind=expected_kind, labels=labels or [])
+
+
+def make_eval_case(eval_set, items, *, expected=None, kind: str = "", fields=None, tags=None):
+    """A case of `eval_set` holding the library `items` (one or a list)."""
+    from playground.evals import services
+
+    items = items if isinstance(items, list) else [items]
+    return services.add_cases(eval_set, [{"items": items, "expected": expected, "expected_kind": kind,
+                                          "fields": fields or {}, "tags": tags or []}])[0]

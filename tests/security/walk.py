@@ -216,6 +216,25 @@ SHARE_ITEM = {**SHARE, "item_id": lambda w: walk_share(w)[2].pk}
 SHARE_LINK = {"link_id": lambda w: walk_share_link(w)[0].pk}
 
 
+def walk_eval(w):
+    """Team A's evaluation set with one case (the world's image), and a finished import, made once
+    per world. Returns (set, case, import)."""
+    if "eval" not in w.__dict__:
+        from playground.evals.models import EvalImport
+        from tests.factories import make_eval_case, make_eval_set
+
+        eval_set = make_eval_set(w.team, f"{w.markers[0]} set", user=w.owner)
+        case = make_eval_case(eval_set, w.item, expected=f"{w.markers[0]}-expected", tags=[f"{w.markers[0]}-tag"])
+        job = EvalImport.objects.create(set=eval_set, created_by=w.owner, status=EvalImport.Status.DONE,
+                                        file_name=f"{w.markers[0]}.zip", total=1, done=1, added=1)
+        w.__dict__["eval"] = (eval_set, case, job)
+    return w.__dict__["eval"]
+
+
+EVAL_SET = {"set_id": lambda w: walk_eval(w)[0].pk}
+EVAL_CASE = {"case_id": lambda w: walk_eval(w)[1].pk}
+
+
 def _run_form(w) -> dict:
     return {"version": str(w.version.number), "models": [str(w.model.pk)], "var-subject": "a dog"}
 
@@ -350,6 +369,28 @@ CASES: dict[str, Case] = {
     # Forking into team A: the owner may, a viewer is refused (403), team B's owner gets a 404.
     "sharing:fork": Case("share", get=True, post=True, params=SHARE, write=True, fields=lambda: ["team"],
                          data=lambda w: {"team": str(w.team.pk)}),
+    # evaluation sets
+    "evals:list": Case("team", get=True),
+    "evals:create": Case("team", post=True, write=True, fields=_form_fields("playground.evals.forms.NewSetForm"),
+                         data=lambda w: {"name": "Walk new set", "expected_kind": "label"}),
+    "evals:detail": Case("object", get=True, params=EVAL_SET, fields=lambda: ["tag", "q", "page"],
+                         data=lambda w: {"tag": f"{w.markers[0]}-tag", "q": "expected"}),
+    "evals:edit": Case("object", post=True, params=EVAL_SET, write=True, fields=_form_fields("playground.evals.forms.SetForm"),
+                       data=lambda w: {"name": "Walk renamed", "description": "", "expected_kind": "label",
+                                       "labels": "cat: kitten", "scorers": '[{"type": "exact"}]'}),
+    "evals:delete": Case("object", post=True, params=EVAL_SET, write=True, destructive=True),
+    "evals:upload": Case("object", post=True, params=EVAL_SET, write=True, files=("file",)),
+    "evals:picker": Case("object", get=True, params=EVAL_SET, fields=lambda: ["kind", "q", "page"]),
+    "evals:from_library": Case("object", post=True, params=EVAL_SET, write=True, fields=lambda: ["items"],
+                               data=lambda w: {"items": [str(w.audio.pk)]}),
+    "evals:import": Case("object", post=True, params=EVAL_SET, write=True, files=("file",)),
+    "evals:export": Case("object", get=True, params=EVAL_SET),
+    "evals:import_status": Case("object", get=True, params={"import_id": lambda w: walk_eval(w)[2].pk}),
+    "evals:case_row": Case("object", get=True, params=EVAL_CASE),
+    "evals:case_edit": Case("object", get=True, post=True, params=EVAL_CASE, write=True,
+                            fields=_form_fields("playground.evals.forms.CaseForm"),
+                            data=lambda w: {"expected": "a cat", "kind": "", "tags": "a; b", "fields": "color: red"}),
+    "evals:case_delete": Case("object", post=True, params=EVAL_CASE, write=True, destructive=True),
 }
 
 # Served without any URL pattern or login: static files (WhiteNoise, before every view). They
