@@ -84,8 +84,11 @@ def test_a_100_megapixel_png_is_decoded_outside_the_web_process(client_in, setti
 
 
 def test_a_file_that_takes_too_long_to_decode_is_refused(team, user, settings, tmp_path):
-    settings.PRISM_DECODE_TIMEOUT_S = 1  # decoding and drawing 100 megapixels takes ~2-3 s
-    path = ms.write_sample(tmp_path, "wall.png", ms.big_png_bytes(10000, 10000))
+    settings.PRISM_DECODE_TIMEOUT_S = 1
+    # 225 megapixels (675 MB decoded, within the default 1024 MB): ~1.7 s or more to decode and draw
+    # even on an idle machine, where 100 megapixels took 0.8 s and so passed the 1 s limit.
+    settings.MAX_IMAGE_PIXELS = 225_000_000
+    path = ms.write_sample(tmp_path, "wall.png", ms.big_png_bytes(15000, 15000))
     start = time.monotonic()
     with pytest.raises(MediaRejected, match=r"^This image took longer than 1 s to check, so it was not accepted\.$"):
         services.add_path(team=team, user=user, path=path, name="wall.png")
