@@ -91,6 +91,29 @@ class WhisperEnglishV1:
         self._numbers = numbers
         self._spellings = ref.standardize_spellings.mapping
 
+    def _standardise_numbers(self, s: str) -> str:
+        """EnglishNumberNormalizer.__call__(s), with process_words run only on the runs of words between
+        plain words. A plain word (no digit, not in its vocabulary) is a barrier in process_words: it is
+        output as it is, it leaves no state behind (value and prefix are flushed, skip is never set
+        before one), and as a neighbour it tests like the list's ends (in no table, not numeric)."""
+        numbers = self._numbers
+        s = numbers.preprocess(s)
+        vocabulary = numbers.words
+        digit = _ASCII_DIGIT if s.isascii() else _ANY_DIGIT
+        out: list[str] = []
+        run: list[str] = []
+        for word in s.split():
+            if word in vocabulary or digit.search(word):
+                run.append(word)
+                continue
+            if run:
+                out.extend(numbers.process_words(run))
+                run = []
+            out.append(word)
+        if run:
+            out.extend(numbers.process_words(run))
+        return numbers.postprocess(" ".join(w for w in out if w is not None))
+
     def __call__(self, s: str) -> str:
         s = s.lower()
         for pattern, replacement, needs in self._pre:
@@ -113,7 +136,7 @@ class WhisperEnglishV1:
             has_digit = any(c.isdigit() for c in s)
         words = s.split()
         if has_digit or not self._number_words.isdisjoint(words) or ("half" in s and self._and_a_half.search(s)):
-            words = self._numbers(s).split()
+            words = self._standardise_numbers(s).split()
         get = self._spellings.get
         s = " ".join([get(w, w) for w in words])
         if any(c in s for c in ".$¢€£"):
@@ -124,6 +147,7 @@ class WhisperEnglishV1:
 
 
 _ASCII_DIGIT = re.compile(r"[0-9]")
+_ANY_DIGIT = re.compile(r"\d")
 
 
 @lru_cache(maxsize=4)

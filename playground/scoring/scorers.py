@@ -13,9 +13,11 @@ import json
 import math
 import re
 import unicodedata
+from collections.abc import Sequence
 from typing import Any
 
 import regex
+from rapidfuzz.distance import Levenshtein
 
 from playground.scoring.normalise import get_normaliser
 from playground.scoring.types import Score
@@ -425,18 +427,35 @@ class JsonFieldsMatch:
 
 # ---------------------------------------------------------------- transcripts: WER and CER
 
+_OP_NAMES = {"equal": "equal", "replace": "substitute", "insert": "insert", "delete": "delete"}
 
-def _alignment(out: Any) -> list[dict]:
-    ref, hyp = out.references[0], out.hypotheses[0]
-    return [{"type": c.type, "ref": ref[c.ref_start_idx:c.ref_end_idx], "hyp": hyp[c.hyp_start_idx:c.hyp_end_idx]}
-            for c in out.alignments[0]]
+
+def align(ref: Sequence[str] | str, hyp: Sequence[str] | str) -> tuple[dict[str, int], list[tuple[str, int, int, int, int]]]:
+    """Counts (hits, substitutions, deletions, insertions) and opcodes aligning ref to hyp: words (lists)
+    or characters (strings). This is jiwer 4's process_words, made directly: jiwer maps words to ids and
+    calls rapidfuzz's Levenshtein.opcodes, as here (rapidfuzz takes the words themselves); jiwer's
+    per-call input checks and transforms cost five times the alignment. tests/scoring/test_error_rate.py
+    checks that counts and alignments equal jiwer.process_words and process_characters."""
+    counts = {"hits": 0, "substitutions": 0, "deletions": 0, "insertions": 0}
+    ops = []
+    for tag, i1, i2, j1, j2 in Levenshtein.opcodes(ref, hyp):
+        if tag == "equal":
+            counts["hits"] += i2 - i1
+        elif tag == "replace":
+            counts["substitutions"] += i2 - i1
+        elif tag == "delete":
+            counts["deletions"] += i2 - i1
+        else:
+            counts["insertions"] += j2 - j1
+        ops.append((_OP_NAMES[tag], i1, i2, j1, j2))
+    return counts, ops
 
 
 class ErrorRate:
-    """Word (``unit="word"``) or character error rate of the output against the expected transcript,
-    both normalised by the chosen named normaliser first. details holds the counts, both normalised
-    texts, and for WER the alignment: [{"type": "equal"|"substitute"|"insert"|"delete", "ref": [...],
-    "hyp": [...]}], in order."""
+    """Word (``unit="word"``) or character (``"char"``) error rate of the output against the expected
+    transcript, both normalised by the chosen named normaliser first; characters count spaces, as
+    jiwer's CER does. details holds the counts, both normalised texts, and for WER the alignment:
+    [{"type": "equal"|"substitute"|"insert"|"delete", "ref": [words], "hyp": [words]}], in order."""
 
     def __init__(self, config: dict, unit: str):
         self.unit = unit
@@ -445,34 +464,25 @@ class ErrorRate:
         self.threshold = config["max_rate"]
 
     def __call__(self, output: str, expected: Any) -> Score:
-        import jiwer
-
         output, cut = _bounded(output)
-        ref = self.normalise(str(expected or ""))
-        hyp = self.normalise(output)
+        ref = " ".join(self.normalise(str(expected or "")).split())
+        hyp = " ".join(self.normalise(output).split())
         name = "WER" if self.unit == "word" else "CER"
         if not ref:
             return Score(None, None, f"the expected transcript is empty after normalising ({self.normaliser_name}); "
                          f"{name} is undefined", {"normaliser": self.normaliser_name})
-        if len(ref.split()) > MAX_WORDS or len(hyp.split()) > MAX_WORDS:
+        ref_words, hyp_words = ref.split(), hyp.split()
+        if len(ref_words) > MAX_WORDS or len(hyp_words) > MAX_WORDS:
             return Score(None, None, f"a transcript has more than {MAX_WORDS:,} words; not scored")
         details: dict[str, Any] = {"normaliser": self.normaliser_name, "reference": ref, "hypothesis": hyp}
         if self.unit == "word":
-            out = jiwer.process_words(ref, hyp) if hyp else None
-            n = len(ref.split())
-            if out is None:  # jiwer refuses an empty hypothesis: every reference word is deleted
-                counts = {"hits": 0, "substitutions": 0, "deletions": n, "insertions": 0}
-                details["alignment"] = [{"type": "delete", "ref": ref.split(), "hyp": []}]
-            else:
-                counts = {k: getattr(out, k) for k in ("hits", "substitutions", "deletions", "insertions")}
-                details["alignment"] = _alignment(out)
+            counts, ops = align(ref_words, hyp_words)
+            n = len(ref_words)
+            details["alignment"] = [{"type": t, "ref": ref_words[i1:i2], "hyp": hyp_words[j1:j2]}
+                                    for t, i1, i2, j1, j2 in ops]
         else:
+            counts, _ = align(ref, hyp)
             n = len(ref)
-            if hyp:
-                out = jiwer.process_characters(ref, hyp)
-                counts = {k: getattr(out, k) for k in ("hits", "substitutions", "deletions", "insertions")}
-            else:
-                counts = {"hits": 0, "substitutions": 0, "deletions": n, "insertions": 0}
         errors = counts["substitutions"] + counts["deletions"] + counts["insertions"]
         rate = errors / n
         details.update(counts, rate=rate, reference_length=n)
