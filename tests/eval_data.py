@@ -43,7 +43,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageStat
 
 __all__ = [
     "COLOURS", "SHAPES", "DIGIT_WORDS", "Case", "make_shapes", "make_tone_clips", "write_zip",
-    "read_shape", "read_tones", "digits_to_words", "shape_label",
+    "read_shape", "read_tones", "digits_to_words", "shape_label", "shape_labels",
 ]  # fmt: skip
 
 # Far apart in RGB, each far from every background; the confusable neighbours feed wrong answers.
@@ -75,9 +75,10 @@ class Case:
 
     path: Path
     expected: str
-    kind: str  # "image" | "audio"
+    kind: str  # the medium: "image" | "audio"
     fields: dict = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
+    expected_kind: str = "text"  # the set to import it into: "label" (shapes) or "text" (transcripts)
 
     @property
     def label(self) -> str:
@@ -90,6 +91,11 @@ class Case:
 
 def shape_label(colour: str, shape: str) -> str:
     return f"{colour} {shape}"
+
+
+def shape_labels() -> list[str]:
+    """Every label a shape case can have (for a label set: "red circle", ... "purple star")."""
+    return [shape_label(c, s) for c in COLOURS for s in SHAPES]
 
 
 def digits_to_words(digits) -> str:
@@ -181,7 +187,7 @@ def make_shapes(folder, n: int = 200, size: tuple[int, int] = (256, 256), seed: 
         path.write_bytes(_save(im, "JPEG", quality=quality) if fmt == "jpeg" else _save(im, "PNG", compress_level=1))
         cases.append(Case(path, shape_label(colour, shape), "image",
                           {"colour": colour, "shape": shape, "background": bg},
-                          [shape, "noisy" if noise else "plain"]))  # fmt: skip
+                          [shape, "noisy" if noise else "plain"], "label"))  # fmt: skip
     return cases
 
 
@@ -333,8 +339,9 @@ def read_tones(raw: bytes) -> list[str] | None:
 
 def write_zip(cases: list[Case], zip_path, manifest: str = "csv") -> Path:
     """A ZIP of the cases' media (at its root, by file name) and ``manifest.csv`` or ``manifest.jsonl``
-    with ``file``, ``expected``, ``kind``, ``tags`` (CSV: ``;``-separated; JSONL: a list) and one
-    column per extra field."""
+    with ``file``, ``expected``, ``kind`` (the medium's, "image" or "audio": playground/evals/imports.py
+    ignores it, so the set's expected kind applies), ``tags`` (CSV: ``;``-separated; JSONL: a list)
+    and one column per extra field."""
     if manifest not in ("csv", "jsonl"):
         raise ValueError(f"manifest must be 'csv' or 'jsonl', not {manifest!r}")
     zip_path = Path(zip_path)

@@ -24,6 +24,7 @@ from tests.eval_data import (
     make_tone_clips,
     read_shape,
     read_tones,
+    shape_labels,
     write_zip,
 )
 from tests.media_samples import mp3_bytes
@@ -141,6 +142,9 @@ def test_write_zip_holds_the_media_and_a_manifest(shapes, clips, tmp_path, manif
         rows = [json.loads(line) for line in text.splitlines()]
         tags = [r["tags"] for r in rows]
     assert [(r["file"], r["expected"], r["kind"]) for r in rows] == [(c.path.name, c.expected, c.kind) for c in cases]
+    assert {r["kind"] for r in rows[:5]} == {"image"} and {r["kind"] for r in rows[5:]} == {"audio"}
+    assert {c.expected_kind for c in cases} == {"label", "text"}
+    assert {r["expected"] for r in rows[:5]} <= set(shape_labels())
     assert tags == [c.tags for c in cases]
     assert rows[0]["colour"] == shapes[0].fields["colour"] and rows[-1]["digits"] == clips[2].fields["digits"]
     with pytest.raises(ValueError, match="manifest must be"):
