@@ -14,7 +14,7 @@ digit words, ``"three one four"``. Tones need no speech synthesiser, and the dec
 Decoders (what tests/provider_server.py's ``see`` / ``hear`` behaviours answer from)::
 
     read_shape(raw) -> ("red", "circle") | None     # PNG/JPEG/WebP/GIF bytes, any size
-    read_tones(raw) -> ["3", "1", "4"] | None       # WAV bytes (8/16/32-bit PCM, any rate, any channels)
+    read_tones(raw) -> ["3", "1", "4"] | None       # WAV (8/16/32-bit PCM, any rate and channels); MP3 etc. via PyAV
 
 How ``read_shape`` decides: the image is shrunk to about 64-128 px (a JPEG is decoded at 1/2-1/8
 scale by ``Image.draft``, so a 1 MB photo costs a few ms); the background is the median of the
@@ -23,7 +23,8 @@ shape's contrast. The colour is the mean of the shape's core pixels, named by th
 :data:`COLOURS`; the shape is the fill ratio of its bounding box (star 0.33, triangle 0.5, circle
 0.785, square 1.0), robust to JPEG, noise and resizing because all four are axis-aligned.
 ``read_tones`` cuts the clip into tone bursts by 10 ms energy and names each burst by the strongest
-low and high DTMF frequency (Goertzel), after decimating to about 8 kHz.
+low and high DTMF frequency (Goertzel), after decimating to about 8 kHz; a burst whose energy is not
+mostly at those two frequencies is "?" (not a digit).
 """
 
 from __future__ import annotations
@@ -281,13 +282,35 @@ def make_tone_clips(folder, n: int = 50, seed: int = 0) -> list[Case]:
     return cases
 
 
+def _decoded_mono(raw: bytes) -> tuple[list[int], int] | None:
+    """Any other audio (MP3, FLAC, Ogg... as an arm's variant makes it), through PyAV, at 8 kHz mono."""
+    import av
+
+    out = array("h")
+    try:
+        with av.open(io.BytesIO(raw)) as container:
+            if not container.streams.audio:
+                return None
+            resampler = av.AudioResampler(format="s16", layout="mono", rate=8000)
+            for frame in container.decode(container.streams.audio[0]):
+                for f in resampler.resample(frame):
+                    out.frombytes(bytes(f.planes[0])[: f.samples * 2])
+            for f in resampler.resample(None):
+                out.frombytes(bytes(f.planes[0])[: f.samples * 2])
+    except (av.error.FFmpegError, ValueError, OSError):
+        return None
+    return list(out), 8000
+
+
 def _pcm_mono(raw: bytes) -> tuple[list[int], int] | None:
+    if raw[:4] != b"RIFF":
+        return _decoded_mono(raw)
     try:
         with wave.open(io.BytesIO(raw), "rb") as w:
             channels, width, rate = w.getnchannels(), w.getsampwidth(), w.getframerate()
             frames = w.readframes(w.getnframes())
     except (wave.Error, EOFError, ValueError):
-        return None
+        return _decoded_mono(raw)  # e.g. a float or extensible WAV the wave module refuses
     if width not in (1, 2, 4) or not rate:
         return None
     data = array({1: "B", 2: "h", 4: "i"}[width], frames[: len(frames) // width * width])
@@ -307,7 +330,8 @@ def _goertzel(x: list[int], freq: float, rate: int) -> float:
 
 
 def read_tones(raw: bytes) -> list[str] | None:
-    """The DTMF digits in a WAV clip, in order, or None when it is not a readable WAV."""
+    """The DTMF digits in an audio clip (WAV read directly; MP3 and the rest through PyAV), in order,
+    or None when it is not readable audio."""
     decoded = _pcm_mono(raw)
     if decoded is None:
         return None
@@ -328,9 +352,14 @@ def read_tones(raw: bytes) -> list[str] | None:
     digits = []
     for a, b in runs:
         seg = x[(a + 1) * win : (b - 1) * win]  # skip the edges' partial windows
-        lo = max(DTMF_LOW, key=lambda f: _goertzel(seg, f, rate))
-        hi = max(DTMF_HIGH, key=lambda f: _goertzel(seg, f, rate))
-        digits.append(_BY_PAIR.get((lo, hi), "?"))
+        power = {f: _goertzel(seg, f, rate) for f in DTMF_LOW + DTMF_HIGH}
+        lo, hi = max(DTMF_LOW, key=power.get), max(DTMF_HIGH, key=power.get)
+        # Share of the burst's energy at each frequency (1.0 for a pure sine there; 0.5 each for a pair):
+        # a burst that is not a DTMF pair (speech, a 440 Hz beep) reads as "?".
+        energy_total = sum(v * v for v in seg) * len(seg) / 2 or 1
+        share_lo, share_hi = power[lo] / energy_total, power[hi] / energy_total
+        ok = share_lo > 0.15 and share_hi > 0.15 and share_lo + share_hi > 0.6
+        digits.append(_BY_PAIR.get((lo, hi), "?") if ok else "?")
     return digits
 
 

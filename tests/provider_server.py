@@ -51,7 +51,7 @@ named ``fake-SPEC`` (e.g. ``"fake-429:retry-after=1"``), else ``ok``:
                   and whose ``x-request-id`` / ``request-id`` headers are the key itself
     see hear      a recogniser (issue 11): answers from what the inline media really contain, as
                   tests/eval_data.py makes them: "a red circle" for each image (read_shape), "three
-                  one four" for each WAV clip of DTMF digits (read_tones), joined by "; ". Params:
+                  one four" for each clip of DTMF digits (read_tones: WAV, MP3...), joined by "; ". Params:
                   ``err=P`` wrong on a share P of media (a different colour and/or shape, mostly a
                   neighbour; a substituted, dropped or inserted digit), drawn from a hash of the
                   medium's bytes and the model name, so reruns answer the same and two models err
@@ -1222,7 +1222,7 @@ def behaviour_reply(protocol: str, b: Behaviour, model: str, c: Check, gateway: 
 
 # --- recognisers (issue 11) ---------------------------------------------------------------------------
 # ``see`` and ``hear`` answer from what the media really contain, as tests/eval_data.py makes them: the
-# shape and colour of each image, the DTMF digits of each WAV clip. ``err=P`` makes a share P of the
+# shape and colour of each image, the DTMF digits of each audio clip. ``err=P`` makes a share P of the
 # answers wrong, drawn from a hash of the medium's bytes and the model's name: the same request to the
 # same model gets the same answer on every run, and two models are wrong on different cases.
 
@@ -1338,10 +1338,8 @@ def recognised(media: list[tuple[str, bytes]], b: Behaviour, model: str) -> str:
     for mime, raw in media:
         if mime.startswith("image/"):
             answers.append(_seen(raw, b, model))
-        elif mime in ("audio/wav", "audio/x-wav", "audio/wave"):
-            answers.append(_heard(raw, b, model))
         elif mime.startswith("audio/"):
-            answers.append(NOT_HEARD)  # only WAV is decoded here
+            answers.append(_heard(raw, b, model))
     return "; ".join(answers) if answers else "There is nothing to recognise."
 
 

@@ -14,6 +14,8 @@ import pytest
 from PIL import Image, ImageChops
 
 from playground.protocols import MediaPart, Message, Options, Payload, Prompt, TextPart, render
+from playground.uploads.identify import inspect_file
+from playground.uploads.variants import VariantSpec, make_variant
 from tests.eval_data import (
     BACKGROUNDS,
     COLOURS,
@@ -27,7 +29,7 @@ from tests.eval_data import (
     shape_labels,
     write_zip,
 )
-from tests.media_samples import mp3_bytes
+from tests.media_samples import mp3_bytes, wav_bytes
 from tests.provider_server import NOT_HEARD, NOT_SEEN, Behaviour, recognised
 from tests.providers import send_one
 
@@ -180,7 +182,7 @@ def test_what_cannot_be_read_says_so():
     b = Behaviour.parse("see")
     assert recognised([("image/png", blank.getvalue())], b, "m") == NOT_SEEN
     assert recognised([("image/png", b"not an image")], b, "m") == NOT_SEEN
-    assert recognised([("audio/mp3", mp3_bytes())], b, "m") == NOT_HEARD  # only WAV is decoded
+    assert recognised([("audio/mp3", b"ID3 not really")], b, "m") == NOT_HEARD
     assert recognised([], b, "m") == "There is nothing to recognise."
 
 
@@ -203,7 +205,11 @@ def test_err_makes_about_that_share_wrong_the_same_on_every_call(shapes):
 
 
 def test_hear_err_substitutes_drops_or_inserts_digits(clips):
-    got = [recognised([("audio/wav", c.path.read_bytes())], Behaviour.parse("hear-err=0.3"), "fake-hear-err=0.3") for c in clips]
+    def heard():
+        return [recognised([("audio/wav", c.path.read_bytes())], Behaviour.parse("hear-err=0.3"), "fake-hear-err=0.3") for c in clips]
+
+    got = heard()
+    assert heard() == got  # the same on every call (and what was read is remembered unchanged)
     wrong = [(c, a) for c, a in zip(clips, got, strict=True) if a != c.expected]
     assert 6 <= len(wrong) <= 26, len(wrong)
     for c, a in wrong:
@@ -277,3 +283,35 @@ def test_the_answer_waits_for_the_delay_and_stays_deterministic(provider_server,
     outcomes = [send_one(rendered) for _ in range(3)]
     assert len({o.result.output_text for o in outcomes}) == 1
     assert all(o.latency_s >= 0.15 for o in outcomes)
+
+
+# --- through the project's own media variants (an evaluation run's arms) --------------------------------
+
+
+@pytest.mark.parametrize("spec", [
+    VariantSpec.image(max_edge=128, format="jpeg", quality=50),
+    VariantSpec.image(max_edge=512, format="webp", quality=60),
+    VariantSpec.image(max_edge=64, format="png"),
+], ids=str)  # fmt: skip
+def test_shapes_read_right_after_an_image_arm(shapes, spec):
+    for case in shapes[:24]:
+        (out,) = make_variant(case.path, inspect_file(case.path), spec)
+        assert recognised([(out.mime_type, out.data)], Behaviour.parse("see"), "m") == f"a {case.expected}", case.path.name
+
+
+@pytest.mark.parametrize("spec", [
+    VariantSpec.audio(),  # MP3, 128 kbit/s
+    VariantSpec.audio(format="mp3", sample_rate=8000, bitrate=32000),
+    VariantSpec.audio(format="wav", sample_rate=8000),
+    VariantSpec.audio(format="wav", sample_rate=44100, channels=2),
+], ids=str)  # fmt: skip
+def test_digits_read_right_after_an_audio_arm(clips, spec):
+    for case in clips[:8]:
+        (out,) = make_variant(case.path, inspect_file(case.path), spec)
+        got = recognised([(out.mime_type, out.data)], Behaviour.parse("hear"), "m")
+        assert got == case.expected, (case.path.name, out.mime_type, out.details)
+
+
+def test_audio_that_is_not_dtmf_is_not_heard():
+    for raw in (mp3_bytes(), wav_bytes(), b"RIFF\x00\x00not a wav"):
+        assert recognised([("audio/wav", raw)], Behaviour.parse("hear"), "m") == NOT_HEARD
