@@ -8,7 +8,9 @@ with a hypothesis made from it by substituting, deleting and inserting words (0 
 changing case and punctuation. Every pair is different, so the normaliser's memo (8,192 texts) helps
 only as it does in an evaluation: WER and CER of one output normalise the same two texts.
 
-What is measured, in this process, best of --repeat rounds (each round on fresh texts, so no memo
+Rates are per second of this process's CPU time (time.process_time), so other work on a shared machine
+does not count against them; the WER rounds also print the wall-clock rate. What is measured, in one
+process on one core, best of --repeat rounds (each round on fresh texts, so no memo
 carries over): one transcript = the WER scorer and the CER scorer on one pair (normalising both
 texts, aligning, counting, and the WER alignment for the view), as an evaluation's re-score does it
 through registry.make_scorer. Then the other scorers on 5,000 outputs each, as outputs per second.
@@ -71,10 +73,10 @@ def make_pair(rng: random.Random) -> tuple[str, str]:
 
 
 def rate(fn, items) -> float:
-    start = time.perf_counter()
+    start = time.process_time()
     for output, expected in items:
         fn(output, expected)
-    return len(items) / (time.perf_counter() - start)
+    return len(items) / (time.process_time() - start)
 
 
 def main() -> int:
@@ -87,18 +89,20 @@ def main() -> int:
     wer = make_scorer("wer", {"normaliser": args.normaliser})
     cer = make_scorer("cer", {"normaliser": args.normaliser})
     wer("warm up", "warm up")  # loads jiwer and the normaliser's tables once, as a worker would
-    best = 0.0
+    best = best_wall = 0.0
     for round_ in range(args.repeat):
         rng = random.Random(1000 + round_)
         pairs = [make_pair(rng) for _ in range(args.pairs)]
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for ref, hyp in pairs:
             wer(hyp, ref)
             cer(hyp, ref)
-        per_s = len(pairs) / (time.perf_counter() - start)
-        best = max(best, per_s)
-        print(f"round {round_ + 1}: {len(pairs):,} transcripts (WER + CER, {args.normaliser}) at {per_s:,.0f}/s")
-    rates = {"wer_per_s": best}
+        per_s = len(pairs) / (time.process_time() - cpu)
+        wall = len(pairs) / (time.perf_counter() - start)
+        best, best_wall = max(best, per_s), max(best_wall, wall)
+        print(f"round {round_ + 1}: {len(pairs):,} transcripts (WER + CER, {args.normaliser}) at {per_s:,.0f} per "
+              f"CPU second ({wall:,.0f}/s of wall time)")
+    rates = {"wer_per_s": best, "wer_wall_per_s": best_wall}
 
     rng = random.Random(7)
     labels = {"cat": ["kitten", "feline"], "dog": ["puppy"], "bird": [], "red car": [], "car": ["automobile"]}
@@ -123,10 +127,11 @@ def main() -> int:
     }
     for name, (fn, items) in others.items():
         rates[f"{name}_per_s"] = rate(fn, items)
-        print(f"{name:12} {rates[f'{name}_per_s']:>10,.0f} outputs/s ({rates[f'{name}_per_s'] / best:.1f}x WER+CER)")
+        print(f"{name:12} {rates[f'{name}_per_s']:>10,.0f} outputs per CPU second "
+              f"({rates[f'{name}_per_s'] / best:.1f}x WER+CER)")
 
     ok = best >= TARGET_WER_PER_S
-    print(f"WER + CER: {best:,.0f} transcripts/s, target {TARGET_WER_PER_S:,}: {'met' if ok else 'NOT met'}")
+    print(f"WER + CER: {best:,.0f} transcripts per CPU second, target {TARGET_WER_PER_S:,}: {'met' if ok else 'NOT met'}")
     print("RESULT " + " ".join(f"{k}={v:.0f}" for k, v in rates.items()))
     return 0 if ok else 1
 

@@ -134,6 +134,7 @@ def test_labels_given_as_a_plain_list():
     ("+4", [4.0]),
     ("1,23", [1.0, 23.0]),  # not groups of three: not one number
     ("no numbers, five is a word", []),
+    ("1e999 then 2.5E-1", [0.25]),  # an overflow is no number
 ])
 def test_numbers_are_read_as_written(text, numbers):
     assert [n for n, _ in scorers.parse_numbers(text)] == numbers
