@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
-DEFAULT_RESAMPLES = 10_000
+# Efron & Tibshirani (An Introduction to the Bootstrap, 1993) ask for 1,000 or more resamples for a
+# percentile interval; 2,000 keeps a leaderboard of 1,000 cases × 10 columns within ~0.1 s of CPU.
+DEFAULT_RESAMPLES = 2_000
 _CHUNK = 1_000_000  # resampled values drawn at once: memory stays ~8 MB whatever the sample size
 
 
@@ -46,13 +48,20 @@ def wilson(successes: int, n: int, confidence: float = 0.95) -> Interval | None:
     return Interval(p, max(0.0, centre - half), min(1.0, centre + half), n, confidence)
 
 
+def accuracy(passed: Iterable[bool | None], confidence: float = 0.95) -> Interval | None:
+    """Share passed, with its Wilson interval, of the outcomes that were scored (None: not scored,
+    left out); None when none was."""
+    scored = [p for p in passed if p is not None]
+    return wilson(sum(1 for p in scored if p), len(scored), confidence)
+
+
 def _bootstrap_means(values: np.ndarray, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
     n = len(values)
     means = np.empty(n_resamples)
     per_chunk = max(1, _CHUNK // n)
     for start in range(0, n_resamples, per_chunk):
         k = min(per_chunk, n_resamples - start)
-        idx = rng.integers(0, n, size=(k, n))
+        idx = rng.integers(0, n, size=(k, n), dtype=np.int32)  # half the memory and time of int64
         means[start:start + k] = values[idx].mean(axis=1)
     return means
 

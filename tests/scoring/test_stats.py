@@ -28,6 +28,11 @@ def test_wilson_against_published_values(k, n, low, high):
     assert got.low == pytest.approx(ref_low, abs=1e-9) and got.high == pytest.approx(ref_high, abs=1e-9)
 
 
+def test_accuracy_leaves_out_unscored():
+    assert stats.accuracy([True, False, None, True, True]) == stats.wilson(3, 4)
+    assert stats.accuracy([None]) is None
+
+
 def test_wilson_edges():
     assert stats.wilson(0, 0) is None
     full = stats.wilson(10, 10)
