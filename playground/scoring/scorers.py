@@ -9,6 +9,7 @@ never an exception; only a bad config raises (ConfigError, from the registry's v
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -25,6 +26,7 @@ from playground.scoring.types import Score
 MAX_CHARS = 200_000  # longer outputs are scored on their first MAX_CHARS characters (said in the explanation)
 REGEX_MAX_PATTERN = 1_000  # characters in a pattern
 REGEX_TIMEOUT_S = 0.25  # the `regex` package stops a match after this; catastrophic patterns give a reason, not a hang
+MAX_JSON_ATTEMPTS = 20  # places an output's JSON is looked for (fenced blocks, then each "{" or "[")
 MAX_WORDS = 20_000  # per side, for WER and CER (the alignment is quadratic in the worst case)
 
 
@@ -114,7 +116,9 @@ class Contains:
         output, cut = _bounded(output)
         got = self.norm(output)
         answers = _expected_list(expected)
-        found = [a for a in answers if self._found(got, self.norm(a))]
+        if not any(self.norm(a) for a in answers):
+            return Score(None, None, "the expected answer is empty; not scored")
+        found = [a for a in answers if self.norm(a) and self._found(got, self.norm(a))]
         missing = [a for a in answers if a not in found]
         how = ("as a whole word " if self.whole_word else "") + self.norm.describe()
         details = {"found": found, "missing": missing}
@@ -152,6 +156,8 @@ class RegexMatch:
         output, cut = _bounded(output)
         pattern = self.pattern
         if pattern is None:
+            if expected in (None, ""):
+                return Score(None, None, "no pattern: the config has none and the expected answer is empty; not scored")
             try:
                 pattern = compile_pattern(str(expected or ""), self.ignore_case)
             except ValueError as e:
@@ -304,19 +310,21 @@ def extract_json(text: str) -> tuple[Any, str] | None:
     """The JSON value an output holds, and where it was found: a fenced ```json block, else the whole
     text, else the first {...} or [...] that parses. None if there is none."""
     decoder = json.JSONDecoder()
-    for m in FENCE.finditer(text):
+    # Each failed attempt may read to the end of the text, so attempts are bounded (a text of 200,000
+    # "[" would otherwise take hours), and nesting too deep for Python's parser counts as no JSON.
+    for m in itertools.islice(FENCE.finditer(text), MAX_JSON_ATTEMPTS):
         try:
             return json.loads(m.group(1)), "a fenced block"
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
     try:
         return json.loads(text), "the whole output"
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
-    for m in re.finditer(r"[{\[]", text):
+    for m in itertools.islice(re.finditer(r"[{\[]", text), MAX_JSON_ATTEMPTS):
         try:
             value, _ = decoder.raw_decode(text, m.start())
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if isinstance(value, dict | list):
             return value, "the first JSON object in the output"

@@ -40,6 +40,12 @@ def test_contains_substring_and_whole_word():
     assert score("contains", {"whole_word": True}, "A cat, I think.", "CAT").passed is True
 
 
+def test_empty_expected_answers_are_not_scored():
+    assert score("contains", {}, "anything", "").value is None
+    assert score("contains", {}, "anything", ["", "  "]).value is None
+    assert "no pattern" in score("regex", {}, "anything", None).explanation
+
+
 def test_contains_all_or_any():
     assert score("contains", {}, "red and blue", ["red", "green"]).passed is True
     got = score("contains", {"require_all": True}, "red and blue", ["red", "green"])
@@ -178,6 +184,14 @@ def test_json_extraction_from_fence_whole_or_first_object():
     assert scorers.extract_json('The answer is {"a": 3} I think {"b": 4}') == ({"a": 3}, "the first JSON object in the output")
     assert scorers.extract_json('braces {not json} then {"ok": true}') == ({"ok": True}, "the first JSON object in the output")
     assert scorers.extract_json("no json here") is None
+
+
+def test_json_extraction_is_bounded_on_hostile_text():
+    started = time.monotonic()
+    assert scorers.extract_json("[" * 150_000) is None  # too deep for Python's parser: no JSON, no crash
+    assert scorers.extract_json("{" * 150_000) is None
+    assert scorers.extract_json('{"a": ' * 50_000) is None
+    assert time.monotonic() - started < 5
 
 
 SCHEMA = {"schema": {"type": "object", "required": ["label", "count"],
