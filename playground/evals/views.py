@@ -222,7 +222,7 @@ def export_zip(request, set_id: int):
         messages.error(request, f"The set cannot be exported: {exc}")
         return redirect("evals:detail", set_id=eval_set.pk)
     out.seek(0)
-    stem, _ = imports.safe_file_name(eval_set.name)
+    stem, _ = imports.safe_file_name(eval_set.name.replace("/", " ").replace("\\", " ") + ".zip")
     return FileResponse(out, as_attachment=True, filename=f"{stem}.zip", content_type="application/zip")
 
 

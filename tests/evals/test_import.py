@@ -79,14 +79,14 @@ def test_an_invalid_row_refuses_the_whole_import_naming_every_row(client_logged_
     eset = make_eval_set(team, "Labels", user=user, expected_kind="label",
                          labels=[{"label": "cat", "synonyms": ["kitten"]}, {"label": "dog", "synonyms": []}])
     csv = (
-        "file,expected,kind,tags\n"
-        "img/0.png,kitten,,\n"  # fine: a synonym
-        "cats/x.jpg,cat,,\n"  # not in the ZIP
-        "img/1.png,horse,,\n"  # not a label
-        "img/2.png,cat,colour,\n"  # bad kind
-        ",cat,,\n"  # no file
-        "img/0.png,7,number,\n"  # fine
-    ).encode()
+        b"file,expected,kind,tags\n"
+        b"img/0.png,kitten,,\n"  # fine: a synonym
+        b"cats/x.jpg,cat,,\n"  # not in the ZIP
+        b"img/1.png,horse,,\n"  # not a label
+        b"img/2.png,cat,colour,\n"  # bad kind
+        b",cat,,\n"  # no file
+        b"img/0.png,7,number,\n"  # fine
+    )
     _import(client_logged_in, eset, zip_bytes({**pngs(3), "manifest.csv": csv}))
     job = _job(eset)
     assert job.status == "failed"
