@@ -52,6 +52,7 @@ from django.utils import timezone
 
 from playground.evals import services
 from playground.evals.models import EvalImport, EvalSet
+from playground.evals.upload_handlers import zip_max_bytes, zip_max_mb
 from playground.lib import jsonlimits
 from playground.prompts.transfer import safe_file_name
 from playground.uploads import services as media
@@ -325,8 +326,8 @@ def _row(number: int, record: dict, files: dict[str, zipfile.ZipInfo], eval_set:
 def start_import(eval_set: EvalSet, *, user, path: Path, file_name: str) -> EvalImport:
     """Store the uploaded ZIP (by content, like media: a worker on another machine reads it from the
     same storage) and record the import; enqueue.py queues the task. Refuses at once what is not a ZIP."""
-    if path.stat().st_size > settings.MAX_UPLOAD_BYTES:
-        raise ImportRefused(f"The file is larger than the {settings.MAX_UPLOAD_MB} MB upload limit.")
+    if path.stat().st_size > zip_max_bytes():
+        raise ImportRefused(f"The ZIP is larger than the {zip_max_mb():,} MB limit for imports.")
     if not zipfile.is_zipfile(path):
         raise ImportRefused("This is not a ZIP file.")
     stored = media.store_path(path, "application/zip")

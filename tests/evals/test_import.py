@@ -228,3 +228,41 @@ def test_other_teams_import_is_404_and_viewer_cannot_import(client, eset, user, 
     client.force_login(viewer)
     assert _import(client, eset, zip_bytes(pngs(1))).status_code == 403
     assert eset.imports.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_files_are_checked_in_threads(team, user, tmp_path, monkeypatch):
+    # As in a worker: no surrounding transaction, so each batch's files go through a thread pool.
+    monkeypatch.setattr(imports, "_threads", lambda: 3)
+    eset = make_eval_set(team, "Threads", user=user)
+    files = {**pngs(7), "dup.png": pngs(1)["img/0.png"], "broken.png": b"\x89PNG\r\n\x1a\nnope"}
+    rows = [{"file": name, "expected": name} for name in files]
+    path = tmp_path / "t.zip"
+    path.write_bytes(zip_bytes({**files, "manifest.jsonl": jsonl(rows)}))
+    job = imports.start_import(eset, user=user, path=path, file_name="t.zip")
+    assert imports.run_import(job.pk) is False
+    job.refresh_from_db()
+    assert (job.status, job.added, [e["row"] for e in job.errors]) == ("done", 8, [9])
+    assert MediaItem.objects.filter(team=team).count() == 7  # dup.png is img/0.png's item
+    assert [c.expected for c in eset.cases.order_by("position")] == list(files)[:8]
+
+
+def test_a_zip_may_be_larger_than_one_media_file_up_to_its_own_cap(client_logged_in, eset, celery_eager, settings):
+    data = zip_bytes(pngs(3))
+    settings.MAX_UPLOAD_BYTES = len(data) - 10  # a media upload of this size would be refused
+    settings.PRISM_EVAL_ZIP_MAX_MB = 1
+    _import(client_logged_in, eset, data)
+    assert _job(eset).status == "done" and eset.cases.count() == 3
+    settings.PRISM_EVAL_ZIP_MAX_MB = 0
+    response = _import(client_logged_in, eset, data)
+    assert "larger than the 0 MB limit for imports" in client_logged_in.get(response["Location"]).content.decode()
+    assert eset.imports.count() == 1
+
+
+def test_the_import_needs_the_csrf_token(user, eset):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    response = client.post(reverse("evals:import", args=[eset.pk]), {"file": SimpleUploadedFile("a.zip", zip_bytes(pngs(1)))})
+    assert response.status_code == 403 and not eset.imports.exists()
