@@ -16,10 +16,13 @@ ROOT = Path(__file__).resolve().parent.parent
 DJANGO_FREE = {
     "playground.protocols": (),
     "playground.providers": ("playground.protocols",),
+    "playground.scoring": (),
 }
 EXTRA_IMPORTS = {
     "playground.protocols": 'from playground.protocols.tokens import count_text; count_text("x", "chat", "gpt-4o")',
     "playground.providers": "import tests.provider_server  # the fake provider too: a bench runs it without Django",
+    "playground.scoring": 'from playground.scoring import registry, stats; registry.score("wer", {}, "a cat", "the cat"); '
+                          'stats.cohens_kappa(["a", "b"], ["a", "a"])',
 }
 
 
@@ -41,7 +44,7 @@ bad = sorted(m for m in sys.modules if m == "django" or m.startswith("django."))
 sys.exit("django imported: " + ", ".join(bad) if bad else 0)
 """
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr or done.stdout
 
 
