@@ -81,6 +81,7 @@ import asyncio
 import base64
 import binascii
 import collections
+import concurrent.futures
 import contextlib
 import email.utils
 import io
@@ -1242,20 +1243,40 @@ def _key(raw: bytes) -> tuple[int, int, int]:
     return len(raw), zlib.crc32(raw), zlib.adler32(raw)
 
 
+_READING: dict = {}  # (kind, key) -> Future of the one read in progress
+
+
 def _read(kind: str, raw: bytes, key, read):
     """``read(raw)``, remembered: an evaluation sends each case to several models and arms, and
-    decoding a 1 MB JPEG costs about 13 ms even at 1/8 scale (its entropy coding is read in full)."""
+    decoding a 1 MB JPEG costs about 13 ms even at 1/8 scale (its entropy coding is read in full).
+    The same medium arriving several times at once (one case, five models) is read once."""
     with _READ_LOCK:
         if (kind, key) in _READ:
             _READ.move_to_end((kind, key))
             return _READ[(kind, key)]
-    found = read(raw)
-    found = tuple(found) if isinstance(found, list) else found
-    with _READ_LOCK:
-        _READ[(kind, key)] = found
-        while len(_READ) > _READ_KEEP:
-            _READ.popitem(last=False)
-    return found
+        reading = _READING.get((kind, key))
+        if reading is None:
+            reading = _READING[(kind, key)] = concurrent.futures.Future()
+            mine = True
+        else:
+            mine = False
+    if not mine:
+        return reading.result()
+    try:
+        found = read(raw)
+        found = tuple(found) if isinstance(found, list) else found
+        with _READ_LOCK:
+            _READ[(kind, key)] = found
+            while len(_READ) > _READ_KEEP:
+                _READ.popitem(last=False)
+        reading.set_result(found)
+        return found
+    except BaseException as exc:
+        reading.set_exception(exc)
+        raise
+    finally:
+        with _READ_LOCK:
+            _READING.pop((kind, key), None)
 
 
 def _draw(model: str, key) -> random.Random:
