@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import math
+import time
 import wave
 import zipfile
 
@@ -315,3 +316,29 @@ def test_digits_read_right_after_an_audio_arm(clips, spec):
 def test_audio_that_is_not_dtmf_is_not_heard():
     for raw in (mp3_bytes(), wav_bytes(), b"RIFF\x00\x00not a wav"):
         assert recognised([("audio/wav", raw)], Behaviour.parse("hear"), "m") == NOT_HEARD
+
+
+def test_a_medium_arriving_several_times_at_once_is_read_once():
+    import threading
+
+    from tests import provider_server
+
+    calls, gate = [], threading.Event()
+
+    def slow_read(raw):
+        calls.append(raw)
+        gate.wait(5)
+        return ["1", "2"]
+
+    key = ("test", id(calls))
+    threads = [threading.Thread(target=lambda: results.append(provider_server._read("hear", b"x", key, slow_read)))
+               for _ in range(5)]  # fmt: skip
+    results: list = []
+    for t in threads:
+        t.start()
+    time.sleep(0.05)  # all five are in _read by now: one reading, four waiting for it
+    gate.set()
+    for t in threads:
+        t.join(5)
+    assert len(calls) == 1 and results == [("1", "2")] * 5
+    assert provider_server._read("hear", b"x", key, slow_read) == ("1", "2") and len(calls) == 1
