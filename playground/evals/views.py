@@ -3,6 +3,7 @@
 Access: a set, case or import is looked up, then require_membership(its team): another team's
 gets a 404; writes need edit=True (viewers get 403 and nothing changes)."""
 
+import json
 import tempfile
 from pathlib import Path
 
@@ -95,7 +96,7 @@ def set_detail(request, set_id: int):
             "name": eval_set.name, "description": eval_set.description, "expected_kind": eval_set.expected_kind,
             "labels": "\n".join(f"{e['label']}: {', '.join(e['synonyms'])}" if e["synonyms"] else e["label"]
                                 for e in eval_set.labels),
-            "scorers": services.json.dumps(eval_set.scorers) if eval_set.scorers else "",
+            "scorers": json.dumps(eval_set.scorers) if eval_set.scorers else "",
         }),
         "imports": list(eval_set.imports.all()[:3]),
         "max_upload_mb": settings.MAX_UPLOAD_MB, "zip_max_mb": zip_max_mb(), "max_files": settings.DATA_UPLOAD_MAX_NUMBER_FILES,
