@@ -200,6 +200,9 @@ PRISM_MEDIA_CACHE_MB = env_int("PRISM_MEDIA_CACHE_MB", 2048)
 # Uploads: the cap is enforced while the body streams in, so an oversize file never lands on disk.
 MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 50)
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
+# An evaluation set's ZIP (playground/evals/upload_handlers.py): a thousand photos are far past MAX_UPLOAD_MB;
+# each file inside it is still held to MAX_UPLOAD_MB.
+PRISM_EVAL_ZIP_MAX_MB = env_int("PRISM_EVAL_ZIP_MAX_MB", 2048)
 MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 100_000_000)
 # Uploads are decoded in a child process with these limits (playground/uploads/sandbox.py): a
 # file needing more memory or time is refused as a possible decompression bomb.
