@@ -11,6 +11,7 @@ reports show stars instead.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -80,6 +81,44 @@ def add_preset_models(provider: Provider, preset: presets.ProviderPreset,
     existing = set(provider.models.values_list("name", flat=True))
     chosen = [m for m in preset.models if (names is None or m.name in names) and m.name not in existing]
     return ProviderModel.objects.bulk_create([ProviderModel(provider=provider, **m.fields()) for m in chosen])
+
+
+# A model id from a provider's list, as the add-model form takes one: no spaces or control characters, <= 200.
+MODEL_NAME = re.compile(r"[^\s\x00-\x1f\x7f]{1,200}")
+
+
+def known_presets(provider: Provider) -> dict[str, presets.ModelPreset]:
+    """Model presets by name: the provider's own preset first, then every preset of its protocol."""
+    known: dict[str, presets.ModelPreset] = {}
+    own = presets.PRESETS.get(provider.preset)
+    for preset in ([own] if own else []) + [p for p in presets.PRESETS.values() if p is not own]:
+        if preset is own or preset.protocol == provider.protocol:
+            for m in preset.models:
+                known.setdefault(m.name, m)
+    return known
+
+
+def add_listed_models(provider: Provider, chosen: list[tuple[str, str]]) -> list[ProviderModel]:
+    """Add the (name, label) pairs ticked from the provider's own model list (probe.list_models)
+    that it does not have yet. A name a preset knows gets the preset's capabilities and prices
+    (what the protocol cannot carry left out); any other gets the add-model form's defaults."""
+    existing = set(provider.models.values_list("name", flat=True))
+    known = known_presets(provider)
+    carried = presets.kinds_for(provider.protocol, provider.gateway_extensions)
+    formats = set(presets.PROTOCOL_IMAGE_FORMATS[provider.protocol])
+    made, seen = [], set()
+    for name, label in chosen:
+        if name in existing or name in seen or not MODEL_NAME.fullmatch(name):
+            continue
+        seen.add(name)
+        preset = known.get(name)
+        fields = preset.fields() if preset else {"name": name}
+        fields["inputs"] = [k for k in fields.get("inputs", []) if k in carried]
+        fields["image_formats"] = [f for f in fields.get("image_formats", []) if f in formats] if "image" in fields["inputs"] else []
+        if not fields.get("label"):
+            fields["label"] = (label or "")[:200]
+        made.append(ProviderModel(provider=provider, **fields))
+    return ProviderModel.objects.bulk_create(made)
 
 
 @sensitive_variables()

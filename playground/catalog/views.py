@@ -23,7 +23,7 @@ from django_htmx.http import trigger_client_event
 
 from playground.accounts.models import AuditEvent, Membership
 from playground.accounts.teams import current_membership, current_team, require_membership
-from playground.catalog import presets, services
+from playground.catalog import presets, probe, services
 from playground.catalog.forms import (
     API_VERSION_SUGGESTIONS,
     PresetModelsForm,
@@ -199,10 +199,10 @@ def provider_detail(request, provider_id: int):
     if request.htmx and request.htmx.target == "model-section":
         template += "#model-section"
     return render(request, template, _detail_context(provider, can_manage, ProviderModelForm(provider=provider)
-                                                      if can_manage else None))
+                                                      if can_manage else None, can_test=membership.can_edit))
 
 
-def _detail_context(provider: Provider, can_manage: bool, add_form) -> dict:
+def _detail_context(provider: Provider, can_manage: bool, add_form, *, can_test: bool = False, **extra) -> dict:
     preset = presets.PRESETS.get(provider.preset)
     missing = []
     if preset and can_manage:
@@ -219,6 +219,10 @@ def _detail_context(provider: Provider, can_manage: bool, add_form) -> dict:
         "carried_kinds": [k for k in ("image", "audio", "video", "pdf")
                           if k in presets.kinds_for(provider.protocol, provider.gateway_extensions)],
         "prices_as_of": presets.PRICES_AS_OF,
+        "can_test": can_test,
+        "test_models": list(provider.models.filter(enabled=True).order_by("name")) if can_test else [],
+        "probe_every_s": probe.PROBE_EVERY_S,
+        **extra,
     }
 
 
@@ -280,10 +284,10 @@ def model_add(request, provider_id: int):
             messages.success(request, f"Added {model.name}.")
             return redirect("catalog:detail", provider.pk)
         form = ProviderModelForm(provider=provider)  # a fresh form for the next one
-        response = render(request, "catalog/detail.html#model-section", _detail_context(provider, True, form))
+        response = render(request, "catalog/detail.html#model-section", _detail_context(provider, True, form, can_test=True))
         return trigger_client_event(response, "models-changed")
     template = "catalog/detail.html#model-section" if request.htmx else "catalog/detail.html"
-    return render(request, template, _detail_context(provider, True, form))
+    return render(request, template, _detail_context(provider, True, form, can_test=True))
 
 
 @require_POST
@@ -360,3 +364,69 @@ def model_delete(request, model_id: int):
         messages.success(request, f"Removed {model.name}.")
         return redirect("catalog:detail", provider_id)
     return trigger_client_event(HttpResponse(""), "models-changed")  # the row swaps itself out
+
+
+# --- asking the provider: a test request, its model list (probe.py) ------------------------------------------
+
+
+def _probe_page(request, provider: Provider, membership, fragment: str, status: int = 200, **extra):
+    """The provider page with a probe's outcome; with htmx only the fragment that shows it."""
+    can_manage = _is_owner(membership)
+    context = _detail_context(provider, can_manage, ProviderModelForm(provider=provider) if can_manage else None,
+                              can_test=membership.can_edit, **extra)
+    template = f"catalog/detail.html#{fragment}" if request.htmx else "catalog/detail.html"
+    return render(request, template, context, status=status)
+
+
+def _too_soon(wait: int) -> str:
+    return f"One test at a time: try again in {wait} s (at most one every {probe.PROBE_EVERY_S} s)."
+
+
+@require_POST
+@never_cache
+def provider_test(request, provider_id: int):
+    """Send a tiny real request to one of the provider's models; owners and editors."""
+    provider, membership = _get_provider(request, provider_id)
+    if not membership.can_edit:
+        raise PermissionDenied("Viewers cannot send requests to providers.")
+    models = provider.models.filter(enabled=True).order_by("name")
+    chosen = request.POST.get("model", "")
+    model = models.filter(pk=int(chosen)).first() if chosen.isdigit() else models.first()
+    if model is None:
+        why = "Add a model first: the test request goes to one of the provider's enabled models." if not chosen \
+            else "Choose one of the provider's enabled models."
+        return _probe_page(request, provider, membership, "probe-section", 400, probe_error=why)
+    allowed, wait = probe.take_turn(request.user, "test")
+    if not allowed:
+        return _probe_page(request, provider, membership, "probe-section", 429, probe_error=_too_soon(wait),
+                           probe_model=model.pk)
+    outcome = probe.test_connection(provider, model)
+    return _probe_page(request, provider, membership, "probe-section", probe=outcome, probe_model=model.pk)
+
+
+@require_POST
+@never_cache
+def models_fetch(request, provider_id: int):
+    """The provider's own model list, to tick models to add; owners (they add models)."""
+    provider, membership = _get_provider(request, provider_id, manage=True)
+    allowed, wait = probe.take_turn(request.user, "models")
+    if not allowed:
+        return _probe_page(request, provider, membership, "listing-section", 429, listing_error=_too_soon(wait))
+    return _probe_page(request, provider, membership, "listing-section", listing=probe.list_models(provider))
+
+
+@require_POST
+@transaction.atomic
+def models_from_list(request, provider_id: int):
+    """Add the models ticked in the provider's list, with a preset's settings where one knows the name."""
+    provider, _ = _get_provider(request, provider_id, manage=True)
+    names = request.POST.getlist("models")[: probe.MAX_MODELS]
+    if not names:
+        messages.error(request, "Tick the models to add.")
+        return redirect("catalog:detail", provider.pk)
+    added = services.add_listed_models(provider, [(n, request.POST.get(f"label:{n}", "")) for n in names])
+    services.audit_models(provider, request.user, AuditEvent.Action.MODEL_ADDED, "added", [m.name for m in added])
+    skipped = len(set(names)) - len(added)
+    note = f" ({skipped} skipped: already there or not a model id)" if skipped else ""
+    messages.success(request, f"Added {len(added)} model{'s' if len(added) != 1 else ''} from the provider's list{note}.")
+    return redirect("catalog:detail", provider.pk)
