@@ -28,9 +28,9 @@ from django.core.cache import cache
 from django.views.decorators.debug import sensitive_variables
 
 from playground.catalog import presets, secrets
-from playground.catalog.services import MODEL_NAME, known_presets
 from playground.catalog.columns import target_for
 from playground.catalog.models import Provider, ProviderModel
+from playground.catalog.services import MODEL_NAME, known_presets
 from playground.lib import jsonlimits
 from playground.protocols import Message, Options, Prompt, TextPart, render
 from playground.protocols.anthropic_messages import DEFAULT_VERSION as ANTHROPIC_VERSION
