@@ -33,10 +33,12 @@ UPLOADS = {"prompts:import": ("walk.json", json.dumps({"system": "imported", "me
 def dump(world, *, personal_of=None) -> dict:
     """Every row that belongs to team A, field by field. ``personal_of``: leave out that user's
     own drafts (a viewer may keep a draft of their own previews)."""
-    from playground.accounts.models import Membership, Team
+    from playground.accounts.models import AuditEvent, Invite, Membership, Team
     from playground.catalog.models import Provider, ProviderModel
+    from playground.evals.models import EvalCase, EvalCaseMedia, EvalImport, EvalSet
     from playground.prompts.models import Prompt, PromptDraft, PromptVersion
     from playground.runs.models import Result, Run
+    from playground.sharing.models import ForkOrigin, ShareLink
     from playground.uploads.models import MediaItem, MediaVariant, VariantFile
 
     team = world.team
@@ -56,6 +58,14 @@ def dump(world, *, personal_of=None) -> dict:
         "models": ProviderModel.objects.filter(provider__team=team),
         "runs": Run.objects.filter(team=team),
         "results": Result.objects.filter(run__team=team),
+        "invites": Invite.objects.filter(team=team),
+        "audit": AuditEvent.objects.filter(team=team),
+        "share_links": ShareLink.objects.filter(prompt__team=team),
+        "fork_origins": ForkOrigin.objects.filter(prompt__team=team),
+        "eval_sets": EvalSet.objects.filter(team=team),
+        "eval_cases": EvalCase.objects.filter(set__team=team),
+        "eval_case_media": EvalCaseMedia.objects.filter(case__set__team=team),
+        "eval_imports": EvalImport.objects.filter(set__team=team),
     }
     return {name: sorted(map(repr, qs.order_by("pk").values())) for name, qs in querysets.items()}
 
