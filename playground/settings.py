@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "playground.runs",
     "playground.sharing",  # share links: above runs (shows chosen runs' results)
     "playground.evals",  # evaluation sets (and later runs and results): above runs and sharing
+    "playground.evalruns",  # evaluation runs, scores, reviews: above evals
     "playground.demo",  # seed_demo: above the apps it fills with demo data
 ]
 

@@ -11,5 +11,6 @@ urlpatterns = [
     path("runs/", include("playground.runs.urls")),
     path("s/", include("playground.sharing.urls")),
     path("evals/", include("playground.evals.urls")),
+    path("evaluations/", include("playground.evalruns.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -31,7 +31,7 @@ PACKAGE = "playground"
 PURE = ["lib", "protocols", "providers", "scoring"]  # bottom to top: each may import those before it
 # Bottom to top: an app may import only the apps before it. evaluations and sharing, when they come,
 # go above runs (they read runs' results); demo seeds every app with sample data, so it stays last.
-APPS = ["accounts", "uploads", "prompts", "catalog", "runs", "sharing", "evals", "demo"]
+APPS = ["accounts", "uploads", "prompts", "catalog", "runs", "sharing", "evals", "evalruns", "demo"]
 PROJECT_SETTINGS = "playground.settings"  # read before apps load: pure packages only
 
 HOW_TO_FIX = """\
