@@ -99,6 +99,8 @@ def prompt_create(request):
     membership = require_membership(request, team.pk, edit=True)
     form = NewPromptForm(request.POST)
     if not form.is_valid():
+        if not (request.POST.get("name") or "").strip():  # empty or spaces: say what to do, not "required"
+            form.errors["name"] = form.error_class(["Give the new prompt a name, then press New prompt."])
         return _list_page(request, team, membership.can_edit, new_form=form)
     prompt = services.create_prompt(team, request.user, form.cleaned_data["name"])
     return redirect("prompts:edit", prompt_id=prompt.pk)

@@ -2,6 +2,7 @@
 them to the templates, so no model instance carries attributes made up for a page.
 
     cards = result_cards(results)      # ResultCard: marks, usage, estimate vs reported, output HTML, plain error, notes, tries
+    RunCounts.of(counts_by_status)     # a run's counts in the words every screen uses; RunCounts.of_run(run) in history
     run_values(run)                    # RunValue per variable: its text, or the media item's name
     preflight_columns(checks)          # PreflightColumn: a check, its body highlighted, the model's past estimate error
     stored_request(result)             # RequestView: masked headers, the body elided (or too big)
@@ -35,7 +36,10 @@ from playground.runs.models import Result, Run
 from playground.uploads.models import MediaItem, StoredFile
 
 __all__ = [
+    "OUTCOMES",
     "EstimateView",
+    "LatencyView",
+    "RunCounts",
     "ModelSummary",
     "PreflightColumn",
     "RequestView",
@@ -163,6 +167,94 @@ class ResultCard:
     protocol_label: str
     note_texts: list[str]  # the changes made to send it
     attempt_texts: list[str]  # one line per try
+    latency: LatencyView | None = None  # None: not sent, or no time recorded
+    error_label: str = ""  # what the line under the headline is: "Failed after 4 attempts", "Why"...; "" for none
+    error_text: str = ""  # the provider's message (or the refusal's reasons), without what the label says
+    notes_summary: str = ""  # "1 change made to send it"; for a result not sent, what was tried
+
+
+@dataclass(frozen=True)
+class LatencyView:
+    """The time a result took as the user waited for it: every attempt and the waits between
+    them, with each attempt's own time in ``breakdown`` (the card's hover and details)."""
+
+    total_ms: int
+    attempts: int
+    last_ms: int | None  # the last attempt alone (latency_total_ms)
+    breakdown: list[str]
+
+    @property
+    def text(self) -> str:
+        return f"{self.total_ms:,} ms"
+
+    @property
+    def title(self) -> str:
+        if self.attempts < 2:
+            return "Time from sending the request to the end of the answer"
+        return f"{self.attempts} attempts and the waits between them: " + "; ".join(self.breakdown)
+
+    @classmethod
+    def of(cls, r: Result) -> LatencyView | None:
+        attempts = [a for a in (r.attempts or []) if isinstance(a, dict)]
+        breakdown = []
+        for i, a in enumerate(attempts, 1):
+            took = _seconds_ms(a.get("latency_s"))
+            wait = _seconds_ms(a.get("wait_s"))
+            line = f"try {i}: {took:,} ms" if took is not None else f"try {i}: time unknown"
+            if wait:
+                line += f", then waited {wait:,} ms"
+            breakdown.append(line)
+        total = r.elapsed_ms
+        if total is None and len(attempts) > 1:
+            total = sum((_seconds_ms(a.get("latency_s")) or 0) + (_seconds_ms(a.get("wait_s")) or 0) for a in attempts)
+        if total is None or len(attempts) < 2:
+            total = r.latency_total_ms if r.latency_total_ms is not None else total
+        if total is None:
+            return None
+        return cls(total_ms=total, attempts=max(len(attempts), 1), last_ms=r.latency_total_ms, breakdown=breakdown)
+
+
+def _seconds_ms(value) -> int | None:
+    return round(value * 1000) if isinstance(value, int | float) else None
+
+
+# The providers' client adds this when it stops retrying (providers/client.py); the card says it in its label.
+_GAVE_UP = re.compile(r"\s*Not retried: gave up after \d+ attempts?\.\s*$")
+
+
+def _error_line(r: Result) -> tuple[str, str]:
+    """(label, text) of the line under a card's headline: the provider's own words, and only
+    when the provider said something. A cancelled result has none (Prism cancelled it)."""
+    S = Result.Status
+    if r.status == S.REFUSED:
+        return ("Why", r.error_message) if r.error_message else ("", "")
+    if r.status != S.FAILED:
+        return "", ""
+    message = _GAVE_UP.sub("", r.error_message or "")
+    n = len(r.attempts or [])
+    if n > 1:
+        label = f"Failed after {n} attempts"
+    elif r.error_kind in TRANSPORT_KINDS:
+        label = "Details"
+    else:
+        label = "The provider said"
+    if not (message or r.error_type or r.error_status):
+        return "", ""
+    return label, message
+
+
+def _notes_summary(r: Result) -> str:
+    """What a card's list of notes is: the changes made to send the request; for a result that
+    was not sent, the automatic changes preflight tried before it still could not send it."""
+    n = len(r.notes or [])
+    if not n:
+        return ""
+    changes = f"{n} change{'s' if n != 1 else ''}"
+    if r.status == Result.Status.REFUSED:
+        return f"Not sent even after {changes} to fit the model"
+    if r.request_body_id is None:
+        return f"{changes} prepared (the request was not sent)"
+    return f"Sent after {changes} to fit the model"
 
 
 def result_cards(results: list[Result]) -> list[ResultCard]:
@@ -178,8 +270,13 @@ def result_cards(results: list[Result]) -> list[ResultCard]:
             protocol_label=PROTOCOL_LABELS.get(r.protocol, r.protocol),
             note_texts=[_note_text(n) for n in (r.notes or [])],
             attempt_texts=[_attempt_text(i, a) for i, a in enumerate(r.attempts or [], 1)],
+            latency=LatencyView.of(r),
+            error_label=label,
+            error_text=text,
+            notes_summary=_notes_summary(r),
         )
         for r in results
+        for label, text in [_error_line(r)]
     ]
 
 
@@ -282,15 +379,116 @@ def _attempt_text(i: int, attempt) -> str:
         if attempt.get(key):
             bits.append(str(attempt[key]))
             break
-    latency = attempt.get("latency_ms") or attempt.get("latency_total_ms")
+    latency = attempt.get("latency_ms") or attempt.get("latency_total_ms") or _seconds_ms(attempt.get("latency_s"))
     if latency is not None:
-        bits.append(f"{latency} ms")
+        bits.append(f"{latency:,} ms")
     error = attempt.get("error") or attempt.get("message") or attempt.get("error_message")
     if isinstance(error, dict):
         error = error.get("message")
     if error:
-        bits.append(str(error))
+        bits.append(_GAVE_UP.sub("", str(error)))
+    if wait := _seconds_ms(attempt.get("wait_s")):
+        bits.append(f"then waited {wait:,} ms")
     return f"Try {i}: " + (" · ".join(bits) if bits else "ok")
+
+
+# --- a run's counts ---------------------------------------------------------------------------------
+
+# What each status counts as, in the words every screen uses (the run page, its progress, the
+# history and the exports' "outcome" column).
+OUTCOMES = {
+    Result.Status.SUCCEEDED: "succeeded",
+    Result.Status.FAILED: "failed",
+    Result.Status.REFUSED: "not sent",
+    Result.Status.CANCELLED: "cancelled",
+    Result.Status.RUNNING: "waiting",
+    Result.Status.QUEUED: "waiting",
+}
+
+
+@dataclass(frozen=True)
+class CountPart:
+    key: str  # "succeeded", "failed", "refused", "cancelled", "waiting"
+    n: int
+    text: str  # "4 succeeded"
+
+
+@dataclass(frozen=True)
+class RunCounts:
+    """A run's results counted one way for every screen (models.status_counts): succeeded and
+    failed were answered; "not sent" (refused by preflight) never goes out, so progress is
+    counted over what is sent; cancelled ones were sent for but got no answer; waiting ones
+    (queued, or in flight) have not finished."""
+
+    total: int
+    succeeded: int
+    failed: int
+    refused: int
+    cancelled: int
+    running: int
+    queued: int
+    run_cancelled: bool = False
+
+    @classmethod
+    def of(cls, counts: dict, run_status: str = "") -> RunCounts:
+        """From counts_by_status() (or services.run_progress(), which adds to it)."""
+        return cls(*(int(counts.get(k) or 0) for k in ("total", "succeeded", "failed", "refused", "cancelled",
+                                                       "running", "queued")),
+                   run_cancelled=run_status == Run.Status.CANCELLED)  # fmt: skip
+
+    @classmethod
+    def of_run(cls, run: Run) -> RunCounts:
+        """From a run of Run.objects.with_counts()."""
+        return cls(run.n_total, run.n_succeeded, run.n_failed, run.n_refused, run.n_cancelled, run.n_running,
+                   run.n_queued, run_cancelled=run.status == Run.Status.CANCELLED)  # fmt: skip
+
+    @property
+    def sent(self) -> int:
+        """The results Prism sends (or sent for): every one but those not sent."""
+        return self.total - self.refused
+
+    @property
+    def answered(self) -> int:
+        return self.succeeded + self.failed
+
+    @property
+    def waiting(self) -> int:
+        return self.queued + self.running
+
+    @property
+    def done(self) -> bool:
+        return self.waiting == 0
+
+    @property
+    def percent(self) -> int:
+        """Of what is sent, the share answered (a cancelled run stays below 100)."""
+        return round(100 * self.answered / self.sent) if self.sent else 100
+
+    @property
+    def parts(self) -> list[CountPart]:
+        """The non-zero counts, in one order everywhere."""
+        out = [("succeeded", self.succeeded, "succeeded"), ("failed", self.failed, "failed"),
+               ("refused", self.refused, "not sent"), ("cancelled", self.cancelled, "cancelled"),
+               ("waiting", self.waiting, "waiting")]  # fmt: skip
+        return [CountPart(key, n, f"{n} {word}") for key, n, word in out if n]
+
+    @property
+    def summary(self) -> str:
+        """"4 succeeded · 1 failed · 3 not sent"; "no results" for an empty run."""
+        return " · ".join(p.text for p in self.parts) or "no results"
+
+    @property
+    def headline(self) -> str:
+        """The progress line: answers over what is sent, what is still waiting, a cancelled run said so."""
+        if not self.sent:
+            return "Nothing was sent" if self.total else "No results"
+        answered = f"{self.answered} of {self.sent} sent answered"
+        if self.run_cancelled:
+            return f"Cancelled: {self.answered} of {self.sent} answered before it was cancelled"
+        if self.done:
+            return answered
+        flight = f", {self.running} in flight" if self.running else ""
+        return f"{answered} ({self.percent}%) · {self.waiting} waiting{flight}"
 
 
 # --- the run's values ------------------------------------------------------------------------------

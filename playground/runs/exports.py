@@ -17,11 +17,11 @@ import json
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
-from playground.runs.display import Usage
+from playground.runs.display import OUTCOMES, Usage
 from playground.runs.reconcile import pct_error
 
 FIELDS = (
-    "run_id", "created", "prompt", "version", "result_id", "provider", "protocol", "model", "status",
+    "run_id", "created", "prompt", "version", "result_id", "provider", "protocol", "model", "status", "outcome",
     "input_tokens", "estimated_input_tokens", "estimate_error_pct", "output_tokens", "cached_input_tokens",
     "reasoning_tokens", "total_tokens", "cost_usd",
     "latency_first_byte_ms", "latency_total_ms", "finish_reason", "attempts", "error_status", "error_type",
@@ -47,6 +47,7 @@ def row(result) -> dict:
         "protocol": result.protocol,
         "model": result.model_name,
         "status": result.status,
+        "outcome": OUTCOMES.get(result.status, result.status),  # counted as the run page and the history count it
         "input_tokens": usage.input,
         "estimated_input_tokens": estimated,
         "estimate_error_pct": None if error is None else round(error, 1),

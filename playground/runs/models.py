@@ -4,7 +4,7 @@ Snapshot, don't reference: a Result keeps the exact request (by content, media b
 stored files), the provider's answer, usage, latency and cost as they were at send time, so later
 edits to prompts, providers or prices never change what an old run shows.
 
-    Run.objects.with_counts()                   # n_results, n_ok, n_failed, cost per run (history)
+    Run.objects.with_counts()                   # n_total, n_succeeded, n_failed, n_refused... and cost per run
     Result.objects.stale(run_id=run.pk)         # worker lost (lease expired) or task never came
     Result.objects.filter(run=run).counts_by_status()   # {"total": 4, "succeeded": 2, ...}
     Result.claim([ids], token)                  # the sending life of results: claim, renew, record
@@ -78,14 +78,35 @@ class RequestBodyFile(models.Model):
         return f"file {self.file_id} in body {self.body_id[:12]}"
 
 
+def status_counts(path: str) -> dict:
+    """The one definition of a run's counts, as Count expressions over ``path`` (the results):
+    total, and one per status. Used by counts_by_status (one run) and with_counts (history), so
+    the run page, its progress, the history and the exports count alike (runs/display.RunCounts
+    says them in words)."""
+    status = "status" if path == "pk" else f"{path}__status"
+
+    def count(*statuses):
+        return Count(path, filter=Q(**{f"{status}__in": statuses}), distinct=True)
+
+    S = Result.Status
+    return {
+        "total": Count(path, distinct=True),
+        "succeeded": count(S.SUCCEEDED),
+        "failed": count(S.FAILED),
+        "refused": count(S.REFUSED),
+        "cancelled": count(S.CANCELLED),
+        "running": count(S.RUNNING),
+        "queued": count(S.QUEUED),
+    }
+
+
 class RunQuerySet(models.QuerySet):
     def with_counts(self):
-        """Each run with ``n_results``, ``n_ok`` (succeeded), ``n_failed`` (failed or refused) and
-        ``cost`` (the sum of its results' cost_usd; None when none is known)."""
+        """Each run with ``n_total``, ``n_succeeded``, ``n_failed``, ``n_refused`` (not sent),
+        ``n_cancelled``, ``n_running``, ``n_queued`` (status_counts) and ``cost`` (the sum of its
+        results' cost_usd; None when none is known), in the one query."""
         return self.annotate(
-            n_results=Count("results", distinct=True),
-            n_ok=Count("results", filter=Q(results__status=Result.Status.SUCCEEDED), distinct=True),
-            n_failed=Count("results", filter=Q(results__status__in=[Result.Status.FAILED, Result.Status.REFUSED]), distinct=True),
+            **{f"n_{k}": v for k, v in status_counts("results").items()},
             cost=Sum("results__cost_usd"),
         )
 
@@ -153,16 +174,7 @@ class ResultQuerySet(models.QuerySet):
 
     def counts_by_status(self) -> dict:
         """One aggregate: {"total", "succeeded", "failed", "refused", "cancelled", "running", "queued"}."""
-        S = Result.Status
-        return self.aggregate(
-            total=Count("pk"),
-            succeeded=Count("pk", filter=Q(status=S.SUCCEEDED)),
-            failed=Count("pk", filter=Q(status=S.FAILED)),
-            refused=Count("pk", filter=Q(status=S.REFUSED)),
-            cancelled=Count("pk", filter=Q(status=S.CANCELLED)),
-            running=Count("pk", filter=Q(status=S.RUNNING)),
-            queued=Count("pk", filter=Q(status=S.QUEUED)),
-        )
+        return self.aggregate(**status_counts("pk"))
 
 
 class Result(models.Model):

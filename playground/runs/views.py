@@ -13,10 +13,12 @@ from __future__ import annotations
 import json
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -34,7 +36,7 @@ from playground.runs.models import Result, Run
 from playground.runs.wdiff import word_diff
 from playground.uploads.models import MediaItem
 
-HISTORY_RUNS = 200  # rows in the history table; exports and charts take every filtered result
+HISTORY_PAGE = 50  # runs a page of the history table, newest first; exports and charts take every filtered result
 
 
 def _get_prompt(request, prompt_id: int, *, edit: bool = False):
@@ -154,7 +156,7 @@ def _run_context(run: Run, membership) -> dict:
         "prompt": version.prompt,
         "version": version,
         "cards": cards,
-        "progress": services.run_progress(run),
+        "progress": display.RunCounts.of(services.run_progress(run), run.status),
         "values": display.run_values(run),
         "can_edit": membership.can_edit,
         "diff_choices": with_output,
@@ -188,7 +190,7 @@ def run_progress(request, run_id: int):
     ctx["unchanged"] = [c for c in ctx["cards"] if known.get(str(c.result.pk)) == c.result.status]
     ctx["outputs_changed"] = request.GET.get("outputs") != str(len(ctx["diff_choices"]))
     response = render(request, "runs/_progress_response.html", ctx)
-    if ctx["progress"]["done"]:
+    if ctx["progress"].done:
         response.status_code = HttpResponseStopPolling.status_code
     return response
 
@@ -317,8 +319,9 @@ def run_history(request, prompt_id: int | None = None):
     """Every run of a prompt (or of the team), filtered by model, version and dates; charts per model."""
     prompt, team, membership = _history_team(request, prompt_id)
     form, results = _filtered_results(request, team, prompt)
+    filtered_runs = Run.objects.filter(pk__in=results.values("run_id"))
     runs_qs = (
-        Run.objects.filter(pk__in=results.values("run_id"))
+        filtered_runs.order_by("-created_at", "-pk")
         .select_related("prompt_version__prompt", "created_by")
         .with_counts()
         .prefetch_related(
@@ -328,15 +331,19 @@ def run_history(request, prompt_id: int | None = None):
             )
         )
     )
-    runs = list(runs_qs[:HISTORY_RUNS])
+    page = _RunPaginator(runs_qs, HISTORY_PAGE, count_of=filtered_runs).get_page(request.GET.get("page"))
+    runs = list(page.object_list)
+    rows = [(run, display.RunCounts.of_run(run)) for run in runs]
     series, summary = display.chart_data(results)
-    query = request.GET.urlencode()
+    filters = request.GET.copy()
+    filters.pop("page", None)  # the exports and the page links keep the filters, not the page
+    query = filters.urlencode()
     ctx = {
         "prompt": prompt,
         "form": form,
-        "runs": runs,
-        "total_runs": runs_qs.count(),
-        "shown": len(runs),
+        "runs": rows,
+        "page": page,
+        "total_runs": page.paginator.count,
         "series": series,
         "summary": summary,
         "unreliable_pct": f"{reconcile.UNRELIABLE_PCT:g}",  # the estimate error that flags a model
@@ -349,6 +356,18 @@ def run_history(request, prompt_id: int | None = None):
     if request.htmx and request.htmx.target == "history-results":
         template += "#history-results"
     return render(request, template, ctx)
+
+
+class _RunPaginator(Paginator):
+    """Counts the filtered runs without computing each one's counts (only a page's runs get those)."""
+
+    def __init__(self, object_list, per_page, *, count_of):
+        super().__init__(object_list, per_page)
+        self._count_of = count_of
+
+    @cached_property
+    def count(self) -> int:
+        return self._count_of.count()
 
 
 def _export_url(prompt, fmt: str, query: str) -> str:

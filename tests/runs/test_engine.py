@@ -351,9 +351,11 @@ def test_counts_by_status_and_the_history_counts(team, user, text_version, four_
     }  # fmt: skip
     empty = start(text_version, [], user, team)
     counted = {r.pk: r for r in Run.objects.filter(pk__in=[run.pk, empty.pk]).with_counts()}
-    assert (counted[run.pk].n_results, counted[run.pk].n_ok, counted[run.pk].n_failed) == (4, 1, 2)
+    # The history counts as counts_by_status does (models.status_counts): a refused result is not a failure.
+    c = counted[run.pk]
+    assert (c.n_total, c.n_succeeded, c.n_failed, c.n_refused, c.n_cancelled, c.n_running, c.n_queued) == (4, 1, 1, 1, 0, 0, 1)
     assert counted[run.pk].cost == Decimal("0.75")
-    assert (counted[empty.pk].n_results, counted[empty.pk].n_ok, counted[empty.pk].n_failed, counted[empty.pk].cost) == (0, 0, 0, None)
+    assert (counted[empty.pk].n_total, counted[empty.pk].n_succeeded, counted[empty.pk].n_failed, counted[empty.pk].cost) == (0, 0, 0, None)
 
 
 def test_start_run_enqueues_on_commit_in_order(team, user, text_version, four_models, django_capture_on_commit_callbacks, monkeypatch, settings):
