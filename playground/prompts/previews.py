@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -36,6 +35,7 @@ from playground.prompts.document import (
     media_refs,
 )
 from playground.prompts.fitting import Change, fit, sent_media
+from playground.prompts.snippets import snippets
 from playground.protocols import Fallback, RenderedRequest, Target, TokenEstimate, estimate_tokens, render
 from playground.protocols.anthropic_messages import version as anthropic_version
 from playground.protocols.anthropic_messages import version_summary
@@ -283,11 +283,9 @@ class Column:
     def filename(self, prompt_name: str) -> str:
         return body_filename(prompt_name, self.key)
 
-    def curl(self, prompt_name: str) -> str:
-        return curl_snippet(self.rendered, self.filename(prompt_name))
-
-    def httpx(self, prompt_name: str) -> str:
-        return httpx_snippet(self.rendered, self.filename(prompt_name))
+    def snippets(self, prompt_name: str) -> list:
+        """Every snippet of this column (curl, httpx, the protocol's SDK, fetch): prompts/snippets.py."""
+        return snippets(self.rendered, self.filename(prompt_name)) if self.ok else []
 
 
 def _issue_var(issue: PartIssue) -> str:
@@ -398,45 +396,16 @@ def body_filename(prompt_name: str, key: str) -> str:
     return f"{base}-{key}.json"
 
 
-def _curl_header(name: str, value: str) -> str:
-    # Double quotes so the shell expands $OPENAI_API_KEY; nothing else in our headers needs quoting.
-    return '"' + f"{name}: {value}".replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def curl_snippet(rendered: RenderedRequest, filename: str) -> str:
-    """curl posting the downloaded body file; the key comes from the environment, never the page."""
-    lines = [f"curl {shlex.quote(rendered.url)}"]
-    lines += [f"  -H {_curl_header(k, v)}" for k, v in rendered.headers.items()]
-    lines.append(f"  --data-binary @{shlex.quote(filename)}")
-    return " \\\n".join(lines)
+    """curl with the body in it (a heredoc; a big body from the downloaded file): prompts/snippets.py."""
+    return _snippet(rendered, filename, "curl")
 
 
 def httpx_snippet(rendered: RenderedRequest, filename: str) -> str:
-    """Python (httpx) posting the downloaded body file; the key read from the environment."""
-    auth = rendered.auth
-    headers = []
-    for name, value in rendered.headers.items():
-        if name == auth.header:
-            template = auth.template.replace("{key}", "{key}")
-            headers.append(f'        {name!r}: {template!r}.format(key=os.environ[{auth.env!r}]),')
-        else:
-            headers.append(f"        {name!r}: {value!r},")
-    return "\n".join([
-        "import os",
-        "",
-        "import httpx",
-        "",
-        f"with open({filename!r}, \"rb\") as f:",
-        "    body = f.read()",
-        "response = httpx.post(",
-        f"    {rendered.url!r},",
-        "    headers={",
-        *headers,
-        "    },",
-        "    content=body,",
-        "    timeout=120,",
-        ")",
-        "print(response.status_code)",
-        "print(response.json())",
-    ])
+    """Python (httpx) with the body in it, the key read from the environment: prompts/snippets.py."""
+    return _snippet(rendered, filename, "httpx")
+
+
+def _snippet(rendered: RenderedRequest, filename: str, key: str) -> str:
+    return next((s.text for s in snippets(rendered, filename) if s.key == key), "")
 

@@ -61,8 +61,7 @@ def workspace_context(state: EditorState, *, doc: dict, settings: dict, can_edit
     name = doc.get("name") or prompt.name
     for col in previews.columns:
         col.file_name = col.filename(name)
-        col.curl_text = col.curl(name)
-        col.httpx_text = col.httpx(name)
+        col.snippet_list = col.snippets(name)  # curl, httpx, the protocol's SDK, fetch (prompts/snippets.py)
     settings_form = PreviewSettingsForm(prefix="pv", initial=settings)
     return {
         **head_context(state, doc, can_edit=can_edit),

@@ -275,7 +275,7 @@ def test_the_curl_and_python_snippets_use_the_key_variable_and_the_body_file(cli
     chat = _column_html(page, "chat")
     assert 'curl https://api.openai.com/v1/chat/completions' in chat
     assert '-H "Authorization: Bearer $OPENAI_API_KEY"' in chat
-    assert "--data-binary @caption-chat.json" in chat
+    assert "--data-binary @- <<'PRISM_BODY'" in chat  # the body in the snippet (tests/prompts/test_snippets.py)
     assert "os.environ['OPENAI_API_KEY']" in chat
     assert "$ANTHROPIC_API_KEY" in _column_html(page, "messages")
     assert "$GEMINI_API_KEY" in _column_html(page, "gemini")
@@ -290,7 +290,7 @@ def test_snippets_are_valid_shell_and_python():
 
     assert '-H "x-api-key: $ANTHROPIC_API_KEY"' in curl and '-H "anthropic-version: 2023-06-01"' in curl
     compile(python, "snippet.py", "exec")
-    assert "os.environ['ANTHROPIC_API_KEY']" in python and "content=body" in python
+    assert "os.environ['ANTHROPIC_API_KEY']" in python and "json=body" in python
 
 
 # --- the highlighter ------------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ def test_a_new_prompt_starts_at_version_1_and_opens_the_editor(client_logged_in,
 def test_a_new_prompt_needs_a_name(client_logged_in, team):
     response = client_logged_in.post(reverse("prompts:create"), {"name": ""})
 
-    assert response.status_code == 200 and "This field is required." in response.content.decode()
+    assert response.status_code == 200 and "Give the new prompt a name" in response.content.decode()
     assert not Prompt.objects.exists()
 
 
