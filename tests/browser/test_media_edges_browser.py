@@ -1,0 +1,61 @@
+"""Rough edges of issue 12 in a real browser: the media picker's names at every width (a 390 px
+phone too), and paging through a PDF on its item page."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests import media_samples as samples
+from tests.browser.conftest import log_in
+
+pytestmark = pytest.mark.browser
+
+LONG = "holiday-photo-from-the-beach-at-sunset-with-the-whole-family-2026.png"
+
+
+def _names_fit(page) -> list[dict]:
+    """Each picker card's name: shown (a line tall, inside its card, not covered by the thumbnail)."""
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll('#picker-grid .pick-item')).map(card => {
+            const name = card.querySelector('.name'), thumb = card.querySelector('.thumb');
+            const n = name.getBoundingClientRect(), c = card.getBoundingClientRect(), t = thumb.getBoundingClientRect();
+            const style = getComputedStyle(name);
+            return {text: name.textContent, title: name.title, height: n.height, inside: n.left >= c.left - 0.5 &&
+                    n.right <= c.right + 0.5 && n.bottom <= c.bottom + 0.5, below: n.top >= t.bottom - 0.5,
+                    ellipsis: style.textOverflow, clipped: name.scrollWidth > name.clientWidth,
+                    wide: document.getElementById('media-picker').getBoundingClientRect().right > window.innerWidth + 0.5};
+        })"""
+    )
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_media_picker_shows_every_name_under_its_thumbnail(page, editor, width):
+    from tests.factories import make_item, make_prompt
+
+    team = editor.memberships.get().team
+    make_item(team, samples.png_bytes(640, 480), name=LONG, user=editor)
+    make_item(team, samples.png_bytes(48, 640), name="tall.png", user=editor)
+    make_item(team, samples.wav_bytes(seconds=1.0), name="tone.wav", user=editor)
+    # Enough cards to fill the picker's scrolling grid: its rows must not shrink to fit.
+    more = [f"shot-{i:02d}.png" for i in range(12)]
+    for i, name in enumerate(more):
+        make_item(team, samples.png_bytes(64 + i, 48), name=name, user=editor)
+    prompt = make_prompt(team, "Pictures", user=editor)
+    page.set_viewport_size({"width": width, "height": 844})
+    log_in(page, editor)
+    page.goto(f"/prompts/{prompt.pk}/")
+    page.click("#pick-m-0-new")
+    expect(page.locator("#media-picker")).to_be_visible()
+    expect(page.locator("#picker-grid .pick-item")).to_have_count(15)
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('#picker-grid img')).every(i => i.complete && i.naturalWidth > 0)"
+    )
+    names = {n["text"]: n for n in _names_fit(page)}
+    assert set(names) == {LONG, "tall.png", "tone.wav", *more}
+    for text, seen in names.items():
+        assert seen["height"] >= 12, f"{text}: name not visible ({seen})"
+        assert seen["inside"] and seen["below"], f"{text}: name outside its card or under the thumbnail ({seen})"
+        assert seen["title"] == text
+        assert seen["ellipsis"] == "ellipsis"
+        assert not seen["wide"], "the picker is wider than the screen"
+    assert names[LONG]["clipped"], "the long name should be cut with an ellipsis, whole in its title"
+    page.screenshot(path=f"/tmp/me/picker-{width}.png")
