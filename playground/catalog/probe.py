@@ -38,7 +38,7 @@ from playground.protocols.gemini import DEFAULT_VERSION as GEMINI_VERSION
 from playground.providers import NO_RETRY, USER_AGENT, ProviderError, Timeouts, parse_error, send_sync
 from playground.providers.redact import Redactor
 
-__all__ = ["Listing", "ListedModel", "Probe", "list_models", "plain_error", "take_turn", "test_connection"]
+__all__ = ["Listing", "ListedModel", "Probe", "list_models", "plain_error", "reset_turns", "take_turn", "test_connection"]
 
 log = logging.getLogger("playground.catalog")
 
@@ -99,6 +99,11 @@ def take_turn(user, what: str) -> tuple[bool, int]:
     since = cache.get(key)
     wait = PROBE_EVERY_S - (now - since) if isinstance(since, float) else PROBE_EVERY_S
     return False, max(1, round(wait))
+
+
+def reset_turns(user) -> None:
+    """Give ``user`` their turns back (tests that send several probes in a row)."""
+    cache.delete_many([f"prism:probe:{what}:{user.pk}" for what in ("test", "models")])
 
 
 # --- a capped answer ---------------------------------------------------------------------------------------

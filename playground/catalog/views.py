@@ -391,7 +391,12 @@ def provider_test(request, provider_id: int):
         raise PermissionDenied("Viewers cannot send requests to providers.")
     models = provider.models.filter(enabled=True).order_by("name")
     chosen = request.POST.get("model", "")
-    model = models.filter(pk=int(chosen)).first() if chosen.isdigit() else models.first()
+    if not chosen:
+        model = models.first()
+    elif chosen.isascii() and chosen.isdigit() and len(chosen) <= 18:  # a 64-bit id; longer names no model
+        model = models.filter(pk=int(chosen)).first()
+    else:
+        model = None
     if model is None:
         why = "Add a model first: the test request goes to one of the provider's enabled models." if not chosen \
             else "Choose one of the provider's enabled models."

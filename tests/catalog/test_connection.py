@@ -164,11 +164,13 @@ def test_a_provider_without_models_says_add_one(owner_client, team, provider_ser
     assert len(provider_server.received) == 0
 
 
-def test_a_model_of_another_provider_is_not_tested(owner_client, team, chat, provider_server):
+def test_a_model_of_another_provider_or_not_a_model_is_not_tested(owner_client, team, chat, provider_server):
     other = make_provider(team, provider_server, "chat", name="Other")
     foreign = make_model(other, "gpt-4o-mini")
-    response = owner_client.post(_url(chat), {"model": foreign.pk})
-    assert response.status_code == 400
+    for value in (foreign.pk, "abc", "²", "9" * 5000):
+        response = owner_client.post(_url(chat), {"model": value})
+        assert response.status_code == 400, value
+        assert "Choose one of the provider" in html.unescape(response.content.decode())
     assert len(provider_server.received) == 0
 
 

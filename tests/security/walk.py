@@ -183,6 +183,15 @@ def _walk_invite(team, by, **kw):
     return invite
 
 
+def _probe_turns(w, data: dict) -> dict:
+    """``data``, after giving the walk's users their probe turns back (one per user every 5 s)."""
+    from playground.catalog import probe
+
+    for user in (w.owner, w.viewer, w.outsider):
+        probe.reset_turns(user)
+    return data
+
+
 def _viewer_membership(w) -> int:
     return w.viewer.memberships.get(team=w.team).pk
 
@@ -325,6 +334,14 @@ CASES: dict[str, Case] = {
                               data=lambda w: {"name": "another-model", "inputs": ["image"]}),
     "catalog:preset_models_add": Case("object", post=True, params=PROVIDER, write=True,
                                       data=lambda w: {"models": ["gpt-4o-mini"]}),
+    # Test connection and the model list: sent to the world's provider (offline in the walks: a
+    # connection error, shown as a page); each POST gets a fresh turn of the per-user limit.
+    "catalog:test": Case("object", post=True, params=PROVIDER, write=True, fields=lambda: ["model"],
+                         data=lambda w: _probe_turns(w, {})),
+    "catalog:models_fetch": Case("object", post=True, params=PROVIDER, write=True,
+                                 data=lambda w: _probe_turns(w, {})),
+    "catalog:models_from_list": Case("object", post=True, params=PROVIDER, write=True, fields=lambda: ["models"],
+                                     data=lambda w: {"models": ["walk-listed-model"]}),
     "catalog:model_row": Case("object", get=True, params=MODEL),
     "catalog:model_edit": Case("object", get=True, post=True, params=MODEL, write=True, owner_only=True,
                                fields=_form_fields("playground.catalog.forms.ProviderModelForm"),
