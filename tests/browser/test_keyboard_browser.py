@@ -1,0 +1,96 @@
+"""The keyboard reaches the page without tabbing through it (issue 12, rough edge 12): a "Skip to
+content" link first on every page, landmarks, and in the prompt editor Alt+1 (the first message),
+Alt+2 (the previews), Ctrl+S (save), Ctrl+Enter (run), "?" (the list of shortcuts)."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import log_in
+
+pytestmark = pytest.mark.browser
+
+
+def _team_of(user):
+    return user.memberships.get().team
+
+
+def _focused(page) -> str:
+    return page.evaluate("document.activeElement && (document.activeElement.id || document.activeElement.className)")
+
+
+def test_the_first_tab_stop_is_a_visible_skip_link_to_the_main_content(page, editor):
+    log_in(page, editor)
+    page.goto("/prompts/")
+    skip = page.locator("a.skip-link")
+    box = skip.bounding_box()
+    assert box is None or box["y"] + box["height"] <= 0  # off screen until focused
+    page.keyboard.press("Tab")
+    expect(skip).to_be_focused()
+    box = skip.bounding_box()
+    assert box["y"] >= 0 and box["height"] > 10  # shown when focused
+    page.keyboard.press("Enter")
+    expect(page.locator("main#content")).to_be_focused()
+    page.keyboard.press("Tab")  # the next stop is inside the content, not the navigation
+    assert page.evaluate("document.querySelector('main').contains(document.activeElement)")
+    expect(page.locator("nav.mainnav[aria-label=Main]")).to_have_count(1)
+    expect(page.locator("main")).to_have_count(1)
+    expect(page.locator("nav.mainnav >> text=Providers")).to_have_attribute("href", "/providers/")
+
+
+def test_editor_shortcuts_reach_the_message_and_the_previews_save_and_run(page, editor):
+    from playground.prompts.models import Prompt
+    from tests.factories import doc_with, make_prompt
+
+    prompt = make_prompt(_team_of(editor), "Shortcuts", user=editor, doc=doc_with({"text": "Describe the cat."}))
+    log_in(page, editor)
+    page.goto(f"/prompts/{prompt.pk}/")
+    expect(page.locator("#col-chat pre.json")).to_contain_text("Describe the cat.")
+
+    page.keyboard.press("Alt+1")
+    expect(page.locator("#id_m-0-p-0-text")).to_be_focused()
+    page.keyboard.press("Alt+2")
+    assert page.evaluate("document.getElementById('preview-columns').contains(document.activeElement)"), _focused(page)
+    page.keyboard.press("Alt+Shift+1")  # the same, where a browser keeps Alt+digit for its tabs
+    expect(page.locator("#id_m-0-p-0-text")).to_be_focused()
+
+    # "?" typed in a field is text, not the help.
+    page.keyboard.type(" Why?")
+    expect(page.locator("#id_m-0-p-0-text")).to_have_value("Describe the cat. Why?")
+    expect(page.locator("#shortcuts-help")).to_have_count(0)
+
+    page.keyboard.press("Control+s")  # save a version (prompts.js), after the preview caught up
+    expect(page.locator("#run-prompt")).to_have_text("Run v2")
+    assert Prompt.objects.get(pk=prompt.pk).versions.count() == 2
+
+    # "?" outside a field lists the shortcuts; Escape closes the list.
+    page.locator("main#content").focus()
+    page.keyboard.press("Shift+?")
+    help_ = page.locator("#shortcuts-help")
+    expect(help_).to_be_visible()
+    for text in ("Keyboard shortcuts", "Go to the prompt editor", "Go to the previews", "Save a version", "Run the prompt"):
+        expect(help_).to_contain_text(text)
+    page.keyboard.press("Escape")
+    expect(help_).to_be_hidden()
+
+    # The second tab stop opens the same list.
+    page.goto(f"/prompts/{prompt.pk}/")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(page.locator("button.skip-link-next")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#shortcuts-help")).to_be_visible()
+    page.keyboard.press("Escape")
+
+    page.keyboard.press("Alt+1")
+    page.keyboard.press("Control+Enter")  # run: the Run page for the saved version
+    page.wait_for_url(f"**/prompt/{prompt.pk}/new/**")
+
+
+def test_outside_the_editor_the_help_lists_only_the_general_keys(page, editor):
+    log_in(page, editor)
+    page.keyboard.press("Shift+?")
+    help_ = page.locator("#shortcuts-help")
+    expect(help_).to_be_visible()
+    expect(help_).to_contain_text("Skip to content")
+    expect(help_).not_to_contain_text("Go to the previews")
+    page.keyboard.press("Alt+1")  # nothing to go to: no error either
