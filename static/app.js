@@ -77,6 +77,16 @@
     return note;
   }
 
+  // "Already in your library as …": the server's notice, in the queue, with a link to the item.
+  function alreadyNote(node) {
+    const note = el(`<article class="media-card added-note already" role="status"><div class="meta">
+      <p class="small notice"></p><a class="small" href="">Open it</a></div>
+      <button type="button" class="dismiss" aria-label="Dismiss" data-dismiss=".media-card">×</button></article>`);
+    note.querySelector(".notice").textContent = node.querySelector(".notice")?.textContent || "Already in your library.";
+    note.querySelector("a").setAttribute("href", node.querySelector("a.name").getAttribute("href"));
+    return note;
+  }
+
   function placeResult(card, html, file) {
     const queue = document.getElementById("upload-queue");
     const grid = document.getElementById("media-grid");
@@ -94,7 +104,9 @@
       const existing = document.getElementById(node.id);
       const filter = document.querySelector(".filters input[name=kind]:checked");
       if (existing) {
+        // Say it, not only show it: the flash alone reads as nothing happening.
         flashExisting(existing);
+        queue.prepend(alreadyNote(node));
       } else if (filter && filter.value && filter.value !== node.dataset.kind) {
         // Stored, but the grid shows another kind: say where it went rather than break the filter.
         countAdded(node);

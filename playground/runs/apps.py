@@ -13,4 +13,5 @@ class RunsConfig(AppConfig):
         references.register(
             "runs: files in logged request bodies",
             lambda: RequestBodyFile.objects.values_list("file_id", flat=True),
+            label="a run's stored request sent it",
         )

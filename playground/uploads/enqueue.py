@@ -18,7 +18,7 @@ from playground.uploads.tasks import prepare_variant
 def request_variant(item: MediaItem, spec: variants.VariantSpec) -> MediaVariant:
     """The variant of item for spec: ready if made before, otherwise queued for a worker."""
     source = services.variant_source(item)
-    variant, created = MediaVariant.objects.get_or_create(source=source, spec=spec.key())
+    variant, created = MediaVariant.objects.get_or_create(source=source, spec=services.variant_key(item, spec))
     stale = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT * 2)
     if variant.status == MediaVariant.Status.FAILED or (
         variant.status == MediaVariant.Status.PENDING and variant.updated_at < stale

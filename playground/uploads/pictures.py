@@ -30,7 +30,7 @@ from .identify import (
     stream_duration,
 )
 
-__all__ = ["THUMBNAIL_MIME", "audio_peaks", "frame_to_image", "make_thumbnail", "prepare_image", "to_rgb"]
+__all__ = ["THUMBNAIL_MIME", "audio_peaks", "frame_to_image", "make_thumbnail", "pdf_page", "prepare_image", "to_rgb"]
 
 THUMBNAIL_MIME = "image/webp"
 
@@ -191,10 +191,18 @@ def frame_to_image(frame, *, max_edge: int | None = None) -> Image.Image:
 
 
 def _pdf_first_page(path, max_edge: int) -> Image.Image:
+    return pdf_page(path, 0, max_edge)
+
+
+def pdf_page(path, index: int, max_edge: int) -> Image.Image:
+    """Page ``index`` (0-based) of the PDF at ``path``, drawn on white, longest side ``max_edge``.
+    Callers run it in the sandbox: a page's content can expand enormously when drawn."""
     with PDFIUM_LOCK:
         pdf = pdfium.PdfDocument(str(path))
         try:
-            page = pdf[0]
+            if not 0 <= index < len(pdf):
+                raise MediaRejected(f"This PDF has {len(pdf)} pages; there is no page {index + 1}.")
+            page = pdf[index]
             w, h = page.get_size()
             scale = max_edge / max(w, h, 1.0)
             bitmap = page.render(scale=scale, fill_color=(255, 255, 255, 255))

@@ -232,10 +232,16 @@ def variant_source(item: MediaItem) -> StoredFile:
     return item.file
 
 
+def variant_key(item: MediaItem, spec: variants.VariantSpec) -> str:
+    """The key item's variant for spec is kept under: the spec as the output it makes from this
+    item's bytes (variants.canonical), so specs that make the same bytes share one variant."""
+    return variants.canonical(spec, media_info(item)).key()
+
+
 def get_variant(item: MediaItem, spec: variants.VariantSpec) -> MediaVariant:
     """The variant of item for spec, made now (inline) unless it is ready already. Raises VariantError."""
     source = variant_source(item)
-    variant, _ = MediaVariant.objects.get_or_create(source=source, spec=spec.key())
+    variant, _ = MediaVariant.objects.get_or_create(source=source, spec=variant_key(item, spec))
     if variant.status != MediaVariant.Status.READY:
         make_variant(variant.pk, item.pk)
         variant.refresh_from_db()
@@ -247,7 +253,9 @@ def get_variant(item: MediaItem, spec: variants.VariantSpec) -> MediaVariant:
 def ready_variant(item: MediaItem, spec: variants.VariantSpec) -> MediaVariant | None:
     """The variant of item for spec if it is made already, else None: reads only (for a GET).
     Raises VariantUnavailable for a URL reference."""
-    return MediaVariant.objects.filter(source=variant_source(item), spec=spec.key(), status=MediaVariant.Status.READY).first()
+    return MediaVariant.objects.filter(
+        source=variant_source(item), spec=variant_key(item, spec), status=MediaVariant.Status.READY
+    ).first()
 
 
 def make_variant(variant_id: int, item_id: int) -> None:
@@ -306,12 +314,81 @@ def _variant_outputs(path: Path, info: MediaInfo, spec: variants.VariantSpec) ->
         ) from None
 
 
-def variants_of(item: MediaItem):
+def variants_of(item: MediaItem) -> list[MediaVariant]:
+    """The variants to list on item's page, newest first, each with ``label`` (its name in words):
+    one per output. Rows kept under an older, non-canonical key of the same output (made before
+    keys were canonical) are listed once, the ready one first. PDF page pictures are a cache of
+    the page view, not variants to choose, and are left out."""
     if item.file_id is None:
-        return MediaVariant.objects.none()
-    return MediaVariant.objects.filter(source_id=item.file_id).prefetch_related("variant_files__file").order_by(
-        "-created_at"
+        return []
+    rows = (
+        MediaVariant.objects.filter(source_id=item.file_id)
+        .exclude(spec__startswith="page:")
+        .prefetch_related("variant_files__file")
+        .order_by("-created_at", "-pk")
     )
+    listed: dict[str, MediaVariant] = {}
+    info = media_info(item)
+    for variant in rows:
+        key = _canonical_key(variant.spec, info)
+        variant.label = variants.describe_key(key)
+        variant.same_output = []
+        kept = listed.get(key)
+        if kept is None:
+            listed[key] = variant
+        elif kept.status != MediaVariant.Status.READY and variant.status == MediaVariant.Status.READY:
+            variant.same_output = [kept, *kept.same_output]
+            listed[key] = variant
+        else:
+            kept.same_output.append(variant)
+    return sorted(listed.values(), key=lambda v: (v.created_at, v.pk), reverse=True)
+
+
+def _canonical_key(spec_key: str, info: MediaInfo) -> str:
+    try:
+        return variants.canonical(variants.VariantSpec.parse(spec_key), info).key()
+    except variants.VariantError:
+        return spec_key
+
+
+# --- previews a browser can show -----------------------------------------------------------------
+
+# Image formats every current browser draws. HEIC and TIFF are not among them (Safari alone draws
+# some), so their item pages show a converted copy: WebP keeps transparency and is small.
+BROWSER_IMAGE_FORMATS = frozenset({"PNG", "JPEG", "GIF", "WEBP", "BMP"})
+PREVIEW_SPEC = variants.VariantSpec.image(max_edge=2048, format="webp", quality=85)
+
+
+def needs_preview(item: MediaItem) -> bool:
+    """Whether item is an image a browser cannot show as it is (HEIC, HEIF, TIFF)."""
+    return item.kind == MediaItem.Kind.IMAGE and item.file_id is not None and (
+        item.format.upper() not in BROWSER_IMAGE_FORMATS
+    )
+
+
+def preview_variant(item: MediaItem) -> MediaVariant | None:
+    """The ready converted preview of an image browsers cannot show, else None (reads only)."""
+    return ready_variant(item, PREVIEW_SPEC) if needs_preview(item) else None
+
+
+# --- PDF pages -----------------------------------------------------------------------------------
+
+PDF_PAGE_EDGE = 1400  # px, the longest side of a page drawn for the item page
+
+
+def pdf_page_spec(page: int) -> variants.VariantSpec:
+    return variants.VariantSpec("page", (("page", page), ("max_edge", PDF_PAGE_EDGE)))
+
+
+def pdf_page(item: MediaItem, page: int) -> VariantFile:
+    """Page ``page`` (1-based) of a stored PDF as a picture: drawn once in the sandbox under the
+    decode limits, then kept as a variant like any other (shared by items with these bytes).
+    Raises VariantError (no such page, or over a limit) and VariantUnavailable (a URL reference)."""
+    if item.kind != MediaItem.Kind.PDF:
+        raise VariantUnavailable("Only a PDF has pages.")
+    if not 1 <= page <= (item.page_count or 1):
+        raise variants.VariantError(f"This PDF has {item.page_count} page{'s' if item.page_count != 1 else ''}.")
+    return get_variant(item, pdf_page_spec(page)).ordered_files()[0]
 
 
 # --- deleting ------------------------------------------------------------------------------------
@@ -329,6 +406,67 @@ def delete_item(item: MediaItem) -> None:
         users = sorted({str(obj) for obj in exc.protected_objects})
         listed = ", ".join(users[:5]) + (f" and {len(users) - 5} more" if len(users) > 5 else "")
         raise ItemInUse(f"“{item.name}” is used by saved prompt versions and cannot be deleted: {listed}.", users) from exc
+
+
+class VariantInUse(Exception):
+    pass
+
+
+def variant_users(item: MediaItem, variant: MediaVariant) -> list[str]:
+    """What still uses ``variant`` of ``item``, in words: the saved prompt versions of item's
+    team that ask for this output (apps above register how they know, references.py), and the
+    runs' stored requests that hold one of its files. Empty when it can go."""
+    key = _canonical_key(variant.spec, media_info(item))
+    users = references.variant_users(item, key)
+    file_ids = set(variant.variant_files.values_list("file_id", flat=True))
+    users += references.file_users(file_ids)
+    return users
+
+
+def delete_variant(item: MediaItem, variant: MediaVariant) -> int:
+    """Delete ``variant`` (and any older row of the same output) of item's bytes, then each of its
+    files nothing else uses. Refused with VariantInUse (the reason) while something uses it.
+    Returns how many files were removed from storage.
+
+    Variants are shared by every item with the same bytes, whatever the team; another team's
+    prompt that needs it has it made again on its next preview or run (it is a cache)."""
+    if variant.source_id != item.file_id:
+        raise VariantUnavailable("This variant is not of this item.")
+    users = variant_users(item, variant)
+    if users:
+        listed = ", ".join(users[:5]) + (f" and {len(users) - 5} more" if len(users) > 5 else "")
+        raise VariantInUse(f"“{variants.describe_key(variant.spec)}” is still used, so it was kept: {listed}.")
+    info = media_info(item)
+    key = _canonical_key(variant.spec, info)
+    same = [v.pk for v in MediaVariant.objects.filter(source_id=item.file_id) if _canonical_key(v.spec, info) == key]
+    with transaction.atomic():
+        file_ids = set(VariantFile.objects.filter(variant_id__in=same).values_list("file_id", flat=True))
+        VariantFile.objects.filter(variant_id__in=same).delete()
+        MediaVariant.objects.filter(pk__in=same).delete()
+        unused = file_ids - files_in_use()
+        StoredFile.objects.filter(pk__in=unused).delete()
+    for sha in unused:
+        # After the rows are gone, as prune_unused_files does: a crash leaves a stray file, never a row without one.
+        blobs.delete(blob_name(sha))
+        blobs.forget(sha)
+    return len(unused)
+
+
+def files_in_use(*, except_variants=None) -> set[str]:
+    """Every StoredFile id something uses: items' files and thumbnails, variants' sources and
+    files (but those of ``except_variants``), and what apps above registered (references.py)."""
+    variant_files = VariantFile.objects.all()
+    sources = MediaVariant.objects.all()
+    if except_variants is not None:
+        variant_files = variant_files.exclude(variant__in=except_variants)
+        sources = sources.exclude(pk__in=except_variants)
+    return (
+        set(MediaItem.objects.filter(file__isnull=False).values_list("file_id", flat=True))
+        | set(MediaItem.objects.filter(thumbnail__isnull=False).values_list("thumbnail_id", flat=True))
+        | references.referenced_file_ids()
+        | set(variant_files.values_list("file_id", flat=True))
+        | set(sources.values_list("source_id", flat=True))
+    )
 
 
 # --- pruning -------------------------------------------------------------------------------------
@@ -349,13 +487,7 @@ def prune_unused_files(*, before, dry_run: bool = False) -> Pruned:
     held = MediaItem.objects.filter(file__isnull=False).values("file_id")
     orphan_variants = MediaVariant.objects.exclude(source_id__in=held).filter(created_at__lt=before)
     variant_count = orphan_variants.count()
-    in_use = (
-        set(MediaItem.objects.filter(file__isnull=False).values_list("file_id", flat=True))
-        | set(MediaItem.objects.filter(thumbnail__isnull=False).values_list("thumbnail_id", flat=True))
-        | references.referenced_file_ids()
-        | set(VariantFile.objects.exclude(variant__in=orphan_variants).values_list("file_id", flat=True))
-        | set(MediaVariant.objects.exclude(pk__in=orphan_variants).values_list("source_id", flat=True))
-    )
+    in_use = files_in_use(except_variants=orphan_variants)
     unused = StoredFile.objects.filter(created_at__lt=before).exclude(pk__in=in_use)
     files = list(unused.values_list("sha256", "size"))
     if not dry_run:

@@ -16,9 +16,9 @@ import av.error
 from PIL import Image
 
 from .identify import MediaInfo, MediaRejected, container_for, open_container, pick_streams, stream_duration
-from .pictures import frame_to_image, prepare_image, to_rgb
+from .pictures import frame_to_image, pdf_page, prepare_image, to_rgb
 
-__all__ = ["VariantError", "VariantSpec", "VariantOutput", "make_variant"]
+__all__ = ["VariantError", "VariantSpec", "VariantOutput", "canonical", "describe", "make_variant"]
 
 
 class VariantError(Exception):
@@ -69,6 +69,11 @@ _PARAMS = {
         "channels": (_int_in("channels", 1, 2), None),
         "bitrate": (_int_in("bitrate", 32000, 320000), 128000),
     },
+    # One page of a PDF, drawn for the item page (cached like any variant, never sent).
+    "page": {
+        "page": (_int_in("page", 1, 1_000_000), 1),
+        "max_edge": (_int_in("max_edge", 16, 4096), 1400),
+    },
     "keyframes": {
         "count": (_int_in("count", 1, 64), 8),
         "max_edge": (_int_in("max_edge", 16, 16384), None),
@@ -80,7 +85,7 @@ _PARAMS = {
 
 def _normalise(kind: str, params) -> tuple:
     if kind not in _PARAMS:
-        raise VariantError(f"Unknown variant kind {kind!r}; expected image, audio or keyframes.")
+        raise VariantError(f"Unknown variant kind {kind!r}; expected image, audio, keyframes or page.")
     allowed = _PARAMS[kind]
     given = dict(params)
     unknown = sorted(set(given) - set(allowed))
@@ -163,6 +168,103 @@ class VariantSpec:
         cls, *, count: int = 8, max_edge: int | None = None, format: str = "jpeg", quality: int = 85
     ) -> VariantSpec:
         return cls("keyframes", (("count", count), ("max_edge", max_edge), ("format", format), ("quality", quality)))
+
+
+
+# --- the same output, one key ------------------------------------------------------------------
+
+_KEEP_FORMAT_OF = {"PNG": "png", "JPEG": "jpeg", "WEBP": "webp"}  # what "keep the format" writes
+
+
+def _raw(kind: str, params: dict) -> VariantSpec:
+    """A spec from settings already checked (skips the defaults _normalise would add back)."""
+    spec = object.__new__(VariantSpec)
+    object.__setattr__(spec, "kind", kind)
+    object.__setattr__(spec, "params", tuple(sorted((k, v) for k, v in params.items() if v is not None)))
+    return spec
+
+
+def canonical(spec: VariantSpec, source: MediaInfo) -> VariantSpec:
+    """``spec`` as the output it makes from ``source`` (what inspect_file found): settings that
+    cannot change that output are dropped or written out, so two specs that make the same bytes
+    have one key, and a variant is made and listed once.
+
+    Without this, "Keep format" and "JPEG" on a JPEG, a max edge of 1568 px on a 640 px picture
+    and none, or a sample rate equal to the source's and "keep", were two variants each: the same
+    bytes under two spec strings (the database's one-row-per-(source, spec) rule cannot see that).
+    """
+    params = dict(spec.params)
+    longest = max(source.width or 0, source.height or 0)
+    if spec.kind in ("image", "keyframes") and params.get("max_edge") and longest and params["max_edge"] >= longest:
+        params.pop("max_edge")  # never enlarged: the same size as without a max edge
+    if spec.kind == "image":
+        if params.get("format") is None:
+            kept = _KEEP_FORMAT_OF.get((source.format or "").upper())
+            if (source.format or "").upper() != "GIF":
+                params["format"] = kept or "png"  # HEIC, TIFF, BMP are written as PNG
+        if params.get("format") in ("png", None):
+            params.pop("quality", None)  # PNG and GIF have no quality setting
+    elif spec.kind == "audio":
+        details = source.details or {}
+        if not params.get("channels") and details.get("channels"):
+            params["channels"] = min(int(details["channels"]), 2)
+        if not params.get("sample_rate") and details.get("sample_rate"):
+            params["sample_rate"] = int(details["sample_rate"])
+        if params.get("format") == "mp3" and params.get("sample_rate"):
+            params["sample_rate"] = _mp3_rate(params["sample_rate"])
+    return _raw(spec.kind, params)
+
+
+# --- the same variant in words ---------------------------------------------------------------
+
+_FORMAT_WORDS = {"png": "PNG", "jpeg": "JPEG", "webp": "WebP", "gif": "GIF", "wav": "WAV", "mp3": "MP3"}
+
+
+def _rate_words(rate: int) -> str:
+    khz = rate / 1000
+    return f"{khz:g} kHz"
+
+
+def describe(spec: VariantSpec) -> str:
+    """A variant in words, as every page shows it: "8 key frames, JPEG", "Resized to 1024 px, JPEG
+    q85", "16 kHz mono WAV", "Page 3". The spec string stays in the page as a tooltip."""
+    p = dict(spec.params)
+    fmt = p.get("format")
+    if spec.kind == "image":
+        size = f"Resized to {p['max_edge']} px" if p.get("max_edge") else "Full size"
+        if fmt is None:
+            return f"{size}, same format"
+        words = _FORMAT_WORDS[fmt] + (f" q{p['quality']}" if fmt in ("jpeg", "webp") and "quality" in p else "")
+        return f"{size}, {words}"
+    if spec.kind == "audio":
+        words = []
+        if p.get("sample_rate"):
+            words.append(_rate_words(p["sample_rate"]))
+        if p.get("channels"):
+            words.append("mono" if p["channels"] == 1 else "stereo")
+        words.append(_FORMAT_WORDS[fmt])
+        text = " ".join(words)
+        if fmt == "mp3" and p.get("bitrate"):
+            text += f", {p['bitrate'] // 1000} kb/s"
+        return text
+    if spec.kind == "keyframes":
+        n = p["count"]
+        text = f"{n} key frame{'s' if n != 1 else ''}"
+        if p.get("max_edge"):
+            text += f" up to {p['max_edge']} px"
+        text += f", {_FORMAT_WORDS[fmt]}"
+        if fmt == "jpeg" and p.get("quality", 85) != 85:
+            text += f" q{p['quality']}"
+        return text
+    return f"Page {p['page']}"
+
+
+def describe_key(key: str) -> str:
+    """:func:`describe` for a stored spec string; the string itself if it no longer parses."""
+    try:
+        return describe(VariantSpec.parse(key))
+    except VariantError:
+        return key
 
 
 @dataclass
@@ -370,7 +472,21 @@ def _half_frame(video) -> float:
 
 # --- entry point -------------------------------------------------------------------------------
 
-_ACCEPTS = {"image": ("image",), "audio": ("audio", "video"), "keyframes": ("video",)}
+def _page_variant(path, source: MediaInfo, spec: VariantSpec) -> list[VariantOutput]:
+    page = spec.get("page")
+    if source.page_count and page > source.page_count:
+        raise VariantError(f"This PDF has {source.page_count} page{'s' if source.page_count != 1 else ''}; there is no page {page}.")
+    try:
+        im = pdf_page(path, page - 1, spec.get("max_edge"))
+    except MediaRejected as exc:
+        raise VariantError(str(exc)) from exc
+    buf = io.BytesIO()
+    im.save(buf, "WEBP", quality=85, method=4)
+    return [VariantOutput(data=buf.getvalue(), mime_type="image/webp",
+                          details={"width": im.width, "height": im.height, "page": page})]
+
+
+_ACCEPTS = {"image": ("image",), "audio": ("audio", "video"), "keyframes": ("video",), "page": ("pdf",)}
 
 
 def make_variant(path, source: MediaInfo, spec: VariantSpec) -> list[VariantOutput]:
@@ -380,10 +496,12 @@ def make_variant(path, source: MediaInfo, spec: VariantSpec) -> list[VariantOutp
     is too short to have that many different frames).
     """
     if source.kind not in _ACCEPTS.get(spec.kind, ()):
-        wanted = {"image": "an image", "audio": "audio or video", "keyframes": "a video"}[spec.kind]
+        wanted = {"image": "an image", "audio": "audio or video", "keyframes": "a video", "page": "a PDF"}[spec.kind]
         raise VariantError(f"A {spec.kind} variant needs {wanted}, but this file is {source.kind}.")
     if spec.kind == "image":
         return _image_variant(path, source, spec)
     if spec.kind == "audio":
         return _audio_variant(path, source, spec)
+    if spec.kind == "page":
+        return _page_variant(path, source, spec)
     return _keyframes_variant(path, source, spec)

@@ -16,6 +16,7 @@ from playground.uploads import enqueue, services
 from playground.uploads.forms import LibraryFilterForm, UrlAddForm, VariantForm
 from playground.uploads.identify import MediaRejected
 from playground.uploads.models import MediaItem, MediaVariant, VariantFile
+from playground.uploads.variants import VariantError
 
 
 def _get_item(request, item_id: int, *, edit: bool = False) -> MediaItem:
@@ -96,10 +97,32 @@ def upload_cards(request, *, team, files) -> tuple[list[str], list[MediaItem]]:
         except MediaRejected as exc:
             cards.append(render_to_string("uploads/_refused_card.html", {"name": uploaded.name, "reason": exc}))
             continue
+        if added.created:
+            _queue_preview(added.item)
+        elif request.htmx and request.htmx.target == "picker-upload-result":
+            # The editor's picker: say so where the user looks, with the item to use, rather than
+            # put it into the prompt at once (the picker would close over the message).
+            cards.append(render_to_string("prompts/_picker.html#upload-duplicate", {
+                "item": added.item, "target": request.POST.get("target", ""),
+                "prompt_id": request.resolver_match.kwargs.get("prompt_id"),
+            }, request=request))
+            continue
         items.append(added.item)
-        notice = None if added.created else "Already in your library"
-        cards.append(render_to_string("uploads/_media_card.html", {"item": added.item, "notice": notice}, request=request))
+        cards.append(render_to_string("uploads/_media_card.html", {"item": added.item, "notice": _notice(added)},
+                                      request=request))
     return cards, items
+
+
+def _notice(added: services.Added) -> str | None:
+    if added.created:
+        return None
+    return f"Already in your library as “{added.item.name}” (added {added.item.created_at:%Y-%m-%d}); nothing new was stored."
+
+
+def _queue_preview(item: MediaItem) -> None:
+    # HEIC and TIFF: browsers cannot draw them, so the item page shows a converted copy, made now.
+    if services.needs_preview(item):
+        enqueue.request_variant(item, services.PREVIEW_SPEC)
 
 
 @require_POST
@@ -120,7 +143,9 @@ def add_url(request):
         )
     except MediaRejected as exc:
         return _refused_card(form.cleaned_data["url"], str(exc))
-    context = {"item": added.item, "notice": None if added.created else "Already in your library"}
+    if added.created:
+        _queue_preview(added.item)
+    context = {"item": added.item, "notice": _notice(added)}
     response = render(request, "uploads/_media_card.html", context)
     # The form targets the message queue (for refusals); a new item belongs at the top of the grid.
     return reswap(retarget(response, "#media-grid"), "afterbegin")
@@ -138,11 +163,19 @@ def _refused_card(name: str, reason: str, status: int = 200) -> HttpResponse:
 @require_GET
 def item_detail(request, item_id: int):
     item = _get_item(request, item_id)
+    page = None
+    if item.kind == MediaItem.Kind.PDF and item.file_id and item.page_count:
+        # ?page=N: out of range or not a number shows the nearest page, never an error.
+        asked = parse_id(request.GET.get("page")) or 1
+        page = min(max(asked, 1), item.page_count)
     return render(
         request,
         "uploads/detail.html",
         {
             "item": item,
+            "page": page,
+            "preview": services.preview_variant(item),
+            "needs_preview": services.needs_preview(item),
             "variants": services.variants_of(item),
             "variant_form": VariantForm(kind=item.kind),
             "used_by": item.prompt_uses.select_related("version__prompt").order_by("-version__created_at")[:20],
@@ -181,6 +214,21 @@ def item_thumbnail(request, item_id: int):
                              signed_redirect=True)
 
 
+@require_GET
+def item_page(request, item_id: int, page: int):
+    """Page N of a stored PDF as a picture. Drawn on the first ask in the sandbox and kept as a
+    variant: a cache fill, like the browser's own cache, that changes nothing a user sees."""
+    item = _get_item(request, item_id)
+    if item.kind != MediaItem.Kind.PDF or item.file_id is None or not 1 <= page <= (item.page_count or 0):
+        raise Http404("No such page")
+    try:
+        page_file = services.pdf_page(item, page)
+    except (VariantError, services.VariantUnavailable) as exc:
+        return HttpResponse(str(exc), status=422, content_type="text/plain; charset=utf-8")
+    return serve_stored_file(request, page_file.file, filename=f"{item.name}.page{page}.webp", cache_seconds=86400,
+                             signed_redirect=True)
+
+
 # --- variants ------------------------------------------------------------------------------------
 
 
@@ -206,15 +254,34 @@ def variant_list(request, item_id: int):
 
 
 def _variant_list(request, item: MediaItem, error: str | None = None) -> HttpResponse:
-    variants = list(services.variants_of(item))
+    variants = services.variants_of(item)
     pending = any(v.status == MediaVariant.Status.PENDING for v in variants)
     response = render(
-        request, "uploads/_variant_list.html", {"item": item, "variants": variants, "pending": pending, "error": error}
+        request, "uploads/_variant_list.html",
+        {"item": item, "variants": variants, "pending": pending, "error": error, "can_edit": _can_edit(request)}
     )
     if request.method == "GET" and not pending and request.htmx:
         # Poll answered with the final state: tell htmx to stop asking.
         response.status_code = HttpResponseStopPolling.status_code
     return response
+
+
+@require_POST
+def variant_delete(request, item_id: int, variant_id: int):
+    item = _get_item(request, item_id, edit=True)
+    variant = get_object_or_404(MediaVariant, pk=parse_id(variant_id) or 0, source_id=item.file_id or "")
+    error = None
+    try:
+        services.delete_variant(item, variant)
+    except (services.VariantInUse, services.VariantUnavailable) as exc:
+        error = str(exc)
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(request, "Variant deleted.")
+        return redirect("uploads:detail", item_id=item.pk)
+    return _variant_list(request, item, error=error)
 
 
 @require_GET
