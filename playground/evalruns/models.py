@@ -79,6 +79,9 @@ class EvalRunModel(models.Model):
         ordering = ["position"]
         constraints = [models.UniqueConstraint(fields=["eval_run", "provider_model"], name="one_link_per_eval_model")]
 
+    def __str__(self) -> str:
+        return f"model {self.provider_model_id} of evaluation {self.eval_run_id}"
+
 
 class EvalItem(models.Model):
     """One case x arm x sample of an evaluation; its Run holds one Result per model."""

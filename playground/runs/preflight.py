@@ -106,8 +106,13 @@ def _models(provider_models) -> list[ProviderModel]:
     return out
 
 
-def preflight(*, version, values: dict, provider_models: list, team) -> list[Preflight]:
-    """One Preflight per model, in the order given (models of other teams are left out)."""
-    source = LibrarySource(team)
+def preflight(*, version, values: dict, provider_models: list, team, content: dict | None = None,
+              source=None) -> list[Preflight]:
+    """One Preflight per model, in the order given (models of other teams are left out).
+    ``content``: a document to send instead of the version's (e.g. an evaluation arm's media
+    settings applied to it); the version itself is not changed. ``source``: a LibrarySource to
+    share between calls (its items are fetched once)."""
+    source = source or LibrarySource(team)
     models = [pm for pm in _models(provider_models) if pm.provider.team_id == team.pk]
-    return [check_one(pm, content=version.content, values=values, source=source) for pm in models]
+    doc = version.content if content is None else content
+    return [check_one(pm, content=doc, values=values, source=source) for pm in models]

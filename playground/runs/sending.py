@@ -86,6 +86,7 @@ from playground.runs.bodies import BodyError, StoredRequest
 from playground.runs.dispatch import RunDispatcher, get_dispatcher, retry_policy, timeouts_for
 from playground.runs.models import Result, Run, lease_s
 from playground.runs.prices import cost_from_snapshot
+from playground.runs.signals import results_recorded
 from playground.runs.sql import DBThreads
 
 __all__ = ["execute", "execute_many", "new_token", "outcome_fields", "warm_up"]
@@ -160,9 +161,13 @@ def warm_up(db: DBThreads, *, tasks_at_once: int) -> None:
 # --- the steps, each run where the queries run (a database thread in a worker) -----------------------
 
 
-def _finish_runs(run_ids) -> None:
+def _finish_runs(run_ids, result_ids=()) -> None:
     for run_id in run_ids:
         Run.finish_if_complete(run_id)
+    if result_ids:  # apps above runs follow their results (runs/signals.py); their errors never stop sending
+        for receiver, error in results_recorded.send_robust(sender=Result, result_ids=list(result_ids), run_ids=list(run_ids)):
+            if isinstance(error, Exception):
+                log.error("results_recorded receiver %r failed: %r", receiver, error, exc_info=error)
 
 
 def _fail(result: Result, token: str, kind: str, message: str) -> str:
@@ -300,7 +305,7 @@ def execute_many(result_ids, *, dispatcher: RunDispatcher | None = None, retry_p
             future.cancel()  # cancelled by the user, or taken over after a stall: stop the call
             log.info("run %s result %s: no longer ours (cancelled or taken over); call abandoned", result.run_id, pk)
     if touched_runs:
-        run_here(_finish_runs, touched_runs)
+        run_here(_finish_runs, touched_runs, [pk for pk, s in statuses.items() if s == "recorded"])
     return statuses
 
 

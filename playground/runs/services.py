@@ -28,10 +28,12 @@ from playground.runs.reconcile import estimate_snapshot
 __all__ = [
     "Preflight",
     "cancel_run",
+    "cancel_runs",
     "preflight",
     "rerun",
     "resend_result",
     "result_body_iter",
+    "reuse_identical",
     "run_progress",
     "start_run",
 ]  # fmt: skip
@@ -69,11 +71,42 @@ def _result_for(run: Run, position: int, check: Preflight) -> Result:
     return result
 
 
-def _create_run(*, team, version, values, user, rerun_of, results_for) -> Run:
+def reuse_identical(results: list[Result], team) -> list[Result]:
+    """Answer each queued result whose exact body went to the same model before in ``team`` and
+    succeeded from that stored response instead of sending it: SUCCEEDED, ``reused_from`` the
+    original, cost 0 (the original's cost is shown beside it). Returns the results answered so."""
+    queued = [r for r in results if r.status == Result.Status.QUEUED and r.request_body_id and r.provider_model_id]
+    if not queued:
+        return []
+    earlier = (Result.objects.filter(run__team=team, status=Result.Status.SUCCEEDED, reused_from__isnull=True,
+                                     request_body_id__in={r.request_body_id for r in queued},
+                                     provider_model_id__in={r.provider_model_id for r in queued})
+               .exclude(run_id=queued[0].run_id).order_by("pk"))  # fmt: skip
+    originals = {}
+    for old in earlier:
+        originals.setdefault((old.request_body_id, old.provider_model_id), old)
+    now, answered = timezone.now(), []
+    copied = ("response_json", "output_text", "finish_reason", "finish_raw", "usage", "usage_raw", "input_tokens",
+              "output_tokens", "total_tokens", "latency_first_byte_ms", "latency_total_ms", "request_id")  # fmt: skip
+    for r in queued:
+        old = originals.get((r.request_body_id, r.provider_model_id))
+        if old is None:
+            continue
+        for name in copied:
+            setattr(r, name, getattr(old, name))
+        r.status, r.reused_from, r.cost_usd, r.finished_at, r.started_at = Result.Status.SUCCEEDED, old, 0, now, now
+        r.notes = [*r.notes, f"reused answer: the same request was answered in result {old.pk} (run {old.run_id})"]
+        answered.append(r)
+    return answered
+
+
+def _create_run(*, team, version, values, user, rerun_of, results_for, origin="", reuse=False) -> Run:
     with transaction.atomic():
         run = Run.objects.create(team=team, prompt_version=version, values=dict(values or {}), created_by=user,
-                                 rerun_of=rerun_of)  # fmt: skip
+                                 rerun_of=rerun_of, origin=origin)  # fmt: skip
         results = results_for(run)
+        if reuse:
+            reuse_identical(results, team)
         Result.objects.bulk_create(results)
         queued = [r.pk for r in Result.objects.filter(run=run, status=Result.Status.QUEUED).order_by("position")]
         if queued:
@@ -85,13 +118,18 @@ def _create_run(*, team, version, values, user, rerun_of, results_for) -> Run:
     return run
 
 
-def start_run(*, version, values: dict, provider_models: list, user, team, rerun_of=None) -> Run:
+def start_run(*, version, values: dict, provider_models: list, user, team, rerun_of=None, content=None,
+              origin: str = "", reuse: bool = False, source=None) -> Run:
     """A run of ``version`` with ``values`` on each model, in the order given. Models that cannot
     take the prompt (or have no key) get a REFUSED result saying why; the others are queued and
-    their tasks sent once the run is committed."""
-    checks = preflight(version=version, values=values, provider_models=provider_models, team=team)
+    their tasks sent once the run is committed.
+
+    ``content``: a document sent instead of the version's (preflight); ``origin``: who made the
+    run ("eval"); ``reuse``: answer identical requests from a stored response (reuse_identical)."""
+    checks = preflight(version=version, values=values, provider_models=provider_models, team=team, content=content,
+                       source=source)  # fmt: skip
     return _create_run(
-        team=team, version=version, values=values, user=user, rerun_of=rerun_of,
+        team=team, version=version, values=values, user=user, rerun_of=rerun_of, origin=origin, reuse=reuse,
         results_for=lambda run: [_result_for(run, i, c) for i, c in enumerate(checks)],
     )  # fmt: skip
 
@@ -111,6 +149,27 @@ def cancel_run(run) -> int:
         else:
             Run.finish_if_complete(run.pk)
     run.refresh_from_db(fields=["status", "finished_at"])
+    return cancelled
+
+
+def cancel_runs(run_ids, *, unsent_only: bool = False) -> int:
+    """cancel_run for many runs at once, in two statements. ``unsent_only``: only QUEUED results
+    (not yet sent) are cancelled; those in flight are answered and kept (a budget stop). Returns how
+    many were cancelled."""
+    ids = list(run_ids)
+    statuses = (Result.Status.QUEUED,) if unsent_only else (Result.Status.QUEUED, Result.Status.RUNNING)
+    now = timezone.now()
+    with transaction.atomic():
+        touched = set(Result.objects.filter(run_id__in=ids, status__in=statuses).values_list("run_id", flat=True))
+        cancelled = Result.objects.filter(run_id__in=touched, status__in=statuses).update(
+            status=Result.Status.CANCELLED, finished_at=now, claimed_until=None, error_kind="cancelled",
+            error_message="Cancelled before it was sent." if unsent_only else "Cancelled before an answer was recorded.",
+        )  # fmt: skip
+        for run_id in touched:
+            if unsent_only:
+                Run.finish_if_complete(run_id)
+            else:
+                Run.objects.filter(pk=run_id).update(status=Run.Status.CANCELLED, finished_at=now)
     return cancelled
 
 
