@@ -69,7 +69,9 @@ def plain_error(error: ProviderError) -> str:
     if error.headline:
         return error.headline
     status, kind = error.status, (error.error_type or "").lower()
-    if status in (401, 403) or "auth" in kind or "permission" in kind:
+    # Gemini answers a wrong key with 400 INVALID_ARGUMENT "API key not valid" (reason API_KEY_INVALID).
+    key_words = "api key not valid" in (error.message or "").lower() or "API_KEY_INVALID" in str(error.details or "")
+    if status in (401, 403) or "auth" in kind or "permission" in kind or key_words:
         return "The provider did not accept the API key (or the key may not use this model)."
     if status == 404 or "not_found" in kind:
         return "The provider does not know this model or endpoint."

@@ -374,8 +374,9 @@ def _probe_page(request, provider: Provider, membership, fragment: str, status: 
     can_manage = _is_owner(membership)
     context = _detail_context(provider, can_manage, ProviderModelForm(provider=provider) if can_manage else None,
                               can_test=membership.can_edit, **extra)
-    template = f"catalog/detail.html#{fragment}" if request.htmx else "catalog/detail.html"
-    return render(request, template, context, status=status)
+    if request.htmx:  # htmx swaps only 2xx answers: the fragment itself says what went wrong
+        return render(request, f"catalog/detail.html#{fragment}", context)
+    return render(request, "catalog/detail.html", context, status=status)
 
 
 def _too_soon(wait: int) -> str:

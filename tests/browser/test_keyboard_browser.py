@@ -94,3 +94,28 @@ def test_outside_the_editor_the_help_lists_only_the_general_keys(page, editor):
     expect(help_).to_contain_text("Skip to content")
     expect(help_).not_to_contain_text("Go to the previews")
     page.keyboard.press("Alt+1")  # nothing to go to: no error either
+
+
+def test_providers_are_in_the_navigation_and_test_connection_works_from_the_keyboard(page, provider_server):
+    from playground.accounts.models import Membership
+    from tests.conftest import PASSWORD
+    from tests.factories import make_member, make_model, make_provider, make_team
+
+    team = make_team(name="Keys team")
+    owner = make_member(team, Membership.Role.OWNER, username="olga", password=PASSWORD)
+    provider = make_provider(team, provider_server, "messages", name="Fake Anthropic")
+    make_model(provider, "claude-sonnet-4-5")
+    log_in(page, owner)
+    page.click("nav.mainnav >> text=Providers")
+    expect(page.locator("nav.mainnav a[aria-current=page]")).to_have_text("Providers")
+    page.click("text=Fake Anthropic")
+    page.focus("#probe-button")
+    page.keyboard.press("Enter")
+    result = page.locator("#probe-section .probe-result")
+    expect(result).to_contain_text("Connected.")
+    expect(result).to_contain_text("claude-sonnet-4-5 answered in")
+    expect(page.locator("#probe-button")).to_be_focused()  # htmx kept the focus on the button
+    assert provider_server.received[-1].path == "/v1/messages"
+    page.keyboard.press("Enter")  # again at once: the limit says when, nothing is sent
+    expect(result).to_contain_text("try again in")
+    assert len(provider_server.received) == 1

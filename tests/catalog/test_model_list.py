@@ -155,6 +155,14 @@ def test_a_401_reads_in_plain_words_with_the_providers_message(team, protocol, b
     assert words in listing.detail
 
 
+def test_geminis_400_for_a_wrong_key_reads_as_a_key_problem(team):
+    provider = _provider(team, "gemini", "https://generativelanguage.googleapis.com")
+    body = {"error": {"code": 400, "message": "API key not valid. Please pass a valid API key.", "status": "INVALID_ARGUMENT",
+                      "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}]}}
+    listing = probe.list_models(provider, transport=Served(lambda r: _json(body, 400)).transport())
+    assert listing.headline.startswith("The provider did not accept the API key")
+
+
 def test_an_echoed_key_is_redacted_and_a_redirect_not_followed(team):
     provider = _provider(team, "chat", "https://gateway.example/v1")
     listing = probe.list_models(provider, transport=Served(
