@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models.deletion import ProtectedError
 
@@ -317,13 +318,11 @@ def _variant_outputs(path: Path, info: MediaInfo, spec: variants.VariantSpec) ->
 def variants_of(item: MediaItem) -> list[MediaVariant]:
     """The variants to list on item's page, newest first, each with ``label`` (its name in words):
     one per output. Rows kept under an older, non-canonical key of the same output (made before
-    keys were canonical) are listed once, the ready one first. PDF page pictures are a cache of
-    the page view, not variants to choose, and are left out."""
+    keys were canonical) are listed once, the ready one first."""
     if item.file_id is None:
         return []
     rows = (
         MediaVariant.objects.filter(source_id=item.file_id)
-        .exclude(spec__startswith="page:")
         .prefetch_related("variant_files__file")
         .order_by("-created_at", "-pk")
     )
@@ -374,21 +373,31 @@ def preview_variant(item: MediaItem) -> MediaVariant | None:
 # --- PDF pages -----------------------------------------------------------------------------------
 
 PDF_PAGE_EDGE = 1400  # px, the longest side of a page drawn for the item page
+# Pages drawn are kept in Django's cache (a GET writes no row: viewers page through PDFs too), and
+# the browser keeps them for a day. Keyed by content, so every item with these bytes shares them.
+PDF_PAGE_CACHE_SECONDS = 86400
 
 
 def pdf_page_spec(page: int) -> variants.VariantSpec:
     return variants.VariantSpec("page", (("page", page), ("max_edge", PDF_PAGE_EDGE)))
 
 
-def pdf_page(item: MediaItem, page: int) -> VariantFile:
-    """Page ``page`` (1-based) of a stored PDF as a picture: drawn once in the sandbox under the
-    decode limits, then kept as a variant like any other (shared by items with these bytes).
+def pdf_page(item: MediaItem, page: int) -> bytes:
+    """Page ``page`` (1-based) of a stored PDF as WebP bytes, drawn in the sandbox under the
+    decode limits (variants.make_variant's "page" kind) on the first ask, then cached.
     Raises VariantError (no such page, or over a limit) and VariantUnavailable (a URL reference)."""
     if item.kind != MediaItem.Kind.PDF:
         raise VariantUnavailable("Only a PDF has pages.")
+    source = variant_source(item)
     if not 1 <= page <= (item.page_count or 1):
         raise variants.VariantError(f"This PDF has {item.page_count} page{'s' if item.page_count != 1 else ''}.")
-    return get_variant(item, pdf_page_spec(page)).ordered_files()[0]
+    spec = pdf_page_spec(page)
+    key = f"prism:pdf-page:{source.sha256}:{spec.key()}:{_limits_key()}"
+    if (data := cache.get(key)) is not None:
+        return data
+    [out] = _variant_outputs(source.local_path(), media_info(item), spec)
+    cache.set(key, out.data, PDF_PAGE_CACHE_SECONDS)
+    return out.data
 
 
 # --- deleting ------------------------------------------------------------------------------------

@@ -216,17 +216,18 @@ def item_thumbnail(request, item_id: int):
 
 @require_GET
 def item_page(request, item_id: int, page: int):
-    """Page N of a stored PDF as a picture. Drawn on the first ask in the sandbox and kept as a
-    variant: a cache fill, like the browser's own cache, that changes nothing a user sees."""
+    """Page N of a stored PDF as a picture, drawn in the sandbox on the first ask and cached
+    (services.pdf_page); the browser keeps it for a day."""
     item = _get_item(request, item_id)
     if item.kind != MediaItem.Kind.PDF or item.file_id is None or not 1 <= page <= (item.page_count or 0):
         raise Http404("No such page")
     try:
-        page_file = services.pdf_page(item, page)
+        data = services.pdf_page(item, page)
     except (VariantError, services.VariantUnavailable) as exc:
         return HttpResponse(str(exc), status=422, content_type="text/plain; charset=utf-8")
-    return serve_stored_file(request, page_file.file, filename=f"{item.name}.page{page}.webp", cache_seconds=86400,
-                             signed_redirect=True)
+    response = HttpResponse(data, content_type="image/webp")
+    response["Cache-Control"] = f"private, max-age={services.PDF_PAGE_CACHE_SECONDS}"
+    return response
 
 
 # --- variants ------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 
 from playground.accounts.models import Membership
-from tests.factories import make_member, make_model, make_png, make_prompt, make_provider, make_team, make_wav
+from tests.factories import make_item, make_member, make_model, make_png, make_prompt, make_provider, make_team, make_wav
 
 MARK = "WalkMarkA7q"  # in every name of team A's objects; never in a page of another team
 
@@ -37,6 +37,7 @@ class WalkWorld:
     result: object
     other_result: object
     markers: list[str] = field(default_factory=list)
+    pdf: object = None  # a two-page PDF (its pages are walked)
 
 
 def _run_with_results(world_team, version, models, user):
@@ -71,6 +72,9 @@ def walk_world(db) -> WalkWorld:
 
     item = make_png(team, f"{MARK}-photo.png", width=80, height=60, user=owner)
     audio = make_wav(team, f"{MARK}-tone.wav", seconds=0.5, user=owner)
+    from tests.media_samples import pdf_bytes
+
+    pdf = make_item(team, pdf_bytes(pages=2), f"{MARK}-brief.pdf", user=owner)
     variant = media.get_variant(item, VariantSpec.image(max_edge=32, format="png"))
     variant_file = VariantFile.objects.filter(variant=variant).order_by("position").first()
 
@@ -91,7 +95,7 @@ def walk_world(db) -> WalkWorld:
     return WalkWorld(team=team, other_team=other_team, owner=owner, viewer=viewer, outsider=outsider,
                      item=item, audio=audio, variant=variant, variant_file=variant_file, prompt=prompt,
                      version=version, provider=provider, model=model, run=run, result=results[0],
-                     other_result=results[1], markers=[MARK])
+                     other_result=results[1], markers=[MARK], pdf=pdf)
 
 
 @pytest.fixture

@@ -234,7 +234,25 @@ def test_deleting_a_variant_a_runs_stored_request_sent_is_refused(team):
 
 
 def _webp(response) -> Image.Image:
-    return Image.open(io.BytesIO(b"".join(response.streaming_content)))
+    return Image.open(io.BytesIO(response.content))
+
+
+@pytest.fixture
+def drawings(monkeypatch):
+    """How many times a page was drawn in the sandbox (services._variant_outputs, counted)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    calls = []
+    real = services._variant_outputs
+
+    def counted(path, info, spec):
+        calls.append(spec.key())
+        return real(path, info, spec)
+
+    monkeypatch.setattr(services, "_variant_outputs", counted)
+    yield calls
+    cache.clear()
 
 
 def test_a_pdf_item_page_pages_through_with_prev_next_and_a_page_count(client_in, team):
@@ -248,32 +266,39 @@ def test_a_pdf_item_page_pages_through_with_prev_next_and_a_page_count(client_in
     html = client_in.get(detail, {"page": 99}).content.decode()
     assert "Page 3 of 3" in html and 'aria-disabled="true">Next →' in html
     assert "Page 1 of 3" in client_in.get(detail, {"page": "x"}).content.decode()
-    assert not MediaVariant.objects.exists()  # the pages are drawn when their pictures are asked for
 
 
-def test_a_pdf_page_is_drawn_once_under_the_sandbox_and_kept(client_in, team):
+def test_a_pdf_page_is_drawn_once_under_the_sandbox_and_cached_without_writing_a_row(client_in, team, drawings):
     item = make_item(team, samples.pdf_bytes(pages=3), name="brief.pdf")
     response = client_in.get(reverse("uploads:page", args=[item.pk, 2]))
-    assert response.status_code == 200
+    assert response.status_code == 200 and response["Content-Type"] == "image/webp"
+    assert response["Cache-Control"] == "private, max-age=86400"
     im = _webp(response)
     assert im.format == "WEBP" and max(im.size) == services.PDF_PAGE_EDGE
-    [variant] = MediaVariant.objects.filter(source=item.file)
-    assert variant.spec == services.pdf_page_spec(2).key() and variant.status == MediaVariant.Status.READY
-    client_in.get(reverse("uploads:page", args=[item.pk, 2]))
-    assert MediaVariant.objects.count() == 1
-    assert services.variants_of(item) == []  # page pictures are a cache, not variants to choose
+    assert client_in.get(reverse("uploads:page", args=[item.pk, 2])).content == response.content
+    assert drawings == [services.pdf_page_spec(2).key()]  # drawn once, then from the cache
+    assert client_in.get(reverse("uploads:page", args=[item.pk, 3])).status_code == 200
+    assert len(drawings) == 2
+    assert not MediaVariant.objects.exists()  # a GET: viewers page through PDFs too
     assert client_in.get(reverse("uploads:page", args=[item.pk, 4])).status_code == 404
     assert client_in.get(reverse("uploads:page", args=[item.pk, 0])).status_code == 404
 
 
-def test_a_pdf_page_of_another_team_is_404(client, team, other_team):
+def test_a_viewer_pages_through_a_pdf(client, team, viewer, drawings):
+    item = make_item(team, samples.pdf_bytes(pages=2), name="brief.pdf")
+    client.force_login(viewer)
+    assert "Page 2 of 2" in client.get(reverse("uploads:detail", args=[item.pk]), {"page": 2}).content.decode()
+    assert client.get(reverse("uploads:page", args=[item.pk, 2])).status_code == 200
+
+
+def test_a_pdf_page_of_another_team_is_404(client, team, other_team, drawings):
     item = make_item(team, samples.pdf_bytes(pages=2), name="brief.pdf")
     client.force_login(make_member(other_team))
     assert client.get(reverse("uploads:page", args=[item.pk, 1])).status_code == 404
-    assert not MediaVariant.objects.exists()
+    assert drawings == []
 
 
-def test_a_pdf_page_over_the_decode_memory_limit_is_refused_with_the_reason(client_in, team, settings):
+def test_a_pdf_page_over_the_decode_memory_limit_is_refused_with_the_reason(client_in, team, settings, drawings):
     item = make_item(team, samples.pdf_bytes(pages=2), name="brief.pdf")
     settings.PRISM_DECODE_MAX_MB = 1  # far too little to draw a 1400 px page
     response = client_in.get(reverse("uploads:page", args=[item.pk, 1]))
