@@ -170,3 +170,52 @@ def make_eval_case(eval_set, items, *, expected=None, kind: str = "", fields=Non
     items = items if isinstance(items, list) else [items]
     return services.add_cases(eval_set, [{"items": items, "expected": expected, "expected_kind": kind,
                                           "fields": fields or {}, "tags": tags or []}])[0]
+
+
+# --- evaluation runs' results (rows made directly, nothing sent) ------------------------------------
+
+
+def make_eval_run(team: Team, eval_set, version: PromptVersion, models, *, arms=None, scorers=None, user=None,
+                  status: str = "done", name: str = ""):
+    """An evaluation run of `eval_set` over `models` (in order), done, with no items yet (make_eval_answer)."""
+    from playground.evalruns.models import EvalRun, EvalRunModel
+
+    eval_run = EvalRun.objects.create(team=team, eval_set=eval_set, prompt_version=version, name=name, created_by=user,
+                                      status=status, arms=arms or [{"key": "as-is", "title": "As uploaded", "settings": {}}],
+                                      scorers=scorers or [{"name": "exact", "config": {}}])
+    for position, model in enumerate(models):
+        EvalRunModel.objects.create(eval_run=eval_run, provider_model=model, position=position)
+    return eval_run
+
+
+def make_eval_answer(eval_run, case, model, output: str = "", *, arm: str = "as-is", sample: int = 0,
+                     status: str = "succeeded", cost=None, latency_ms=None, tokens=(None, None), scores=None,
+                     reused_from=None):
+    """One model's answer to one case (its EvalItem and Run made when missing), and its scores:
+    scores = {scorer key: (value, passed)} or (value, passed, explanation, details)."""
+    from playground.evalruns.models import EvalItem, EvalScore
+    from playground.runs.models import Result, Run
+
+    item, _ = EvalItem.objects.get_or_create(eval_run=eval_run, case=case, arm=arm, sample=sample)
+    if item.run_id is None:
+        item.run = Run.objects.create(team=eval_run.team, prompt_version=eval_run.prompt_version, status="done",
+                                      origin="eval")
+        item.save(update_fields=["run"])
+    result = Result.objects.create(
+        run=item.run, position=item.run.results.count(), provider_model=model, provider_name=model.provider.name,
+        protocol=model.provider.protocol, model_name=model.name, url="https://x.example/v1", status=status,
+        output_text=output, cost_usd=None if cost is None else Decimal(str(cost)), latency_total_ms=latency_ms,
+        input_tokens=tokens[0], output_tokens=tokens[1], reused_from=reused_from)
+    for key, score in (scores or {}).items():
+        value, passed, explanation, details = (tuple(score) + ("", {}))[:4]
+        EvalScore.objects.create(eval_run=eval_run, result=result, case=case, scorer=key, value=value, passed=passed,
+                                 explanation=explanation, details=details)
+    return result
+
+
+def make_review(result, reviewer, *, verdict=None, rating=None, comment: str = "", blind: bool = False):
+    from playground.evalruns.models import Review
+
+    item = result.run.eval_item
+    return Review.objects.create(result=result, eval_run=item.eval_run, case=item.case, reviewer=reviewer,
+                                 verdict=verdict, rating=rating, comment=comment, blind=blind)

@@ -348,7 +348,7 @@ def filter_cases(case_ids: Sequence[int], results: Sequence[dict], scores: dict[
                  tag: str = "", only: set | None = None) -> list[int]:
     """The case ids (in order) a grid filter keeps: failures (any result wrong or failed), disagree (the
     columns' outcomes differ), human (a reviewer's verdict differs from the automatic one),
-    unreviewed (some result no one reviewed); then by tag, then by an explicit set (a matrix cell)."""
+    unreviewed (some result no one reviewed); "human" is any reviewer's verdict against the scorer's; then by tag, then by an explicit set (a matrix cell)."""
     by_case: dict[int, list[dict]] = defaultdict(list)
     for r in results:
         by_case[r["case_id"]].append(r)
@@ -379,10 +379,10 @@ def filter_cases(case_ids: Sequence[int], results: Sequence[dict], scores: dict[
                 continue
         elif which == "human":
             hit = False
-            for r in rows:
-                human = human_verdicts(reviewed.get(r["id"], [])).get(r["id"])
+            for r in rows:  # any reviewer against the scorer, not only the majority
                 auto = scores.get(r["id"], {}).get("passed")
-                if human is not None and auto is not None and bool(auto) != human:
+                if auto is not None and any(rv.get("verdict") is not None and rv["verdict"] != bool(auto)
+                                            for rv in reviewed.get(r["id"], [])):
                     hit = True
             if not hit:
                 continue
