@@ -174,6 +174,7 @@ class Probe:
     input_tokens: int | None = None
     output_tokens: int | None = None
     finish_reason: str = ""
+    capped: bool = False  # the answer stopped at PROBE_MAX_TOKENS
     headline: str = ""  # what went wrong in plain words
     detail: str = ""  # the provider's own words (redacted), or Prism's reason it did not send
     status: int | None = None
@@ -212,7 +213,11 @@ def test_connection(provider: Provider, model: ProviderModel, *, transport: http
         probe.finish_reason = result.finish_reason or ""
         if result.usage is not None:
             probe.input_tokens, probe.output_tokens = result.usage.input, result.usage.output
-    if outcome.error is not None:
+    if result is not None and result.finish_reason == "length" and outcome.status and 200 <= outcome.status < 300:
+        # Stopped at the tiny cap (a reasoning model may spend it all on thinking; the Responses API
+        # calls that "incomplete"): the provider took the key and the model, which is what a test asks.
+        probe.ok, probe.capped = True, True
+    elif outcome.error is not None:
         probe.ok = False
         probe.headline = plain_error(outcome.error)
         probe.detail = outcome.error.message[:500]
@@ -375,6 +380,7 @@ def list_models(provider: Provider, *, transport: httpx.BaseTransport | None = N
                 label = redact.text(label)[:200] if isinstance(label, str) else ""
                 listing.models.append(ListedModel(name, label if label != name else "", known.get(name), name in have))
                 if len(listing.models) >= MAX_MODELS:
+                    listing.capped, params = True, None
                     break
     if listing.pages == 0:
         return _failed(_TRANSPORT["malformed"], "The provider's answer listed no models.", url)

@@ -71,6 +71,15 @@ def test_a_long_reply_shows_its_first_200_characters(owner_client, chat, provide
     assert outcome.ok and outcome.truncated and len(outcome.reply) == 200
 
 
+@pytest.mark.parametrize("protocol, spec", [("responses", "incomplete"), ("chat", "length"), ("gemini", "length")])
+def test_an_answer_cut_at_the_tiny_cap_still_means_connected(team, provider_server, protocol, spec):
+    provider = make_provider(team, provider_server, protocol)
+    model = make_model(provider, PROTOCOL_MODELS[protocol])
+    provider_server.script([spec])
+    outcome = probe.test_connection(provider, model)
+    assert outcome.ok and outcome.capped and outcome.finish_reason == "length"
+
+
 def test_a_wrong_key_reads_as_the_runs_headline_with_the_providers_words(owner_client, team, provider_server, caplog):
     provider = make_provider(team, provider_server, "messages", key="sk-ant-wrong-key-0123456789")
     make_model(provider, "claude-sonnet-4-5")
