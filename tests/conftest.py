@@ -6,6 +6,7 @@ with the same settings as the tests, so it reads the test database and the same 
 """
 
 import atexit
+import contextlib
 import os
 import shutil
 import signal
@@ -332,42 +333,64 @@ class RunsWorker:
             _stop(self.process)
 
 
-@pytest.fixture
-def runs_workers(django_db_setup, tmp_path):
-    """``runs_workers(name)`` makes another runs worker (named, with logs of its own); each is
-    stopped at the end of the test."""
+@contextlib.contextmanager
+def eager_off():
+    """Tasks go through the broker to a real worker, not run in this process; as before afterwards."""
     from playground.celery import app
 
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = False
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = eager
+
+
+def wait_for(predicate, timeout: float, what: str, log=lambda: "") -> None:
+    """Wait until ``predicate()``; else fail saying ``what`` did not happen, with the end of ``log()``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"{what} not within {timeout} s\n{log()[-6000:]}")
+
+
+@pytest.fixture
+def media_worker(celery_worker_process):
+    """The media worker process, with tasks sent to it rather than run eagerly here."""
+    with eager_off():
+        yield celery_worker_process
+
+
+@pytest.fixture
+def runs_workers(django_db_setup, tmp_path):
+    """``runs_workers(name)`` makes another runs worker (named, with logs of its own); each is
+    stopped at the end of the test."""
     made = []
 
     def make(name: str, **kw) -> RunsWorker:
         made.append(RunsWorker(tmp_path, name=name, **kw))
         return made[-1]
 
-    try:
-        yield make
-    finally:
-        for worker in made:
-            worker.stop()
-        app.conf.task_always_eager = eager
+    with eager_off():
+        try:
+            yield make
+        finally:
+            for worker in made:
+                worker.stop()
 
 
 @pytest.fixture
 def runs_worker(django_db_setup, tmp_path):
     """Start with ``runs_worker.start()``; stopped at the end of the test. About 2 s per start
     (a worker process importing Django and Celery), hence per test that needs one."""
-    from playground.celery import app
-
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = False
     worker = RunsWorker(tmp_path)
-    try:
-        yield worker
-    finally:
-        worker.stop()
-        app.conf.task_always_eager = eager
+    with eager_off():
+        try:
+            yield worker
+        finally:
+            worker.stop()
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus):

@@ -21,13 +21,8 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def worker(celery_worker_process):
-    from playground.celery import app
-
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = False  # the worker must do the work, not this process
-    yield celery_worker_process
-    app.conf.task_always_eager = eager
+def worker(media_worker):  # the worker must do the work, not this process
+    return media_worker
 
 
 def add_item(team, tmp_path, name: str, data: bytes):

@@ -33,17 +33,14 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def runs_worker(transactional_db, tmp_path):
     """A real `celery worker -Q runs --pool threads`, as bin/run starts it (see tests/conftest.py)."""
-    from playground.celery import app
-    from tests.conftest import RunsWorker
+    from tests.conftest import RunsWorker, eager_off
 
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = False
     worker = RunsWorker(tmp_path, lease_s=10)
-    try:
-        yield worker.start()
-    finally:
-        worker.stop()
-        app.conf.task_always_eager = eager
+    with eager_off():
+        try:
+            yield worker.start()
+        finally:
+            worker.stop()
 
 
 def _configure(team, server: ProviderServer):

@@ -12,21 +12,13 @@ import pytest
 from playground.runs import services
 from playground.runs.dispatch import limits_redis_url
 from playground.runs.models import Result, Run
+from tests.conftest import wait_for
 from tests.factories import make_model, make_provider
 from tests.provider_server import DEFAULT_KEY
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 RECORDED = re.compile(r"result (\d+) \([^)]*\): recorded (\w+)")
-
-
-def wait_for(predicate, timeout: float, worker, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"{what} not within {timeout} s; runs worker log:\n{worker.log()[-6000:]}")
 
 
 def runs_done(runs) -> bool:
@@ -42,7 +34,7 @@ def test_a_worker_completes_a_run_across_four_protocols(runs_worker, team, user,
 
     run = services.start_run(version=text_version, values={"subject": "a heron"}, provider_models=four_models,
                              user=user, team=team)
-    wait_for(lambda: runs_done([run]), 30, runs_worker, "the run")
+    wait_for(lambda: runs_done([run]), 30, "the run", runs_worker.log)
 
     results = list(run.results.order_by("position"))
     assert [r.protocol for r in results] == ["chat", "responses", "messages", "gemini"]
@@ -61,7 +53,7 @@ def test_the_provider_limit_holds_across_the_tasks_of_a_worker(runs_worker, team
     runs_worker.start()  # 16 threads: the limit, not the threads, must hold the calls back
 
     run = services.start_run(version=text_version, values={}, provider_models=[pm] * 8, user=user, team=team)
-    wait_for(lambda: runs_done([run]), 30, runs_worker, "the run")
+    wait_for(lambda: runs_done([run]), 30, "the run", runs_worker.log)
 
     assert run.results.filter(status=Result.Status.SUCCEEDED).count() == 8
     assert provider_server.max_in_flight_by_model["fake-slow=400"] == 2
@@ -75,11 +67,11 @@ def test_the_provider_limit_holds_across_two_worker_processes(runs_workers, team
     workers = [runs_workers("alpha").start(), runs_workers("beta").start()]  # 16 threads each
 
     run = services.start_run(version=text_version, values={}, provider_models=[pm] * 20, user=user, team=team)
-    wait_for(lambda: runs_done([run]), 60, workers[0], "the run")
+    wait_for(lambda: runs_done([run]), 60, "the run", workers[0].log)
 
     assert run.results.filter(status=Result.Status.SUCCEEDED).count() == 20
     # Each worker logs "recorded" just after its write: under load the last line can trail the run's end.
-    wait_for(lambda: sum(sum(recorded_counts(w).values()) for w in workers) >= 20, 10, workers[1], "the log lines")
+    wait_for(lambda: sum(sum(recorded_counts(w).values()) for w in workers) >= 20, 10, "the log lines", workers[1].log)
     counts = [sum(recorded_counts(w).values()) for w in workers]
     assert sum(counts) == 20 and all(counts), counts  # both processes sent some
     assert provider_server.max_in_flight_by_model["fake-slow=300"] == 3
@@ -97,7 +89,7 @@ def test_a_worker_killed_mid_run_leaves_every_result_recorded_exactly_once(runs_
     runs = [services.start_run(version=text_version, values={"subject": f"case {i}"}, provider_models=four_models,
                                user=user, team=team) for i in range(3)]  # fmt: skip
     ids = [r.pk for run in runs for r in run.results.all()]
-    wait_for(lambda: provider_server.in_flight >= 4, 20, runs_worker, "four requests in flight")
+    wait_for(lambda: provider_server.in_flight >= 4, 20, "four requests in flight", runs_worker.log)
     time.sleep(0.5)  # the rest of the batches' requests arrive too: nothing is in transit at the kill
 
     runs_worker.kill()
@@ -107,7 +99,7 @@ def test_a_worker_killed_mid_run_leaves_every_result_recorded_exactly_once(runs_
     provider_server.delay_s = 0.2
     started = time.monotonic()
     runs_worker.start()
-    wait_for(lambda: runs_done(runs), 60, runs_worker, "every run after the restart")
+    wait_for(lambda: runs_done(runs), 60, "every run after the restart", runs_worker.log)
 
     results = Result.objects.filter(pk__in=ids)
     assert all(r.status == Result.Status.SUCCEEDED for r in results), [(r.pk, r.status, r.error_message) for r in results]

@@ -10,7 +10,6 @@ On the embedded pass (local media folder) they are skipped; test_media_cache.py 
 import base64
 import json
 import shutil
-import time
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -33,6 +32,7 @@ from playground.uploads import blobs, enqueue, services
 from playground.uploads.models import MediaItem, MediaVariant, blob_name
 from playground.uploads.variants import VariantSpec
 from tests import media_samples as samples
+from tests.conftest import wait_for
 from tests.factories import doc_with, make_png, make_version, model_for
 from tests.uploads.posts import upload
 
@@ -65,25 +65,6 @@ def empty_cache() -> None:
 
 def cached(sha: str) -> bool:
     return blobs.cache_path(sha).exists()
-
-
-def wait_for(predicate, timeout: float, what: str, log=lambda: ""):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"{what} not within {timeout} s\n{log()[-6000:]}")
-
-
-@pytest.fixture
-def media_worker(celery_worker_process):
-    from playground.celery import app
-
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = False  # the worker must make the variant, not this process
-    yield celery_worker_process
-    app.conf.task_always_eager = eager
 
 
 # --- upload → variant (by the worker) → run -----------------------------------------------------------
