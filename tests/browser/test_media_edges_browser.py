@@ -59,3 +59,37 @@ def test_the_media_picker_shows_every_name_under_its_thumbnail(page, editor, wid
         assert not seen["wide"], "the picker is wider than the screen"
     assert names[LONG]["clipped"], "the long name should be cut with an ellipsis, whole in its title"
     page.screenshot(path=f"/tmp/me/picker-{width}.png")
+
+
+def _page_drawn(page) -> None:
+    page.wait_for_function("() => { const i = document.querySelector('.player img.page'); return i && i.complete && i.naturalWidth > 0; }")
+
+
+def test_a_pdf_is_paged_through_on_its_item_page(page, editor):
+    from tests.factories import make_item
+
+    team = editor.memberships.get().team
+    item = make_item(team, samples.pdf_bytes(pages=3), name="brief.pdf", user=editor)
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, editor)
+    page.goto(f"/library/{item.pk}/")
+    pager = page.locator(".pdf-pager")
+    expect(pager.locator(".page-count")).to_have_text("Page 1 of 3")
+    _page_drawn(page)
+    expect(pager.locator("[aria-disabled=true]", has_text="Prev")).to_be_visible()
+
+    pager.locator("a", has_text="Next").click()
+    page.wait_for_url("**/?page=2")
+    expect(pager.locator(".page-count")).to_have_text("Page 2 of 3")
+    _page_drawn(page)
+    src = page.locator(".player img.page").get_attribute("src")
+    assert src.endswith("/pages/2")
+    pager.locator("a", has_text="Next").click()
+    expect(pager.locator(".page-count")).to_have_text("Page 3 of 3")
+    _page_drawn(page)
+    expect(pager.locator("[aria-disabled=true]", has_text="Next")).to_be_visible()
+    pager.locator("a", has_text="Prev").click()
+    expect(pager.locator(".page-count")).to_have_text("Page 2 of 3")
+    wide = page.evaluate("() => document.querySelector('.player img.page').getBoundingClientRect().right <= window.innerWidth")
+    assert wide, "the page picture is wider than the phone's screen"
+    page.screenshot(path="/tmp/me/pdf-390.png")

@@ -259,9 +259,9 @@ def test_a_pdf_item_page_pages_through_with_prev_next_and_a_page_count(client_in
     item = make_item(team, samples.pdf_bytes(pages=3), name="brief.pdf")
     detail = reverse("uploads:detail", args=[item.pk])
     html = client_in.get(detail).content.decode()
-    assert "Page 1 of 3" in html and 'href="?page=2#page">Next →' in html and 'aria-disabled="true">← Prev' in html
+    assert "Page 1 of 3" in html and 'href="?page=2">Next →' in html and 'aria-disabled="true">← Prev' in html
     html = client_in.get(detail, {"page": 2}).content.decode()
-    assert "Page 2 of 3" in html and 'href="?page=1#page">← Prev' in html and 'href="?page=3#page">Next →' in html
+    assert "Page 2 of 3" in html and 'href="?page=1">← Prev' in html and 'href="?page=3">Next →' in html
     assert f'src="{reverse("uploads:page", args=[item.pk, 2])}"' in html
     html = client_in.get(detail, {"page": 99}).content.decode()
     assert "Page 3 of 3" in html and 'aria-disabled="true">Next →' in html
