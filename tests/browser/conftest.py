@@ -86,16 +86,25 @@ class PageProblems:
 _HARMLESS_FAILURE = re.compile(r"net::ERR_ABORTED")
 
 
-@pytest.fixture
-def page(browser, live_server, transactional_db):
-    """A fresh browser context and page on the live server; fails the test if the page logged a
-    console error, threw, or had a request fail (static files, htmx, thumbnails, uploads...)."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 860})
+def open_page(browser, base_url: str):
+    """A browser context of its own (its own cookies: another person) and a page in it whose
+    ``problems`` collect console errors and uncaught exceptions. Returns (context, page)."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 860})
     context.set_default_timeout(10_000)
     page = context.new_page()
     problems = PageProblems()
     page.on("console", lambda msg: msg.type == "error" and problems.console_errors.append(f"console: {msg.text}"))
     page.on("pageerror", lambda exc: problems.page_errors.append(f"uncaught: {exc}"))
+    page.problems = problems
+    return context, page
+
+
+@pytest.fixture
+def page(browser, live_server, transactional_db):
+    """A fresh browser context and page on the live server; fails the test if the page logged a
+    console error, threw, or had a request fail (static files, htmx, thumbnails, uploads...)."""
+    context, page = open_page(browser, live_server.url)
+    problems = page.problems
 
     def request_failed(request):
         if not _HARMLESS_FAILURE.search(request.failure or ""):
@@ -107,7 +116,6 @@ def page(browser, live_server, transactional_db):
 
     page.on("requestfailed", request_failed)
     page.on("response", response)
-    page.problems = problems
     yield page
     context.close()
     assert not problems.all(), "the page had problems:\n" + "\n".join(problems.all())

@@ -11,24 +11,11 @@ import pytest
 from playwright.sync_api import expect
 
 from playground.accounts.models import Membership
-from tests.browser.conftest import PageProblems, log_in
+from tests.browser.conftest import log_in, open_page
 from tests.conftest import PASSWORD
 from tests.factories import make_member, make_prompt, make_team, make_user
 
 pytestmark = pytest.mark.browser
-
-
-def second_browser(browser, live_server):
-    """A browser context of its own (its own cookies: another person), collecting problems like
-    the `page` fixture's, except the refusals this test provokes on purpose."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 860})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    problems = PageProblems()
-    page.on("console", lambda msg: msg.type == "error" and problems.console_errors.append(f"console: {msg.text}"))
-    page.on("pageerror", lambda exc: problems.page_errors.append(f"uncaught: {exc}"))
-    page.problems = problems
-    return context, page
 
 
 def post_as(context, path: str, form: dict) -> int:
@@ -63,7 +50,7 @@ def test_an_owner_invites_a_viewer_promotes_them_and_removes_them(page, browser,
     expect(page.locator(".invite-table tbody tr")).to_contain_text("1 of 1")
 
     # The second person opens the link without being logged in: the login, then back to the link.
-    context, guest = second_browser(browser, live_server)
+    context, guest = open_page(browser, live_server.url)
     try:
         guest.goto(link)
         guest.wait_for_url("**/accounts/login/**")
