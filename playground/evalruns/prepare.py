@@ -69,8 +69,6 @@ def prepare(eval_run_id: int, *, slice_s: float = SLICE_S) -> str:
         er.refresh_from_db(fields=["status"])
         if er.status != EvalRun.Status.PREPARING:
             return "stopped"
-        if time.monotonic() - started > slice_s:
-            return "more"
         cases = list(EvalCase.objects.filter(pk__in=todo[i:i + CHUNK]).order_by("position", "id").prefetch_related("media"))
         source.prefetch([m.item_id for c in cases for m in c.ordered_media()])
         try:
@@ -84,6 +82,8 @@ def prepare(eval_run_id: int, *, slice_s: float = SLICE_S) -> str:
             scoring.score_results(er, finished)
         if services.check_budget(er):
             return "stopped"
+        if i + CHUNK < len(todo) and time.monotonic() - started > slice_s:
+            return "more"  # a fresh task continues (under the task time limit)
     EvalRun.objects.filter(pk=er.pk, status=EvalRun.Status.PREPARING).update(
         status=EvalRun.Status.RUNNING, prepared_cases=len(case_ids))
     er.refresh_from_db(fields=["status", "prepared_cases"])

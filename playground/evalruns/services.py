@@ -281,8 +281,8 @@ def create_eval_run(*, team, user, eval_set, version, bindings: dict, provider_m
         raise Invalid("Choose at least one model.")
     if not 1 <= samples <= MAX_SAMPLES:
         raise Invalid(f"Samples per case: 1 to {MAX_SAMPLES}.")
-    if budget_usd is not None and budget_usd <= 0:
-        raise Invalid("The budget must be more than 0 USD (or empty for none).")
+    if budget_usd is not None and budget_usd < Decimal("0.0001"):  # stored to 4 decimals
+        raise Invalid("The budget must be at least 0.0001 USD (or empty for none).")
     n_cases = EvalCase.objects.filter(set=eval_set).count()
     if not n_cases:
         raise Invalid("The set has no cases yet.")
