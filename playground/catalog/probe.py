@@ -38,7 +38,7 @@ from playground.protocols.gemini import DEFAULT_VERSION as GEMINI_VERSION
 from playground.providers import NO_RETRY, USER_AGENT, ProviderError, Timeouts, parse_error, send_sync
 from playground.providers.redact import Redactor
 
-__all__ = ["Listing", "ListedModel", "Probe", "list_models", "plain_error", "reset_turns", "take_turn", "test_connection"]
+__all__ = ["Listing", "ListedModel", "Probe", "list_models", "plain_error", "reset_provider_turns", "reset_turns", "take_turn", "test_connection"]
 
 log = logging.getLogger("playground.catalog")
 
@@ -89,23 +89,34 @@ def plain_error(error: ProviderError) -> str:
 # --- the rate limit ----------------------------------------------------------------------------------------
 
 
-def take_turn(user, what: str) -> tuple[bool, int]:
-    """(True, 0) if ``user`` may probe now (and the turn is taken), else (False, seconds to wait).
+def _turn(key: str) -> int:
+    """0 if the turn under ``key`` was free (and is now taken), else the seconds until it is."""
+    now = time.time()
+    if cache.add(key, now, timeout=PROBE_EVERY_S):
+        return 0
+    since = cache.get(key)
+    return max(1, round(PROBE_EVERY_S - (now - since))) if isinstance(since, float) else PROBE_EVERY_S
+
+
+def take_turn(user, what: str, provider: Provider | None = None) -> tuple[bool, int]:
+    """(True, 0) if ``user`` may probe now (the turn is taken), else (False, seconds to wait).
+    One probe per user, and one per provider (whoever sends it), every PROBE_EVERY_S seconds.
 
     In Django's cache: cache.add is atomic, so two clicks at once get one turn. With the default
     local-memory cache the limit is per web process; a shared cache (Redis) makes it global."""
-    key = f"prism:probe:{what}:{user.pk}"
-    now = time.time()
-    if cache.add(key, now, timeout=PROBE_EVERY_S):
-        return True, 0
-    since = cache.get(key)
-    wait = PROBE_EVERY_S - (now - since) if isinstance(since, float) else PROBE_EVERY_S
-    return False, max(1, round(wait))
+    wait = _turn(f"prism:probe:{what}:{user.pk}")
+    if not wait and provider is not None:
+        wait = _turn(f"prism:probe:{what}:provider-{provider.pk}")
+    return not wait, wait
 
 
 def reset_turns(user) -> None:
     """Give ``user`` their turns back (tests that send several probes in a row)."""
     cache.delete_many([f"prism:probe:{what}:{user.pk}" for what in ("test", "models")])
+
+
+def reset_provider_turns(provider: Provider) -> None:
+    cache.delete_many([f"prism:probe:{what}:provider-{provider.pk}" for what in ("test", "models")])
 
 
 # --- a capped answer ---------------------------------------------------------------------------------------

@@ -380,7 +380,8 @@ def _probe_page(request, provider: Provider, membership, fragment: str, status: 
 
 
 def _too_soon(wait: int) -> str:
-    return f"One test at a time: try again in {wait} s (at most one every {probe.PROBE_EVERY_S} s)."
+    return (f"Just tested: try again in {wait} s (at most one request every {probe.PROBE_EVERY_S} s per person "
+            "and per provider).")
 
 
 @require_POST
@@ -402,7 +403,7 @@ def provider_test(request, provider_id: int):
         why = "Add a model first: the test request goes to one of the provider's enabled models." if not chosen \
             else "Choose one of the provider's enabled models."
         return _probe_page(request, provider, membership, "probe-section", 400, probe_error=why)
-    allowed, wait = probe.take_turn(request.user, "test")
+    allowed, wait = probe.take_turn(request.user, "test", provider)
     if not allowed:
         return _probe_page(request, provider, membership, "probe-section", 429, probe_error=_too_soon(wait),
                            probe_model=model.pk)
@@ -415,7 +416,7 @@ def provider_test(request, provider_id: int):
 def models_fetch(request, provider_id: int):
     """The provider's own model list, to tick models to add; owners (they add models)."""
     provider, membership = _get_provider(request, provider_id, manage=True)
-    allowed, wait = probe.take_turn(request.user, "models")
+    allowed, wait = probe.take_turn(request.user, "models", provider)
     if not allowed:
         return _probe_page(request, provider, membership, "listing-section", 429, listing_error=_too_soon(wait))
     return _probe_page(request, provider, membership, "listing-section", listing=probe.list_models(provider))

@@ -145,9 +145,19 @@ def test_one_test_per_user_every_few_seconds(owner_client, chat, provider_server
     assert len(provider_server.received) == 1  # the second click sent nothing
 
 
+def test_one_test_per_provider_every_few_seconds_whoever_sends_it(client, owner, user, chat, provider_server):
+    client.force_login(owner)
+    assert "Connected." in client.post(_url(chat)).content.decode()
+    client.force_login(user)  # another member, the same provider at once
+    second = client.post(_url(chat))
+    assert second.status_code == 429 and "per provider" in second.content.decode()
+    assert len(provider_server.received) == 1
+
+
 def test_editors_may_test_viewers_may_not_other_teams_see_nothing(client, user, viewer, other_user, chat, provider_server):
     client.force_login(user)  # an editor
     assert client.post(_url(chat)).status_code == 200
+    probe.reset_provider_turns(chat)
     assert 'id="probe-section"' in client.get(reverse("catalog:detail", args=[chat.pk])).content.decode()
     client.force_login(viewer)
     assert client.post(_url(chat)).status_code == 403

@@ -189,6 +189,7 @@ def _probe_turns(w, data: dict) -> dict:
 
     for user in (w.owner, w.viewer, w.outsider):
         probe.reset_turns(user)
+    probe.reset_provider_turns(w.provider)
     return data
 
 
@@ -242,6 +243,26 @@ def walk_eval(w):
 
 EVAL_SET = {"set_id": lambda w: walk_eval(w)[0].pk}
 EVAL_CASE = {"case_id": lambda w: walk_eval(w)[1].pk}
+
+
+def walk_eval_results(w):
+    """Team A's evaluation run over the walk's set: one answer of the world's model (holding the
+    marker), scored, reviewed by the owner; made once per world. Returns (eval run, result)."""
+    if "eval_results" not in w.__dict__:
+        from tests.factories import make_eval_answer, make_eval_run, make_review
+
+        eval_set, case, _ = walk_eval(w)
+        eval_run = make_eval_run(w.team, eval_set, w.version, [w.model], user=w.owner, name=f"{w.markers[0]} eval",
+                                 scorers=[{"name": "label", "config": {}}])
+        result = make_eval_answer(eval_run, case, w.model, f"{w.markers[0]} answer", cost=0.001, latency_ms=120,
+                                  scores={"label": (1.0, True, f"{w.markers[0]} named it",
+                                                    {"expected_label": "a", "predicted": "a"})})
+        make_review(result, w.owner, verdict=True, comment=f"{w.markers[0]} review")
+        w.__dict__["eval_results"] = (eval_run, result)
+    return w.__dict__["eval_results"]
+
+
+EVAL_RUN = {"eval_run_id": lambda w: walk_eval_results(w)[0].pk}
 
 
 def _run_form(w) -> dict:
@@ -411,6 +432,27 @@ CASES: dict[str, Case] = {
                             fields=_form_fields("playground.evals.forms.CaseForm"),
                             data=lambda w: {"expected": "a cat", "kind": "", "tags": "a; b", "fields": "color: red"}),
     "evals:case_delete": Case("object", post=True, params=EVAL_CASE, write=True, destructive=True),
+    # evaluation results and review: every member reviews (viewers too), so the review POST is no "write"
+    "evalruns:list": Case("team", get=True),
+    "evalruns:new": Case("team", get=True, post=True, write=True,
+                         fields=lambda: ["set", "version", "models", "arms", "samples", "budget", "reuse", "name", "action",
+                                         "var-subject"],
+                         data=lambda w: {"set": str(walk_eval(w)[0].pk), "version": str(w.version.pk),
+                                         "models": [str(w.model.pk)], "action": "preflight"}),
+    "evalruns:detail": Case("object", get=True, params=EVAL_RUN),
+    "evalruns:progress": Case("object", get=True, params=EVAL_RUN),
+    "evalruns:cancel": Case("object", post=True, params=EVAL_RUN, write=True),
+    "evalruns:rescore": Case("object", post=True, params=EVAL_RUN, write=True, fields=lambda: ["scorers"]),
+    "evalruns:results": Case("object", get=True, params=EVAL_RUN, fields=lambda: ["scorer", "col"]),
+    "evalruns:grid": Case("object", get=True, params=EVAL_RUN, fields=lambda: ["filter", "tag", "cases", "scorer", "page"],
+                          data=lambda w: {"filter": "failures", "tag": f"{w.markers[0]}-tag", "page": "1"}),
+    "evalruns:compare": Case("object", get=True, params=EVAL_RUN, fields=lambda: ["a", "b", "scorer"]),
+    "evalruns:export": Case("object", get=True, params={**EVAL_RUN, "fmt": lambda w: "csv"}),
+    "evalruns:review_queue": Case("object", get=True, params=EVAL_RUN, fields=lambda: ["blind", "at"],
+                                  data=lambda w: {"blind": "1"}),
+    "evalruns:review": Case("object", post=True, params={"result_id": lambda w: walk_eval_results(w)[1].pk},
+                            fields=lambda: ["verdict", "rating", "comment", "blind", "back"],
+                            data=lambda w: {"verdict": "correct", "rating": "4", "comment": "fine"}),
 }
 
 # Served without any URL pattern or login: static files (WhiteNoise, before every view). They
