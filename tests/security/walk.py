@@ -189,6 +189,7 @@ def _probe_turns(w, data: dict) -> dict:
 
     for user in (w.owner, w.viewer, w.outsider):
         probe.reset_turns(user)
+    probe.reset_provider_turns(w.provider)
     return data
 
 
