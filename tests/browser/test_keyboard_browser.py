@@ -119,3 +119,7 @@ def test_providers_are_in_the_navigation_and_test_connection_works_from_the_keyb
     page.keyboard.press("Enter")  # again at once: the limit says when, nothing is sent
     expect(result).to_contain_text("try again in")
     assert len(provider_server.received) == 1
+    # On a phone the test's section fits its width (the reply wraps, long words too).
+    page.set_viewport_size({"width": 390, "height": 800})
+    assert page.evaluate("(() => { const s = document.getElementById('probe-section'); "
+                         "return s.scrollWidth <= s.clientWidth; })()")
