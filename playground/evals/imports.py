@@ -34,8 +34,6 @@ import io
 import json
 import logging
 import os
-import re
-import stat
 import tempfile
 import time
 import unicodedata
@@ -53,7 +51,7 @@ from django.utils import timezone
 from playground.evals import services
 from playground.evals.models import EvalImport, EvalSet
 from playground.evals.upload_handlers import zip_max_bytes, zip_max_mb
-from playground.lib import jsonlimits
+from playground.lib import jsonlimits, zipcheck
 from playground.prompts.transfer import safe_file_name
 from playground.uploads import services as media
 from playground.uploads.identify import MediaRejected
@@ -93,49 +91,14 @@ def _mb(n: int) -> str:
     return f"{n / (1024 * 1024):,.0f} MB"
 
 
-def check_name(name: str) -> None:
-    bare = name.rstrip("/")
-    parts = bare.split("/")
-    if (
-        not bare
-        or "\\" in name
-        or name.startswith("/")
-        or re.match(r"^[A-Za-z]:", name)
-        or any(p in ("", ".", "..") for p in parts)
-        or any(ord(c) < 32 or c == "\x7f" for c in name)
-    ):
-        raise ImportRefused(f"{name!r} is not a plain relative path inside the ZIP (no '..', absolute paths or drive letters).")
-
-
 def check_archive(zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
-    """The archive's files by name, once every member is known safe. Raises ImportRefused."""
-    infos = zf.infolist()
-    if len(infos) > MAX_MEMBERS:
-        raise ImportRefused(f"The ZIP has {len(infos):,} members; at most {MAX_MEMBERS:,} are read.")
-    total = 0
-    files: dict[str, zipfile.ZipInfo] = {}
-    for info in infos:
-        name = info.filename
-        check_name(name)
-        if stat.S_ISLNK(info.external_attr >> 16):
-            raise ImportRefused(f"{name}: the ZIP holds a symbolic link; only plain files are imported.")
-        if info.flag_bits & 0x1:
-            raise ImportRefused(f"{name}: the member is encrypted.")
-        if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-            raise ImportRefused(
-                f"{name}: compressed {info.file_size / max(info.compress_size, 1):,.0f} times, which is how a ZIP bomb "
-                "looks; the ZIP is refused unopened."
-            )
-        total += info.file_size
-        if total > MAX_TOTAL_BYTES:
-            raise ImportRefused(f"The ZIP unpacks to more than {_mb(MAX_TOTAL_BYTES)}; it is refused unopened.")
-        if info.is_dir():
-            continue
-        key = unicodedata.normalize("NFC", name)
-        if key in files:
-            raise ImportRefused(f"{name}: the ZIP holds this name twice.")
-        files[key] = info
-    return files
+    """The archive's files by (NFC) name, once every member is known safe (lib/zipcheck.py). Raises ImportRefused."""
+    try:
+        infos = zipcheck.check_members(zf, max_members=MAX_MEMBERS, max_total_bytes=MAX_TOTAL_BYTES,
+                                       max_ratio=MAX_RATIO, ratio_floor=RATIO_FLOOR)  # fmt: skip
+    except zipcheck.ZipRefused as exc:
+        raise ImportRefused(str(exc)) from None
+    return {unicodedata.normalize("NFC", info.filename): info for info in infos if not info.is_dir()}
 
 
 def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:

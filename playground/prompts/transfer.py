@@ -42,7 +42,7 @@ from typing import Any
 
 from django.conf import settings
 
-from playground.lib import jsonlimits
+from playground.lib import jsonlimits, zipcheck
 from playground.prompts.document import KINDS, DocumentError, MediaProblem, media_refs, normalize, rewrite_media_refs
 
 FORMAT = "prism-prompt"
@@ -184,46 +184,11 @@ class Unpacked:
 
 
 def check_entries(zf: zipfile.ZipFile, *, max_bytes: int, max_entries: int = MAX_ENTRIES) -> list[zipfile.ZipInfo]:
-    """The archive's entries, once each is known safe to extract. Raises ImportRefused."""
-    infos = zf.infolist()
-    if len(infos) > max_entries:
-        raise ImportRefused(f"The archive has {len(infos)} entries; an export has at most {max_entries}.")
-    total = 0
-    seen: set[str] = set()
-    for info in infos:
-        name = info.filename
-        _check_entry_name(name)
-        if stat.S_ISLNK(info.external_attr >> 16):
-            raise ImportRefused(f"{name}: the archive holds a symbolic link; exports hold plain files only.")
-        if info.flag_bits & 0x1:
-            raise ImportRefused(f"{name}: the archive is encrypted.")
-        key = name.rstrip("/")
-        if key in seen:
-            raise ImportRefused(f"{name}: the archive holds this name twice.")
-        seen.add(key)
-        total += info.file_size
-        if total > max_bytes:
-            raise ImportRefused(
-                f"The archive unpacks to more than {_mb(max_bytes)} (the upload limit); it is refused unopened."
-            )
-    return infos
-
-
-def _check_entry_name(name: str) -> None:
-    parts = name.rstrip("/").split("/")
-    if (
-        not name.rstrip("/")
-        or "\\" in name
-        or name.startswith("/")
-        or re.match(r"^[A-Za-z]:", name)
-        or any(p in ("", ".", "..") for p in parts)
-        or any(ord(c) < 32 for c in name)
-    ):
-        raise ImportRefused(f"{name!r}: not a plain relative path inside the archive.")
-
-
-def _mb(n: int) -> str:
-    return f"{n / (1024 * 1024):g} MB"
+    """The archive's entries, once each is known safe to extract (lib/zipcheck.py). Raises ImportRefused."""
+    try:
+        return zipcheck.check_members(zf, max_members=max_entries, max_total_bytes=max_bytes)
+    except zipcheck.ZipRefused as exc:
+        raise ImportRefused(str(exc)) from None
 
 
 def extract(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], dest: Path, *, max_bytes: int) -> None:

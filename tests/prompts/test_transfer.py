@@ -253,7 +253,7 @@ def test_an_archive_whose_header_understates_an_entry_is_stopped_while_extractin
 def test_too_many_entries_are_refused(team, user):
     data = make_zip({"prompt.json": PROMPT_WITH(), **{f"media/{i}.txt": "x" for i in range(300)}})
 
-    with pytest.raises(ImportRefused, match="301 entries"):
+    with pytest.raises(ImportRefused, match="301 members"):
         import_prompt(team=team, user=user, uploaded_file=upload(data))
 
     assert not Prompt.objects.exists()
