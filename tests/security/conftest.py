@@ -13,7 +13,16 @@ import pytest
 from django.conf import settings
 
 from playground.accounts.models import Membership
-from tests.factories import make_item, make_member, make_model, make_png, make_prompt, make_provider, make_team, make_wav
+from tests.factories import (
+    make_item,
+    make_member,
+    make_model,
+    make_png,
+    make_prompt,
+    make_provider,
+    make_team,
+    make_wav,
+)
 
 MARK = "WalkMarkA7q"  # in every name of team A's objects; never in a page of another team
 
