@@ -300,11 +300,11 @@ def cost_chart(lines: Sequence[Line], metric_label: str = "Accuracy") -> SafeStr
     out = [f'<svg class="ev-chart" viewBox="0 0 {w} {h}" role="img" aria-labelledby="ev-chart-title">',
            f'<title id="ev-chart-title">{escape(metric_label)} against cost per case; the Pareto front is the '
            f'joined, ringed dots: none cheaper is as good.</title>']
-    for i in range(0, 6):  # grid lines and y labels
+    for i in range(6):  # grid lines and y labels
         a = ymin + (1 - ymin) * i / 5
         out.append(f'<line class="ev-grid" x1="{left}" x2="{w - right}" y1="{y(a):.1f}" y2="{y(a):.1f}"/>')
         out.append(f'<text class="ev-tick" x="{left - 6}" y="{y(a) + 4:.1f}" text-anchor="end">{a:.0%}</text>')
-    for i in range(0, 5):
+    for i in range(5):
         c = xmax * i / 4
         out.append(f'<text class="ev-tick" x="{x(c):.1f}" y="{h - bottom + 16}" text-anchor="middle">{_fmt_cost(c)}</text>')
     out.append(f'<line class="ev-axis" x1="{left}" x2="{w - right}" y1="{h - bottom}" y2="{h - bottom}"/>')

@@ -13,8 +13,19 @@ Reviews on A: case 5 incorrect by both, case 1 correct by both.
 from dataclasses import dataclass
 
 from playground.accounts.models import Membership
-from tests.factories import (doc_with, make_eval_answer, make_eval_case, make_eval_run, make_eval_set, make_member,
-                             make_model, make_png, make_provider, make_review, make_version)
+from tests.factories import (
+    doc_with,
+    make_eval_answer,
+    make_eval_case,
+    make_eval_run,
+    make_eval_set,
+    make_member,
+    make_model,
+    make_png,
+    make_provider,
+    make_review,
+    make_version,
+)
 
 LABELS = [{"label": "red circle", "synonyms": []}, {"label": "blue square", "synonyms": []},
           {"label": "green star", "synonyms": []}]
