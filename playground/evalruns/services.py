@@ -180,6 +180,9 @@ def clean_scorers(scorers: list[dict], eval_set) -> list[dict]:
     problems = []
     for s in scorers:
         name = s.get("name")
+        if not isinstance(s.get("config", {}), dict):
+            problems.append(f"{name}: config must be an object")
+            continue
         if name not in registry.SCORERS:
             problems.append(f"unknown scorer “{name}”")
             continue

@@ -18,6 +18,7 @@ from playground.accounts.teams import current_membership, current_team, require_
 from playground.evalruns import enqueue, scoring, services
 from playground.evalruns.models import EvalRun
 from playground.evals.models import EvalSet
+from playground.lib import jsonlimits
 from playground.lib.ids import parse_id
 from playground.prompts.models import PromptVersion
 from playground.scoring import registry
@@ -33,7 +34,7 @@ def _get_run(request, eval_run_id, *, edit=False):
     return er, membership
 
 
-def _team_object(model, pk, team, **filters):
+def _team_object(model, pk, **filters):
     """The team's object with this id, or None (another team's reads as missing)."""
     pk = parse_id(pk)
     if pk is None:
@@ -60,8 +61,8 @@ def _form_state(request, team, data):
     """What the new-evaluation form shows and, for a POST, what it chose."""
     sets = list(EvalSet.objects.filter(team=team).order_by("name"))
     versions = _versions(team)
-    eval_set = _team_object(EvalSet, data.get("set"), team, team=team) or (sets[0] if sets else None)
-    version = _team_object(PromptVersion, data.get("version"), team, prompt__team=team) or (versions[0] if versions else None)
+    eval_set = _team_object(EvalSet, data.get("set"), team=team) or (sets[0] if sets else None)
+    version = _team_object(PromptVersion, data.get("version"), prompt__team=team) or (versions[0] if versions else None)
     models = services.team_models(team)
     state = {"sets": sets, "versions": versions, "set": eval_set, "version": version, "models": models,
              "arm_presets": [(k, t) for k, (t, _) in services.ARM_PRESETS.items()]}  # fmt: skip
@@ -186,11 +187,11 @@ def eval_rescore(request, eval_run_id: int):
     er, _ = _get_run(request, eval_run_id, edit=True)
     raw = request.POST.get("scorers", "").strip()
     try:
-        scorers = json.loads(raw) if raw else er.scorers
+        scorers = jsonlimits.loads(raw) if raw else er.scorers
         if not isinstance(scorers, list) or not all(isinstance(s, dict) and isinstance(s.get("name"), str) for s in scorers):
             raise services.Invalid('Scorers are a JSON list of {"name": ..., "config": {...}}.')
         services.clean_scorers(scorers, er.eval_set)
-    except (ValueError, services.Invalid) as exc:
+    except (ValueError, services.Invalid) as exc:  # jsonlimits.Refused and JSON errors are ValueErrors
         messages.error(request, f"Nothing was changed: {exc}")
         return redirect("evalruns:detail", eval_run_id=er.pk)
     er.scorers = scorers
