@@ -93,3 +93,15 @@ def test_a_pdf_is_paged_through_on_its_item_page(page, editor):
     wide = page.evaluate("() => document.querySelector('.player img.page').getBoundingClientRect().right <= window.innerWidth")
     assert wide, "the page picture is wider than the phone's screen"
     page.screenshot(path="/tmp/me/pdf-390.png")
+
+
+def test_uploading_a_file_already_in_the_library_says_so(page, editor):
+    png = [{"name": "photo.png", "mimeType": "image/png", "buffer": samples.png_bytes(64, 48)}]
+    log_in(page, editor)
+    page.set_input_files("#file-input", png)
+    expect(page.locator("#media-grid .media-card")).to_have_count(1)
+    page.set_input_files("#file-input", [{**png[0], "name": "copy.png"}])
+    note = page.locator("#upload-queue .already")
+    expect(note).to_contain_text("Already in your library as “photo.png”")
+    expect(page.locator("#media-grid .media-card")).to_have_count(1)
+    expect(page.locator('.tabs label:has(input[value="image"]) .count')).to_have_text("1")
