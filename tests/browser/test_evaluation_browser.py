@@ -46,6 +46,10 @@ def test_results_review_and_compare(page, transactional_db):
     page.wait_for_url(re.compile(r"/grid/\?cases="))
     expect(page.locator("#grid-count")).to_have_text("1 case")
     expect(page.locator(f"#case-{world.cases[4].pk}")).to_contain_text("a red circle")
+    answer = page.locator(f"#answer-{world.answers['A', 4].pk}")
+    answer.get_by_role("button", name=re.compile("incorrect$")).click()  # htmx: saved in place
+    expect(answer.locator(".ev-saved")).to_have_text("Saved: incorrect.")
+    assert Review.objects.get(reviewer=world.viewer, result=world.answers["A", 4]).verdict is False
 
     # Blind review from the keyboard: the model is hidden until the verdict.
     page.goto(f"/evaluations/{run.pk}/review/?blind=1")
@@ -65,7 +69,7 @@ def test_results_review_and_compare(page, transactional_db):
     page.keyboard.press("k")  # back to the first: still reviewed, name shown
     expect(page.locator("#review-form")).to_have_attribute("action", action)
     expect(page.locator("#review-model")).to_have_text(re.compile(r"model-[abc]"))
-    assert Review.objects.filter(reviewer=world.viewer).count() == 2
+    assert Review.objects.filter(reviewer=world.viewer).count() == 3
     assert Review.objects.get(reviewer=world.viewer, result_id=first).verdict is True
     assert Review.objects.get(reviewer=world.viewer, result_id=first).blind is True
 

@@ -145,3 +145,16 @@ def test_queue_page_has_the_keyboard_script_and_no_inline_script(world):
     assert "/static/evalruns-review.js" in text
     assert 'data-key="c"' in text and 'data-key="x"' in text and 'data-key="5"' in text
     assert "<script>" not in text and " onclick=" not in text and ' style="' not in text
+
+
+def test_grid_review_buttons_answer_htmx_with_a_fragment(world):
+    c = client_for(world.viewer)
+    result = world.answers["C", 1]
+    response = c.post(reverse("evalruns:review", args=[result.pk]), {"verdict": "incorrect", "back": "grid"},
+                      HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and "Saved: incorrect." in response.content.decode()
+    response = c.post(reverse("evalruns:review", args=[result.pk]), {"verdict": "correct", "back": "grid"})
+    assert response.status_code == 302 and response["Location"].endswith(f"#case-{world.cases[1].pk}")
+    assert Review.objects.get(result=result, reviewer=world.viewer).verdict is True
+    text = c.get(reverse("evalruns:grid", args=[world.eval_run.pk])).content.decode()
+    assert "You: correct" in text
