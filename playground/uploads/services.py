@@ -239,9 +239,19 @@ def variant_key(item: MediaItem, spec: variants.VariantSpec) -> str:
     return variants.canonical(spec, media_info(item)).key()
 
 
+def _ready(source: StoredFile, item: MediaItem, spec: variants.VariantSpec) -> MediaVariant | None:
+    # A row made before keys were canonical (under spec.key() as given) still serves: same bytes.
+    key = variant_key(item, spec)
+    ready = MediaVariant.objects.filter(source=source, spec__in={key, spec.key()}, status=MediaVariant.Status.READY)
+    rows = {v.spec: v for v in ready}
+    return rows.get(key) or rows.get(spec.key())
+
+
 def get_variant(item: MediaItem, spec: variants.VariantSpec) -> MediaVariant:
     """The variant of item for spec, made now (inline) unless it is ready already. Raises VariantError."""
     source = variant_source(item)
+    if ready := _ready(source, item, spec):
+        return ready
     variant, _ = MediaVariant.objects.get_or_create(source=source, spec=variant_key(item, spec))
     if variant.status != MediaVariant.Status.READY:
         make_variant(variant.pk, item.pk)
@@ -254,9 +264,7 @@ def get_variant(item: MediaItem, spec: variants.VariantSpec) -> MediaVariant:
 def ready_variant(item: MediaItem, spec: variants.VariantSpec) -> MediaVariant | None:
     """The variant of item for spec if it is made already, else None: reads only (for a GET).
     Raises VariantUnavailable for a URL reference."""
-    return MediaVariant.objects.filter(
-        source=variant_source(item), spec=variant_key(item, spec), status=MediaVariant.Status.READY
-    ).first()
+    return _ready(variant_source(item), item, spec)
 
 
 def make_variant(variant_id: int, item_id: int) -> None:
