@@ -85,3 +85,87 @@ def test_results_review_and_compare(page, transactional_db):
     page.locator("#comparison a", has_text="Show them in the grid").first.click()
     page.wait_for_url(re.compile(r"/grid/\?cases="))
     expect(page.locator("table.ev-grid")).to_be_visible()
+
+
+def test_import_run_review_and_read_an_evaluation(page, editor, provider_server, celery_eager, tmp_path):
+    """The issue's browser test from the start: import a ZIP of generated shapes, start an evaluation
+    over three fake recognisers (wrong 10%, 30% and 50% of the time) and two media settings, wait
+    for it, review a few answers blind, read the leaderboard, the confusion matrix and a comparison.
+    Tasks run eagerly in the live server (no worker to start): the ZIP import, the preparation, the
+    sending to the fake provider on loopback and the scoring all happen before the pages answer."""
+    from playground.evalruns.models import EvalRun, Review
+    from tests import eval_data
+    from tests.factories import doc_with, make_eval_set, make_model, make_prompt, make_provider
+
+    team = editor.memberships.get().team
+    labels = [{"label": lbl, "synonyms": []} for lbl in eval_data.shape_labels()]
+    eval_set = make_eval_set(team, "Shapes", user=editor, expected_kind="label", labels=labels)
+    provider = make_provider(team, provider_server, "chat", name="Fake see")
+    for err in ("0.1", "0.3", "0.5"):
+        make_model(provider, f"fake-see-err={err}")
+    doc = doc_with({"text": "Name the colour and shape."}, {"media_variable": "image", "kind": "image"},
+                   name="Name the shape")
+    prompt = make_prompt(team, user=editor, doc=doc)
+    zip_path = eval_data.write_zip(eval_data.make_shapes(tmp_path / "shapes", n=12), tmp_path / "shapes.zip")
+    log_in(page, editor)
+
+    # Import the ZIP on the set's page.
+    page.goto(f"/evals/{eval_set.pk}/")
+    page.set_input_files("#import-file", str(zip_path))
+    page.locator("form", has=page.locator("#import-file")).locator("button[type=submit]").click()
+    expect(page.locator(".import-status")).to_contain_text("done: 12 cases added", timeout=60_000)
+
+    # A new evaluation: three models, two arms; check the cost, then start.
+    version = prompt.versions.get()
+    page.goto(f"/evaluations/new/?set={eval_set.pk}&version={version.pk}")
+    for box in page.locator("input[name=models]").all():
+        box.check()
+    page.locator("input[name=arms][value=as-is]").check()
+    page.locator("input[name=arms][value=jpeg-q50]").check()
+    page.fill("#id_name", "Shapes, three recognisers")
+    page.click("button[value=preflight]")
+    expect(page.locator(".preflight-requests")).to_have_text("72")
+    page.click("button[value=start]")
+    expect(page.locator(".eval-status")).to_have_text("Done", timeout=120_000)
+    run = EvalRun.objects.get(team=team)
+
+    # The leaderboard: six lines (3 models × 2 arms), each with 12 answers scored.
+    page.goto(f"/evaluations/{run.pk}/results/")
+    rows = page.locator("#leaderboard tr[data-column]")
+    expect(rows).to_have_count(6)
+    for i in range(6):
+        expect(rows.nth(i)).to_contain_text("of 12")
+    expect(page.locator("#leaderboard svg.ev-chart")).to_be_visible()
+    first = page.locator("#leaderboard tr[data-column]").first
+    expect(first).to_contain_text("fake-see-err=0.1")
+    expect(first.locator(".ev-acc-value")).to_contain_text("95% CI")
+
+    # The confusion matrix: its diagonal holds the right answers; a cell opens the grid on its cases.
+    matrix = page.locator("#confusion table")
+    expect(matrix).to_be_visible()
+    assert matrix.locator("td.ev-diag a").count() >= 1
+    matrix.locator("td.ev-diag a").first.click()
+    page.wait_for_url(re.compile(r"/grid/\?cases="))
+    expect(page.locator("table.ev-grid tbody tr").first).to_be_visible()
+
+    # Three answers reviewed blind, from the keyboard.
+    page.goto(f"/evaluations/{run.pk}/review/?blind=1")
+    for key in ("c", "x", "c"):
+        expect(page.locator("#review-model")).to_have_text("Model hidden")
+        page.keyboard.press(key)
+        expect(page.locator("#review-model")).to_have_text(re.compile(r"fake-see-err="))
+        page.keyboard.press("n")
+    assert Review.objects.filter(reviewer=editor, blind=True).count() == 3
+    page.goto(f"/evaluations/{run.pk}/results/")
+    expect(page.locator("#leaderboard")).to_contain_text("Reviewed")
+
+    # A comparison: the most and the least accurate model, as-is, in words with a p-value.
+    page.goto(f"/evaluations/{run.pk}/compare/")
+    options = page.locator("#cmp-a option")
+    values = [options.nth(i).get_attribute("value") for i in range(options.count())]
+    page.select_option("#cmp-a", values[0])
+    page.select_option("#cmp-b", values[4])  # 0.5's first arm (models in order, arms within)
+    page.click("form.card button[type=submit]")
+    words = page.locator("#comparison .ev-words")
+    expect(words).to_contain_text("p = ")
+    expect(words).to_contain_text("fake-see-err=0.1")
