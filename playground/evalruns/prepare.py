@@ -87,7 +87,7 @@ def prepare(eval_run_id: int, *, slice_s: float = SLICE_S) -> str:
     EvalRun.objects.filter(pk=er.pk, status=EvalRun.Status.PREPARING).update(
         status=EvalRun.Status.RUNNING, prepared_cases=len(case_ids))
     er.refresh_from_db(fields=["status", "prepared_cases"])
-    services.finish_if_complete(er)
+    scoring.finish(er)
     return "done"
 
 

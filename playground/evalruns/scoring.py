@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from playground.evalruns.models import EvalItem, EvalRun, EvalScore
+from playground.evalruns import services
 from playground.evalruns.services import labels_filled
 from playground.runs.models import Result
 from playground.scoring import registry
@@ -106,3 +107,23 @@ def rescore(er: EvalRun) -> int:
 
 def eval_runs_of(run_ids) -> list[int]:
     return list(EvalItem.objects.filter(run_id__in=list(run_ids)).values_list("eval_run_id", flat=True).distinct())
+
+
+def score_missing(er: EvalRun) -> int:
+    """Score the answered results that have no automatic score yet: those whose batch's
+    results_recorded never came (the worker was killed between recording and the signal)."""
+    keys = [k for k, s in zip(scorer_keys(er.scorers), er.scorers, strict=True) if s["name"] != "judge"]
+    if not keys:
+        return 0
+    missing = (Result.objects.filter(run__eval_item__eval_run=er, status=Result.Status.SUCCEEDED)
+               .exclude(eval_scores__scorer=keys[0]).values_list("pk", flat=True))  # fmt: skip
+    return score_results(er, list(missing))
+
+
+def finish(er: EvalRun) -> bool:
+    """When nothing is left to answer: catch up on scores, then mark the evaluation DONE."""
+    if er.status != EvalRun.Status.RUNNING or services.results_of(er).filter(
+            status__in=(Result.Status.QUEUED, Result.Status.RUNNING)).exists():
+        return False
+    score_missing(er)
+    return services.finish_if_complete(er)

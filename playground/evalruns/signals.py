@@ -28,4 +28,4 @@ def follow_results(sender, result_ids, run_ids, **kwargs) -> None:
         scoring.score_results(er, mine)
         if services.check_budget(er):
             log.info("evaluation %s stopped: budget reached", er.pk)
-        services.finish_if_complete(er)
+        scoring.finish(er)

@@ -165,6 +165,9 @@ def eval_detail(request, eval_run_id: int):
 @never_cache
 def eval_progress(request, eval_run_id: int):
     er, membership = _get_run(request, eval_run_id)
+    # A repair, as runs' progress re-queues lost results: when every result is finished but the
+    # worker that recorded the last ones died before following them up, score and finish here.
+    scoring.finish(er)
     response = render(request, "evalruns/_progress.html", _detail_context(er, membership))
     if not er.is_active:
         response.status_code = HttpResponseStopPolling.status_code  # 286: htmx stops polling
