@@ -107,6 +107,9 @@
         // Say it, not only show it: the flash alone reads as nothing happening.
         flashExisting(existing);
         queue.prepend(alreadyNote(node));
+      } else if (node.querySelector(".notice")) {
+        // Already in the library but not on this page (filtered out, or further down): say so.
+        queue.prepend(alreadyNote(node));
       } else if (filter && filter.value && filter.value !== node.dataset.kind) {
         // Stored, but the grid shows another kind: say where it went rather than break the filter.
         countAdded(node);
