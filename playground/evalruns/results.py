@@ -575,12 +575,26 @@ def leaderboard(eval_run, scorer: str | None = None, data: RunData | None = None
         n_reviewers = len({r["reviewer_id"] for r in data.reviews if r.get("verdict") is not None})
         method = "Cohen's" if n_reviewers <= 2 else "Fleiss'"
         board.agreement.append(agreement_words("Between reviewers", agreement, method))
-        if not is_rate(data.kind):
-            board.agreement.append(agreement_words(
-                f"{scorer_title(data.scorer, dict(data.scorer_entries).get(data.scorer))} against the reviewers",
-                scorer_human_agreement(data.scores, data.reviews), "Cohen's"))
+        for key, entry, scores in _pass_fail_scores(eval_run, data):
+            board.agreement.append(agreement_words(f"{scorer_title(key, entry)} against the reviewers",
+                                                   scorer_human_agreement(scores, data.reviews), "Cohen's"))
     board.chart = cost_chart(lines, "1 − error rate" if is_rate(data.kind) else "Accuracy")
     return board
+
+
+def _pass_fail_scores(eval_run, data: RunData) -> list[tuple[str, dict, dict[int, dict]]]:
+    """Every pass/fail scorer of the run (a judge model's too) with its scores, so each can be held
+    against the humans: the chosen one's from ``data``, the others' in one more query."""
+    from playground.evalruns.models import EvalScore
+
+    wanted = [(k, e) for k, e in data.scorer_entries if not is_rate(scorer_kind(e))]
+    others = [k for k, _ in wanted if k != data.scorer]
+    by_key: dict[str, dict[int, dict]] = defaultdict(dict)
+    if others:
+        for rid, key, passed in (EvalScore.objects.filter(eval_run=eval_run, scorer__in=others)
+                                 .values_list("result_id", "scorer", "passed")):
+            by_key[key][rid] = {"passed": passed}
+    return [(k, e, data.scores if k == data.scorer else by_key.get(k, {})) for k, e in wanted]
 
 
 def tag_breakdown(eval_run, scorer: str | None = None, data: RunData | None = None) -> list[dict]:

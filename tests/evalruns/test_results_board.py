@@ -218,3 +218,19 @@ def test_leaderboard_of_1000_cases_5_models_2_reviewers_is_fast():
     elapsed = time.perf_counter() - start
     assert all(ln.scored == 1000 for ln in lines)
     assert elapsed < 0.3, f"{elapsed * 1000:.0f} ms"
+
+
+def test_every_pass_fail_scorer_is_held_against_the_reviewers(world):
+    from playground.evalruns.models import EvalScore
+
+    run = world.eval_run
+    run.scorers = [*run.scorers, {"name": "judge", "config": {}}, {"name": "wer", "config": {}}]
+    run.save(update_fields=["scorers"])
+    for r in (world.answers["B", 2], world.answers["A", 4], world.answers["A", 0]):  # the judge agrees with the humans
+        EvalScore.objects.create(eval_run=run, result=r, case=r.run.eval_item.case, scorer="judge",
+                                 passed=r.pk != world.answers["A", 4].pk)
+    board = results.leaderboard(run)
+    titles = [a["title"] for a in board.agreement]
+    assert titles[0] == "Between reviewers" and len(titles) == 3  # no kappa for WER: it is no verdict
+    judge = board.agreement[2]
+    assert judge["agreement"].observed == 1.0 and "agree on 100% of 3 results" in judge["words"]
