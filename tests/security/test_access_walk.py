@@ -67,7 +67,9 @@ def dump(world, *, personal_of=None) -> dict:
         "eval_case_media": EvalCaseMedia.objects.filter(case__set__team=team),
         "eval_imports": EvalImport.objects.filter(set__team=team),
     }
-    return {name: sorted(map(repr, qs.order_by("pk").values())) for name, qs in querysets.items()}
+    # A visit of a live share link counts itself (its one write, by design): the rest of the link must not change.
+    unchanged = {"share_links": [f.name for f in ShareLink._meta.concrete_fields if f.name not in ("view_count", "last_viewed_at")]}
+    return {name: sorted(map(repr, qs.order_by("pk").values(*unchanged.get(name, ())))) for name, qs in querysets.items()}
 
 
 def client_for(user=None) -> Client:
