@@ -148,6 +148,26 @@ class Line:
         return words.interval_words(self.accuracy)
 
     @property
+    def rate_words(self) -> str:
+        """"12.5% (95% CI 8.1% to 17.0%, n = 50)" for a mean error rate."""
+        r = self.rate
+        if r is None:
+            return "no data"
+        return f"{r.estimate:.1%} ({r.confidence:.0%} CI {r.low:.1%} to {r.high:.1%}, n = {r.n})"
+
+    @property
+    def cost_total_text(self) -> str:
+        return money(self.cost_total)
+
+    @property
+    def cost_per_case_text(self) -> str:
+        return money(self.cost_per_case)
+
+    @property
+    def cost_per_correct_text(self) -> str:
+        return money(self.cost_per_correct)
+
+    @property
     def metric(self) -> float | None:
         """The number the chart plots (accuracy, or 1 - rate for error rates)."""
         if self.accuracy is not None:
@@ -271,12 +291,21 @@ def agreement_words(title: str, agreement: stats.Agreement | None, method: str) 
 # ---------------------------------------------------------------- the chart
 
 
-def _fmt_cost(v: float) -> str:
+def money(v: float | None, figures: int = 3) -> str:
+    """"$0.0125", "$1.20", "$0.000012": enough decimals for ``figures`` significant ones, never
+    scientific notation; "" for None."""
+    if v is None:
+        return ""
     if v == 0:
         return "$0"
-    if v >= 0.01:
-        return f"${v:.2f}"
-    return f"${v:.2g}"
+    if abs(v) >= 1:
+        return f"${v:,.2f}"
+    digits = max(2, -math.floor(math.log10(abs(v))) + figures - 1)
+    return "$" + f"{v:.{digits}f}".rstrip("0").rstrip(".")
+
+
+def _fmt_cost(v: float) -> str:
+    return money(v, 2)
 
 
 def cost_chart(lines: Sequence[Line], metric_label: str = "Accuracy") -> SafeString | str:

@@ -7,6 +7,7 @@ keyboard (c marks correct and reveals the model, n goes on), the leaderboard tak
 in, and a comparison in plain words.
 """
 
+import os
 import re
 
 import pytest
@@ -36,6 +37,8 @@ def test_results_review_and_compare(page, transactional_db):
     expect(board.locator("tr[data-column]").nth(1)).to_contain_text("100% (95% CI 61% to 100%, n = 6)")
     expect(board.locator("svg.ev-chart .ev-on-front")).to_have_count(2)
     expect(page.locator("#agreement")).to_contain_text("moderate agreement")
+    if os.environ.get("PRISM_EVAL_SCREENSHOTS"):  # for a look at the pages: a folder to write them to
+        page.screenshot(path=f"{os.environ['PRISM_EVAL_SCREENSHOTS']}/results.png", full_page=True)
 
     # The confusion matrix: model A named "red circle" for a blue square; its cell opens that case.
     matrix = page.locator("#confusion table")
@@ -46,6 +49,10 @@ def test_results_review_and_compare(page, transactional_db):
     page.wait_for_url(re.compile(r"/grid/\?cases="))
     expect(page.locator("#grid-count")).to_have_text("1 case")
     expect(page.locator(f"#case-{world.cases[4].pk}")).to_contain_text("a red circle")
+    if os.environ.get("PRISM_EVAL_SCREENSHOTS"):
+        page.goto(f"/evaluations/{run.pk}/grid/")
+        page.screenshot(path=f"{os.environ['PRISM_EVAL_SCREENSHOTS']}/grid.png", full_page=True)
+        page.go_back()
     answer = page.locator(f"#answer-{world.answers['A', 4].pk}")
     answer.get_by_role("button", name=re.compile("incorrect$")).click()  # htmx: saved in place
     expect(answer.locator(".ev-saved")).to_have_text("Saved: incorrect.")

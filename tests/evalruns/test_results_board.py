@@ -210,12 +210,14 @@ def test_leaderboard_of_1000_cases_5_models_2_reviewers_is_fast():
             scores[rid] = {"value": 1.0, "passed": (case + m) % 4 != 0}
             for u in (1, 2):
                 reviews.append({"result_id": rid, "reviewer_id": u, "verdict": (case + m + u) % 5 != 0, "rating": None})
-    start = time.perf_counter()
-    lines = results.aggregate(cols, rows, scores, reviews, "pass_fail")
-    results.reviewer_agreement(reviews)
-    results.scorer_human_agreement(scores, reviews)
-    results.cost_chart(lines)
-    elapsed = time.perf_counter() - start
+    elapsed = float("inf")
+    for _ in range(3):  # best of three (the first also imports statsmodels for the kappas)
+        start = time.perf_counter()
+        lines = results.aggregate(cols, rows, scores, reviews, "pass_fail")
+        results.reviewer_agreement(reviews)
+        results.scorer_human_agreement(scores, reviews)
+        results.cost_chart(lines)
+        elapsed = min(elapsed, time.perf_counter() - start)
     assert all(ln.scored == 1000 for ln in lines)
     assert elapsed < 0.3, f"{elapsed * 1000:.0f} ms"
 
@@ -234,3 +236,9 @@ def test_every_pass_fail_scorer_is_held_against_the_reviewers(world):
     assert titles[0] == "Between reviewers" and len(titles) == 3  # no kappa for WER: it is no verdict
     judge = board.agreement[2]
     assert judge["agreement"].observed == 1.0 and "agree on 100% of 3 results" in judge["words"]
+
+
+@pytest.mark.parametrize("value,text", [(0.0125, "$0.0125"), (0.000012, "$0.000012"), (1.2, "$1.20"), (0.05, "$0.05"),
+                                        (0, "$0"), (None, ""), (1234.5, "$1,234.50"), (0.3333333, "$0.333")])
+def test_money(value, text):
+    assert results.money(value) == text

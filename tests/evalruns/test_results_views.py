@@ -145,3 +145,15 @@ def test_results_pages_write_nothing(world):
     for name in ("results", "grid", "compare", "review_queue"):
         assert c.get(reverse(f"evalruns:{name}", args=[world.eval_run.pk])).status_code == 200
     assert list(Review.objects.values()) == before
+
+
+def test_a_wer_leaderboard_shows_the_mean_rate_in_percent(world):
+    from tests.factories import make_eval_run
+
+    run = make_eval_run(world.team, world.eval_set, world.eval_run.prompt_version, world.models[:1],
+                        scorers=[{"name": "wer", "config": {}}])
+    for case, rate in zip(world.cases[:4], (0.0, 0.25, 0.25, 0.5), strict=True):
+        make_eval_answer(run, case, world.models[0], "x", scores={"wer": (rate, None)})
+    text = body(client_for(world.editor).get(reverse("evalruns:results", args=[run.pk])))
+    assert "Mean error rate (95% CI)" in text
+    assert "25.0% (95% CI " in text and "n = 4)" in text
