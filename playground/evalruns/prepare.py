@@ -23,6 +23,7 @@ from playground.runs.models import Result
 log = logging.getLogger("playground.evalruns")
 
 CHUNK = 50
+FIRST_CHUNK = 10
 SLICE_S = 120.0
 
 
@@ -65,11 +66,14 @@ def prepare(eval_run_id: int, *, slice_s: float = SLICE_S) -> str:
     done_cases = {c for c, n in _items_per_case(er).items() if n >= per_case}
     todo = [c for c in case_ids if c not in done_cases]
     EvalRun.objects.filter(pk=er.pk).update(prepared_cases=len(done_cases))
-    for i in range(0, len(todo), CHUNK):
+    # The first chunk is small so that sending starts within a moment; then CHUNK at a time.
+    bounds = [0, *range(min(FIRST_CHUNK, CHUNK), len(todo), CHUNK)]
+    for n, i in enumerate(bounds):
+        end = bounds[n + 1] if n + 1 < len(bounds) else len(todo)
         er.refresh_from_db(fields=["status"])
         if er.status != EvalRun.Status.PREPARING:
             return "stopped"
-        cases = list(EvalCase.objects.filter(pk__in=todo[i:i + CHUNK]).order_by("position", "id").prefetch_related("media"))
+        cases = list(EvalCase.objects.filter(pk__in=todo[i:end]).order_by("position", "id").prefetch_related("media"))
         source.prefetch([m.item_id for c in cases for m in c.ordered_media()])
         try:
             with transaction.atomic():
@@ -82,7 +86,7 @@ def prepare(eval_run_id: int, *, slice_s: float = SLICE_S) -> str:
             scoring.score_results(er, finished)
         if services.check_budget(er):
             return "stopped"
-        if i + CHUNK < len(todo) and time.monotonic() - started > slice_s:
+        if end < len(todo) and time.monotonic() - started > slice_s:
             return "more"  # a fresh task continues (under the task time limit)
     EvalRun.objects.filter(pk=er.pk, status=EvalRun.Status.PREPARING).update(
         status=EvalRun.Status.RUNNING, prepared_cases=len(case_ids))
