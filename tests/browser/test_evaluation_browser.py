@@ -65,6 +65,8 @@ def test_results_review_and_compare(page, transactional_db):
         expect(page.locator("#review")).not_to_contain_text(name)
     action = page.locator("#review-form").get_attribute("action")
     first = int(re.search(r"/results/(\d+)/review/", action).group(1))
+    if os.environ.get("PRISM_EVAL_SCREENSHOTS"):
+        page.screenshot(path=f"{os.environ['PRISM_EVAL_SCREENSHOTS']}/review.png", full_page=True)
     page.keyboard.press("c")
     expect(page.locator("#review-saved")).to_contain_text("correct")
     expect(page.locator("#review-model")).not_to_have_text("Model hidden")
