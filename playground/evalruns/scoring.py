@@ -16,7 +16,8 @@ from playground.evalruns.models import EvalItem, EvalRun, EvalScore
 from playground.evalruns import services
 from playground.evalruns.services import labels_filled
 from playground.runs.models import Result
-from playground.scoring import registry
+from playground.prompts.document import normalize
+from playground.scoring import judge, registry
 from playground.scoring.types import ConfigError, Score
 
 NO_EXPECTED = "The case has no expected answer yet, so this scorer cannot judge it."
@@ -102,7 +103,10 @@ def rescore(er: EvalRun) -> int:
     with transaction.atomic():
         EvalScore.objects.filter(eval_run=er).exclude(scorer__in=keep).delete()
         EvalScore.objects.bulk_create(rows, batch_size=1000)
-    return len(rows)
+    # The judge's stored answers read again with the judge's current config (nothing sent).
+    judged = [d["judge_run"] for d in EvalScore.objects.filter(eval_run=er, scorer__in=keep).values_list("details", flat=True)
+              if isinstance(d, dict) and "judge_run" in d]  # fmt: skip
+    return len(rows) + (record_judgements(judged) if judged else 0)
 
 
 def eval_runs_of(run_ids) -> list[int]:
@@ -121,9 +125,88 @@ def score_missing(er: EvalRun) -> int:
 
 
 def finish(er: EvalRun) -> bool:
-    """When nothing is left to answer: catch up on scores, then mark the evaluation DONE."""
+    """When nothing is left to answer: catch up on scores, send the judge's requests, then mark
+    the evaluation DONE (the judge's scores arrive as its answers do)."""
     if er.status != EvalRun.Status.RUNNING or services.results_of(er).filter(
             status__in=(Result.Status.QUEUED, Result.Status.RUNNING)).exists():
         return False
     score_missing(er)
-    return services.finish_if_complete(er)
+    if not services.finish_if_complete(er):
+        return False
+    request_judgements(er)  # by whoever moved it to DONE (one UPDATE decides): sent once
+    return True
+
+
+# --- the judge: a model's answer read into a score ------------------------------------------------
+
+# The judge's request: the whole prompt built by playground.scoring.judge, as one user message. It is
+# sent as the evaluation's own prompt version with this document instead (start_run's content), so
+# no prompt is added to the team's list; its runs have origin "eval" like the evaluation's.
+JUDGE_DOC = normalize({"system": "", "messages": [{"role": "user", "parts": [{"text": "{{judge_prompt}}"}]}],
+                       "variables": {}, "options": {"max_tokens": 400}})  # fmt: skip
+PENDING = "Waiting for the judge's answer."
+
+
+def judge_scorers(er: EvalRun) -> list[tuple[str, dict]]:
+    return [(k, registry.resolve_config("judge", s.get("config") or {}))
+            for k, s in zip(scorer_keys(er.scorers), er.scorers, strict=True) if s["name"] == "judge"]  # fmt: skip
+
+
+def request_judgements(er: EvalRun) -> int:
+    """For each answered result without a judge score: a judge request (a run on er.judge_model)
+    and a pending EvalScore naming it. Returns how many were sent."""
+    from playground.runs import services as runs_services
+
+    judges = judge_scorers(er)
+    if not judges or er.judge_model_id is None:
+        return 0
+    sent = 0
+    for key, config in judges:
+        have = set(EvalScore.objects.filter(eval_run=er, scorer=key).values_list("result_id", flat=True))
+        rows = []
+        for result_id, output, case_id, expected in _answered(er):
+            if result_id in have:
+                continue
+            request = judge.build_judge_request(config, output or "", expected)
+            run = runs_services.start_run(version=er.prompt_version, content=JUDGE_DOC, values={"judge_prompt": request.prompt},
+                                          provider_models=[er.judge_model], user=er.created_by, team=er.team, origin="eval")  # fmt: skip
+            rows.append(EvalScore(eval_run=er, result_id=result_id, case_id=case_id, scorer=key, explanation=PENDING,
+                                  details={"judge_run": run.pk, "pending": True}))  # fmt: skip
+        EvalScore.objects.bulk_create(rows, ignore_conflicts=True)
+        sent += len(rows)
+    return sent
+
+
+def record_judgements(run_ids) -> int:
+    """Read the judge's answers of these runs into their pending EvalScores."""
+    pending = list(EvalScore.objects.filter(details__judge_run__in=list(run_ids)).select_related("eval_run"))
+    if not pending:
+        return 0
+    answers = {r.run_id: r for r in Result.objects.filter(run_id__in=[p.details["judge_run"] for p in pending])
+               .only("pk", "run_id", "status", "output_text", "cost_usd", "error_message")}  # fmt: skip
+    done = 0
+    for row in pending:
+        answer = answers.get(row.details["judge_run"])
+        if answer is None or not answer.is_finished:
+            continue
+        configs = dict(judge_scorers(row.eval_run))
+        if answer.status == Result.Status.SUCCEEDED and row.scorer in configs:
+            score = judge.score_judge_answer(configs[row.scorer], answer.output_text)
+        else:
+            score = Score(None, None, f"The judge's request did not succeed: {answer.error_message or answer.status}", {})
+        row.value, row.passed, row.explanation = score.value, score.passed, score.explanation
+        row.details = {**(score.details or {}), "judge_run": answer.run_id, "judge_result": answer.pk,
+                       "judge_cost_usd": str(answer.cost_usd) if answer.cost_usd is not None else None}  # fmt: skip
+        row.save(update_fields=["value", "passed", "explanation", "details"])
+        done += 1
+    return done
+
+
+def judge_progress(er: EvalRun) -> dict:
+    """Judge requests pending and their cost so far (counted apart from the models')."""
+    from django.db.models import Sum
+
+    rows = EvalScore.objects.filter(eval_run=er, details__has_key="judge_run")
+    run_ids = [r["judge_run"] for r in rows.values_list("details", flat=True)]
+    cost = Result.objects.filter(run_id__in=run_ids).aggregate(c=Sum("cost_usd"))["c"] if run_ids else None
+    return {"requests": len(run_ids), "pending": rows.filter(details__pending=True).count(), "cost": cost}

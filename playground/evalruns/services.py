@@ -290,6 +290,8 @@ def create_eval_run(*, team, user, eval_set, version, bindings: dict, provider_m
     if not n_cases:
         raise Invalid("The set has no cases yet.")
     scorers = clean_scorers(scorers if scorers is not None else run_scorers(eval_set), eval_set)
+    if any(s["name"] == "judge" for s in scorers) and judge_model is None:
+        raise Invalid("The set scores with a judge: choose the judge model.")
     with transaction.atomic():
         er = EvalRun.objects.create(
             team=team, eval_set=eval_set, prompt_version=version, name=name[:200], created_by=user,

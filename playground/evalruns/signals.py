@@ -12,7 +12,7 @@ from django.dispatch import receiver
 
 from playground.evalruns import scoring, services
 from playground.evalruns.models import EvalRun
-from playground.runs.models import Result
+from playground.runs.models import Result, Run
 from playground.runs.signals import results_recorded
 
 log = logging.getLogger("playground.evalruns")
@@ -22,6 +22,10 @@ log = logging.getLogger("playground.evalruns")
 def follow_results(sender, result_ids, run_ids, **kwargs) -> None:
     eval_ids = scoring.eval_runs_of(run_ids)
     if not eval_ids:
+        # A judge's answers: its runs are the evaluation's (origin "eval") but no item's; one pk lookup.
+        judged = list(Run.objects.filter(pk__in=list(run_ids), origin="eval", eval_item__isnull=True).values_list("pk", flat=True))
+        if judged:
+            scoring.record_judgements(judged)
         return
     for er in EvalRun.objects.filter(pk__in=eval_ids).select_related("eval_set"):
         mine = list(Result.objects.filter(pk__in=result_ids, run__eval_item__eval_run=er).values_list("pk", flat=True))

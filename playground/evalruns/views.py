@@ -86,6 +86,9 @@ def _form_state(request, team, data):
     state["budget"] = data.get("budget", "")
     state["reuse"] = bool(data.get("reuse"))
     state["name"] = data.get("name", "")
+    judge_id = parse_id(data.get("judge") or "")
+    state["judge"] = next((pm for pm in models if pm.pk == judge_id), None)
+    state["wants_judge"] = bool(eval_set) and any(s.get("type") == "judge" for s in eval_set.scorers or [])
     return state
 
 
@@ -137,7 +140,7 @@ def eval_new(request):
                 er = services.create_eval_run(
                     team=team, user=request.user, eval_set=state["set"], version=state["version"], bindings=bindings,
                     provider_models=state["chosen_models"], arms=arms, samples=samples, budget_usd=budget,
-                    reuse_identical=state["reuse"], name=state["name"].strip(),
+                    reuse_identical=state["reuse"], name=state["name"].strip(), judge_model=state["judge"],
                 )  # fmt: skip
                 return redirect("evalruns:detail", eval_run_id=er.pk)
             context["summary"] = services.preflight_summary(
@@ -151,6 +154,7 @@ def eval_new(request):
 
 def _detail_context(er, membership):
     return {"er": er, "p": services.progress(er), "can_edit": membership.can_edit, "models": er.ordered_models(),
+            "judge": scoring.judge_progress(er) if any(s["name"] == "judge" for s in er.scorers) else None,
             "scorers_json": json.dumps(er.scorers, indent=2), "scorer_names": sorted(registry.SCORERS)}  # fmt: skip
 
 

@@ -436,7 +436,7 @@ CASES: dict[str, Case] = {
     "evalruns:list": Case("team", get=True),
     "evalruns:new": Case("team", get=True, post=True, write=True,
                          fields=lambda: ["set", "version", "models", "arms", "samples", "budget", "reuse", "name", "action",
-                                         "var-subject"],
+                                         "var-subject", "judge"],
                          data=lambda w: {"set": str(walk_eval(w)[0].pk), "version": str(w.version.pk),
                                          "models": [str(w.model.pk)], "action": "preflight"}),
     "evalruns:detail": Case("object", get=True, params=EVAL_RUN),
