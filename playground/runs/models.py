@@ -126,6 +126,8 @@ class Run(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns")
+    # "" for a person's run, "eval" for an evaluation's: lists of runs can leave evaluations out.
+    origin = models.CharField(max_length=20, blank=True, default="", db_index=True)
 
     objects = RunQuerySet.as_manager()
 
@@ -230,6 +232,8 @@ class Result(models.Model):
     # {"total", "text", "image", "audio", "video", "pdf", "method", "unknown"}; None values are
     # kinds it could not count; {} when none was stored. Shown against the reported usage.
     estimate = models.JSONField(default=dict, blank=True)
+    # Answered from this earlier result's stored response (same exact body and model), not sent: cost 0.
+    reused_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reuses")
     # Claiming: a worker owns the result while claimed_until is in the future.
     claim_token = models.CharField(max_length=64, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
