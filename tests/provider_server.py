@@ -10,6 +10,11 @@ parser must skip) whose text says what arrived:
 Endpoints: ``POST /v1/chat/completions`` and ``POST /v1/responses`` (``Authorization: Bearer``),
 ``POST /v1/messages`` (``x-api-key`` and ``anthropic-version``), ``POST
 /v1beta/models/{model}:generateContent`` (``x-goog-api-key`` or ``?key=``).
+Model lists (GET), in each provider's documented format (:func:`models_reply`): ``GET /v1/models``
+(OpenAI and compatible servers; Anthropic's when the request carries ``x-api-key`` or
+``anthropic-version``: the two share the path) and ``GET /v1beta/models`` (Gemini), Anthropic's
+paged by ``limit``/``after_id`` and Gemini's by ``pageSize``/``pageToken``; ``server.models_page_size``
+makes the pages smaller for paging tests, a scripted status (``server.script(["401"])``) answers it.
 
 In tests (a real server in a thread; the fixture ``provider_server`` does this)::
 
@@ -1024,6 +1029,78 @@ def error_reply(protocol: str, status: int, message: str | None = None, *, etype
     return Reply(status, _json(body), hdrs)
 
 
+# --- model lists (GET), as each provider documents them ---------------------------------------------
+# OpenAI GET /v1/models: {"object": "list", "data": [{"id", "object": "model", "created", "owned_by"}]}, one page.
+# Anthropic GET /v1/models?limit=&after_id=: {"data": [{"type": "model", "id", "display_name", "created_at"}],
+# "has_more", "first_id", "last_id"}; limit 1-1000, 20 by default. Gemini GET /v1beta/models?pageSize=&pageToken=:
+# {"models": [{"name": "models/…", "displayName", "inputTokenLimit", "outputTokenLimit",
+# "supportedGenerationMethods"}], "nextPageToken"} (omitted on the last page); pageSize 50 by default, at most 1000.
+
+LISTED_MODELS = {
+    "chat": [("gpt-4o", "openai"), ("gpt-4o-mini", "openai"), ("gpt-5.4-mini", "openai"),
+             ("text-embedding-3-small", "openai"), ("ft:gpt-4o:acme::fake", "acme")],
+    "messages": [("claude-opus-4-7", "Claude Opus 4.7"), ("claude-sonnet-4-5", "Claude Sonnet 4.5"),
+                 ("claude-haiku-4-5", "Claude Haiku 4.5")],
+    "gemini": [("gemini-2.5-pro", "Gemini 2.5 Pro", ["generateContent", "countTokens", "createCachedContent"]),
+               ("gemini-2.5-flash", "Gemini 2.5 Flash", ["generateContent", "countTokens"]),
+               ("text-embedding-004", "Text Embedding 004", ["embedContent"])],
+}  # fmt: skip
+
+
+def models_route(method: str, path: str, headers: dict) -> str | None:
+    """The protocol whose model list ``GET path`` asks for, or None. OpenAI's base ends in /v1 and
+    Anthropic's does not, so both ask for /v1/models: Anthropic's requests carry its headers."""
+    if method != "GET":
+        return None
+    if path == "/v1/models":
+        return "messages" if "x-api-key" in headers or "anthropic-version" in headers else "chat"
+    if re.fullmatch(r"/(v1beta|v1|v1alpha)/models", path):
+        return "gemini"
+    return None
+
+
+def models_reply(protocol: str, query: dict, page_size: int | None = None) -> Reply:
+    """One page of ``protocol``'s model list; ``page_size`` caps the page below what was asked."""
+    if protocol == "chat":
+        data = [{"id": name, "object": "model", "created": 1_700_000_000 + i, "owned_by": owner}
+                for i, (name, owner) in enumerate(LISTED_MODELS["chat"])]  # fmt: skip
+        return Reply(200, _json({"object": "list", "data": data}))
+    if protocol == "messages":
+        ids = [name for name, _ in LISTED_MODELS["messages"]]
+        try:
+            limit = int(query.get("limit", 20))
+        except ValueError:
+            limit = 0
+        if not 1 <= limit <= 1000:
+            return error_reply("messages", 400, "limit: Input should be greater than or equal to 1 and less than or equal to 1000")
+        start = 0
+        if "after_id" in query:
+            if query["after_id"] not in ids:
+                return error_reply("messages", 400, f"after_id: no model {query['after_id']!r}")
+            start = ids.index(query["after_id"]) + 1
+        page = LISTED_MODELS["messages"][start: start + min(limit, page_size or limit)]
+        data = [{"type": "model", "id": name, "display_name": label, "created_at": "2026-01-01T00:00:00Z"}
+                for name, label in page]  # fmt: skip
+        return Reply(200, _json({"data": data, "has_more": start + len(page) < len(ids),
+                                 "first_id": data[0]["id"] if data else None, "last_id": data[-1]["id"] if data else None}))  # fmt: skip
+    try:
+        size = int(query.get("pageSize", 50))
+    except ValueError:
+        size = 0
+    token = query.get("pageToken", "")
+    if size < 1 or (token and not re.fullmatch(r"p\d+", token)):
+        return error_reply("gemini", 400, "Invalid page token." if token else "pageSize must be positive.")
+    size = min(size, 1000, page_size or 1000)
+    start = int(token[1:]) if token else 0
+    page = LISTED_MODELS["gemini"][start: start + size]
+    body: dict = {"models": [{"name": f"models/{name}", "version": "001", "displayName": label,
+                              "inputTokenLimit": 1_048_576, "outputTokenLimit": 65_536, "supportedGenerationMethods": methods}
+                             for name, label, methods in page]}  # fmt: skip
+    if start + size < len(LISTED_MODELS["gemini"]):
+        body["nextPageToken"] = f"p{start + size}"
+    return Reply(200, _json(body))
+
+
 # Behaviour params that set the input tokens reported for a modality (Gemini's names).
 USAGE_PARAMS = {"text": "TEXT", "image": "IMAGE", "audio": "AUDIO", "video": "VIDEO", "pdf": "DOCUMENT"}
 
@@ -1419,6 +1496,8 @@ class ProviderServer:
         self._server: asyncio.base_events.Server | None = None
         self._tasks: set[asyncio.Task] = set()
 
+    models_page_size: int | None = None  # model lists: at most this many per page (paging tests)
+
     # control -------------------------------------------------------------------------------------
 
     @property
@@ -1611,6 +1690,8 @@ class ProviderServer:
         path, query = split.path, dict(parse_qsl(split.query))
         if path.startswith("/_fake/"):
             return self._control(method, path, body)
+        if (listing := models_route(method, path, headers)) is not None:
+            return self._models(listing, method, path, headers, query, body)
         protocol, model = self._route(path)
         record = Received(protocol, method, path, {k: v for k, v in query.items() if k != "key"}, {}, None, len(body), model=model, at=time.time())
         with self._lock:
@@ -1629,6 +1710,34 @@ class ProviderServer:
                 self.in_flight -= 1
                 for m in counted:
                     self.in_flight_by_model[m] -= 1
+
+    def _models(self, protocol: str, method, path, headers, query, body) -> Reply:
+        """A model list, after the protocol's own authentication (as _answer checks it)."""
+        record = Received(protocol, method, path, {k: v for k, v in query.items() if k != "key"}, {}, None, len(body), at=time.time())
+        record.headers, key_ok = self._mask(headers, query)
+        with self._lock:
+            self.requests_total += 1
+            self.received.append(record)
+        if protocol == "chat" and "authorization" not in headers:
+            reply = error_reply(protocol, 401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).", gateway=self.gateway)
+        elif protocol == "chat" and not key_ok:
+            reply = error_reply(protocol, 401, "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.", code="invalid_api_key", gateway=self.gateway)
+        elif protocol == "messages" and not key_ok:
+            reply = error_reply(protocol, 401, "x-api-key header is required" if "x-api-key" not in headers else "invalid x-api-key")
+        elif protocol == "messages" and headers.get("anthropic-version") not in ANTHROPIC_VERSIONS:
+            reply = error_reply(protocol, 400, "anthropic-version: header is required" if "anthropic-version" not in headers
+                                else f"anthropic-version: invalid version {headers['anthropic-version']!r}")  # fmt: skip
+        elif protocol == "gemini" and key_ok is None:
+            reply = error_reply(protocol, 403, "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.")
+        elif protocol == "gemini" and not key_ok:
+            reply = error_reply(protocol, 400, "API key not valid. Please pass a valid API key.",
+                                details=[{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID", "domain": "googleapis.com"}])  # fmt: skip
+        else:
+            b = self._next_behaviour(None, headers)
+            record.behaviour = b.spec
+            reply = error_reply(protocol, int(b.kind), b.get("message")) if b.kind.isdigit() else models_reply(protocol, query, self.models_page_size)
+        record.status = reply.status
+        return reply
 
     def _count_model(self, model: str, counted: list[str]) -> None:
         with self._lock:

@@ -258,3 +258,57 @@ def test_adding_from_the_list_is_for_owners_of_the_team(client, user, other_user
     client.force_login(other_user)
     assert client.post(url, {"models": ["gpt-5.4"]}).status_code == 404
     assert not Provider.objects.get(pk=openai.pk).models.exists()
+
+
+# --- over a real socket: the fake provider's model lists (tests/provider_server.py) --------------------
+
+
+@pytest.mark.parametrize("protocol, names", [
+    ("chat", ["ft:gpt-4o:acme::fake", "gpt-4o", "gpt-4o-mini", "gpt-5.4-mini", "text-embedding-3-small"]),
+    ("compatible", ["ft:gpt-4o:acme::fake", "gpt-4o", "gpt-4o-mini", "gpt-5.4-mini", "text-embedding-3-small"]),
+    ("responses", ["ft:gpt-4o:acme::fake", "gpt-4o", "gpt-4o-mini", "gpt-5.4-mini", "text-embedding-3-small"]),
+    ("messages", ["claude-haiku-4-5", "claude-opus-4-7", "claude-sonnet-4-5"]),
+    ("gemini", ["gemini-2.5-flash", "gemini-2.5-pro"]),  # not the embedding model
+])
+def test_the_fake_provider_lists_its_models_in_each_protocols_format(team, provider_server, protocol, names):
+    provider = make_provider(team, provider_server, protocol)
+    listing = probe.list_models(provider)
+    assert listing.ok, listing
+    assert [m.name for m in listing.models] == names
+    assert {r.status for r in provider_server.received} == {200}
+    assert all(r.path in ("/v1/models", "/v1beta/models") for r in provider_server.received)
+
+
+@pytest.mark.parametrize("protocol, pages", [("messages", 3), ("gemini", 3)])
+def test_the_fake_providers_pages_are_followed(team, provider_server, protocol, pages):
+    provider_server.models_page_size = 1
+    provider = make_provider(team, provider_server, protocol)
+    listing = probe.list_models(provider)
+    assert listing.ok and listing.pages == pages and not listing.capped
+    assert len(listing.models) == (3 if protocol == "messages" else 2)
+    assert len(provider_server.received) == pages
+
+
+@pytest.mark.parametrize("protocol, words", [
+    ("chat", "Incorrect API key provided"), ("messages", "invalid x-api-key"), ("gemini", "API key not valid"),
+])
+def test_a_wrong_key_at_the_fake_provider(team, provider_server, protocol, words):
+    provider = make_provider(team, provider_server, protocol, key="sk-wrong-key-0123456789abcdef")
+    listing = probe.list_models(provider)
+    assert not listing.ok
+    assert listing.headline.startswith("The provider did not accept the API key")
+    assert words in listing.detail
+    assert "sk-wrong-key-0123456789abcdef" not in listing.detail
+
+
+def test_a_scripted_failure_and_the_page_end_to_end(owner_client, team, provider_server):
+    provider = make_provider(team, provider_server, "messages")
+    provider_server.script(["529"])
+    page = owner_client.post(reverse("catalog:models_fetch", args=[provider.pk])).content.decode()
+    assert "The provider had an error or was overloaded." in page
+    cache.clear()
+    page = owner_client.post(reverse("catalog:models_fetch", args=[provider.pk])).content.decode()
+    assert 'value="claude-opus-4-7"' in page and "Claude Opus 4.7" in page
+    owner_client.post(reverse("catalog:models_from_list", args=[provider.pk]),
+                      {"models": ["claude-opus-4-7"], "label:claude-opus-4-7": "Claude Opus 4.7"})
+    assert provider.models.get().name == "claude-opus-4-7"
