@@ -123,3 +123,25 @@ def test_providers_are_in_the_navigation_and_test_connection_works_from_the_keyb
     page.set_viewport_size({"width": 390, "height": 800})
     assert page.evaluate("(() => { const s = document.getElementById('probe-section'); "
                          "return s.scrollWidth <= s.clientWidth; })()")
+
+
+def test_the_owner_fetches_the_providers_model_list_and_adds_ticked_models(page, provider_server):
+    from playground.accounts.models import Membership
+    from tests.conftest import PASSWORD
+    from tests.factories import make_member, make_provider, make_team
+
+    team = make_team(name="List team")
+    owner = make_member(team, Membership.Role.OWNER, username="otto", password=PASSWORD)
+    provider = make_provider(team, provider_server, "gemini", name="Fake Gemini")
+    log_in(page, owner)
+    page.goto(f"/providers/{provider.pk}/")
+    page.click("#fetch-models")
+    listing = page.locator("#listing-section")
+    expect(listing).to_contain_text("gemini-2.5-flash")
+    expect(listing).to_contain_text("Gemini 2.5 Pro")
+    expect(listing).not_to_contain_text("text-embedding-004")  # not a generateContent model
+    listing.locator("input[value='gemini-2.5-flash']").check()
+    page.click("text=Add ticked models")
+    expect(page.locator(".flash")).to_contain_text("Added 1 model from the provider's list")
+    expect(page.locator("#model-section")).to_contain_text("gemini-2.5-flash")
+    assert provider.models.get().name == "gemini-2.5-flash"

@@ -1,9 +1,9 @@
 """The provider's own model list: fetched per protocol (paths, headers, pages, errors), shown to the
 owner to tick, and the ticked ones added with a preset's settings where one knows the name.
 
-The answers here are each provider's documented list format, served by an httpx transport (the
-HTTP layer under probe.list_models, which is what runs for real); tests/catalog/test_model_list.py's
-fake-provider tests (at the end) go over a real socket.
+Most answers here are each provider's documented list format served by an httpx transport (the
+HTTP layer under probe.list_models, which runs for real); the tests at the end ask the fake
+provider (tests/provider_server.py) over a real socket.
 """
 
 import json
