@@ -250,13 +250,13 @@ def aggregate(columns: Sequence[Column], results: Sequence[dict], scores: dict[i
 # ---------------------------------------------------------------- agreement
 
 
-def reviewer_agreement(reviews: Sequence[dict]) -> stats.Agreement | None:
-    """Agreement between reviewers on the results several reviewed: Cohen's kappa for two reviewers,
-    Fleiss' for more."""
-    by_result: dict[int, dict[int, bool]] = defaultdict(dict)
+def reviewer_agreement(reviews: Sequence[dict], on: str = "verdict") -> stats.Agreement | None:
+    """Agreement between reviewers on the results several reviewed, on their verdicts (or their
+    ratings, as categories): Cohen's kappa for two reviewers, Fleiss' for more."""
+    by_result: dict[int, dict[int, Any]] = defaultdict(dict)
     for r in reviews:
-        if r.get("verdict") is not None:
-            by_result[r["result_id"]][r["reviewer_id"]] = bool(r["verdict"])
+        if r.get(on) is not None:
+            by_result[r["result_id"]][r["reviewer_id"]] = r[on]
     reviewers = sorted({rv for v in by_result.values() for rv in v})
     if len(reviewers) < 2:
         return None
@@ -604,6 +604,11 @@ def leaderboard(eval_run, scorer: str | None = None, data: RunData | None = None
         n_reviewers = len({r["reviewer_id"] for r in data.reviews if r.get("verdict") is not None})
         method = "Cohen's" if n_reviewers <= 2 else "Fleiss'"
         board.agreement.append(agreement_words("Between reviewers", agreement, method))
+        if any(r.get("rating") is not None for r in data.reviews):
+            raters = len({r["reviewer_id"] for r in data.reviews if r.get("rating") is not None})
+            board.agreement.append(agreement_words("Reviewers' ratings (1–5, as categories)",
+                                                   reviewer_agreement(data.reviews, "rating"),
+                                                   "Cohen's" if raters <= 2 else "Fleiss'"))
         for key, entry, scores in _pass_fail_scores(eval_run, data):
             board.agreement.append(agreement_words(f"{scorer_title(key, entry)} against the reviewers",
                                                    scorer_human_agreement(scores, data.reviews), "Cohen's"))

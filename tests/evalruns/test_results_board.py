@@ -242,3 +242,15 @@ def test_every_pass_fail_scorer_is_held_against_the_reviewers(world):
                                         (0, "$0"), (None, ""), (1234.5, "$1,234.50"), (0.3333333, "$0.333")])
 def test_money(value, text):
     assert results.money(value) == text
+
+
+def test_ratings_agreement_is_shown_when_reviewers_rate(world):
+    from playground.evalruns.models import Review
+
+    Review.objects.filter(result=world.answers["A", 0]).update(rating=4)
+    Review.objects.filter(result=world.answers["A", 4], reviewer=world.editor).update(rating=1)
+    Review.objects.filter(result=world.answers["A", 4], reviewer=world.reviewer2).update(rating=2)
+    board = results.leaderboard(world.eval_run)
+    ratings = next(a for a in board.agreement if a["title"].startswith("Reviewers' ratings"))
+    assert ratings["agreement"].n_items == 2 and ratings["agreement"].observed == 0.5
+    assert ratings["agreement"].kappa == pytest.approx(stats.cohens_kappa([4, 1], [4, 2]).kappa)
