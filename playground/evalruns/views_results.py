@@ -148,7 +148,7 @@ def export_rows(eval_run):
         chunk = ids[start:start + EXPORT_CHUNK]
         rows = {r["id"]: r for r in Result.objects.filter(pk__in=chunk).values(
             "id", "run__eval_item__case_id", "run__eval_item__case__position", "run__eval_item__case__expected",
-            "run__eval_item__case__tags", "run__eval_item__arm", "run__eval_item__sample", "provider_model_id",
+            "run__eval_item__case__tags", "run__eval_item__case__fields", "run__eval_item__arm", "run__eval_item__sample", "provider_model_id",
             "model_name", "provider_name", "status", "output_text", "error_message", "cost_usd", "latency_total_ms",
             "input_tokens", "output_tokens", "reused_from_id")}
         scores = defaultdict(dict)
@@ -168,6 +168,7 @@ def export_rows(eval_run):
             yield {
                 "case_id": r["run__eval_item__case_id"], "case_position": r["run__eval_item__case__position"],
                 "expected": r["run__eval_item__case__expected"], "tags": r["run__eval_item__case__tags"] or [],
+                "fields": r["run__eval_item__case__fields"] or {},
                 "model": r["model_name"], "provider": r["provider_name"], "arm": r["run__eval_item__arm"],
                 "column": col.title if col else r["model_name"], "sample": r["run__eval_item__sample"],
                 "result_id": rid, "status": r["status"], "output": r["output_text"], "error": r["error_message"],
@@ -186,7 +187,7 @@ def _csv_safe(value) -> str:
 
 def _csv_stream(eval_run):
     keys = [k for k, _ in results.scorer_keys(eval_run.scorers)]
-    head = ["case_id", "case_position", "expected", "tags", "model", "provider", "arm", "sample", "result_id",
+    head = ["case_id", "case_position", "expected", "tags", "fields", "model", "provider", "arm", "sample", "result_id",
             "status", "output", "error", "cost_usd", "latency_ms", "input_tokens", "output_tokens", "reused"]
     for k in keys:
         head += [f"{k}_value", f"{k}_passed", f"{k}_explanation"]
@@ -200,7 +201,8 @@ def _csv_stream(eval_run):
             buf.seek(0)
             buf.truncate()
         out = [row["case_id"], row["case_position"], json.dumps(row["expected"], ensure_ascii=False)
-               if not isinstance(row["expected"], str) else row["expected"], ";".join(row["tags"]), row["model"],
+               if not isinstance(row["expected"], str) else row["expected"], ";".join(row["tags"]),
+               json.dumps(row["fields"], ensure_ascii=False) if row["fields"] else "", row["model"],
                row["provider"], row["arm"], row["sample"], row["result_id"], row["status"], row["output"],
                row["error"], row["cost_usd"], row["latency_ms"], row["input_tokens"], row["output_tokens"],
                row["reused"]]

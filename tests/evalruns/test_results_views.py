@@ -108,6 +108,7 @@ def test_csv_export_has_every_answer_score_and_review(world):
     assert first["case_position"] == "1" and first["model"] == "model-a" and first["label_passed"] == "True"
     assert first["reviews"].count("correct") == 2
     assert {r["status"] for r in rows} == {"succeeded", "failed"}
+    assert first["fields"] == ""
 
 
 def test_csv_export_defuses_formulas(world):
@@ -118,6 +119,8 @@ def test_csv_export_defuses_formulas(world):
 
 
 def test_json_export(world):
+    world.cases[0].fields = {"colour": "red"}
+    world.cases[0].save(update_fields=["fields"])
     response = client_for(world.editor).get(reverse("evalruns:export", args=[world.eval_run.pk, "json"]))
     data = json.loads(body(response))
     assert data["evaluation"]["name"] == "Shapes run"
@@ -125,6 +128,7 @@ def test_json_export(world):
     r = next(x for x in data["results"] if x["result_id"] == world.answers["B", 0].pk)
     assert r["scores"]["label"]["passed"] is True
     assert sorted(v["verdict"] for v in r["reviews"]) == ["correct", "incorrect"]
+    assert r["fields"] == {"colour": "red"} and r["expected"] == "red circle" and r["tags"] == ["circle"]
     assert client_for(world.editor).get(reverse("evalruns:export", args=[world.eval_run.pk, "xml"])).status_code == 404
 
 

@@ -158,3 +158,11 @@ def test_grid_review_buttons_answer_htmx_with_a_fragment(world):
     assert Review.objects.get(result=result, reviewer=world.viewer).verdict is True
     text = c.get(reverse("evalruns:grid", args=[world.eval_run.pk])).content.decode()
     assert "You: correct" in text
+
+
+def test_queue_of_a_run_without_answers(world):
+    from tests.factories import make_eval_run
+
+    empty = make_eval_run(world.team, world.eval_set, world.eval_run.prompt_version, world.models[:1])
+    text = client_for(world.viewer).get(reverse("evalruns:review_queue", args=[empty.pk])).content.decode()
+    assert "No answers to review yet." in text
