@@ -13,6 +13,7 @@ from collections import defaultdict
 
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -52,7 +53,7 @@ def results_page(request, eval_run_id: int):
     })
 
 
-def _cell_view(cell, kind):
+def _cell_view(cell, kind, review_url):
     """What a grid cell shows per result: output as safe markdown, scores (with WER alignment), reviews."""
     out = []
     for r, o in zip(cell.results, cell.outcome, strict=False):
@@ -60,7 +61,7 @@ def _cell_view(cell, kind):
                   for s in cell.scores.get(r.pk, [])]
         out.append({"result": r, "output_html": render_markdown(r.output_text[:4000]),
                     "truncated": len(r.output_text) > 4000, "scores": scores,
-                    "reviews": cell.reviews.get(r.pk, []), "outcome": o})
+                    "reviews": cell.reviews.get(r.pk, []), "outcome": o, "review_url": review_url.format(r.pk)})
     return out
 
 
@@ -70,8 +71,10 @@ def grid(request, eval_run_id: int):
     eval_run, membership = get_eval_run(request, eval_run_id)
     filters = results.clean_filters(request.GET)
     page = results.grid_page(eval_run, request.GET.get("page") or 1, filters)
-    rows = [{"case": row.case, "cells": [{"column": c.column, "items": _cell_view(c, page.kind)} for c in row.cells]}
-            for row in page.rows]
+    # reverse() once, not for each of the page's 250 answers (it was a fifth of the page's time)
+    review_url = reverse("evalruns:review", args=[999999999]).replace("999999999", "{}")
+    rows = [{"case": row.case, "cells": [{"column": c.column, "items": _cell_view(c, page.kind, review_url)}
+                                         for c in row.cells]} for row in page.rows]
     query = request.GET.copy()
     query.pop("page", None)
     tags = sorted({t for row in page.rows for t in row.case.tags})

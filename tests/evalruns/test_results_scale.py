@@ -79,9 +79,11 @@ def test_leaderboard_and_grid_page_at_1000_cases_5_models_2_reviewers(django_ass
     for name in ("results", "grid"):
         url = reverse(f"evalruns:{name}", args=[run.pk])
         client.get(url)
-        start = time.perf_counter()
-        assert client.get(url).status_code == 200
-        pages[name] = time.perf_counter() - start
+        pages[name] = float("inf")
+        for _ in range(3):  # best of three: the machine is shared
+            start = time.perf_counter()
+            assert client.get(url).status_code == 200
+            pages[name] = min(pages[name], time.perf_counter() - start)
     with capsys.disabled():
         print(f"\nRESULT leaderboard_ms={best_board * 1000:.0f} grid_ms={best_grid * 1000:.0f} "
               f"results_page_ms={pages['results'] * 1000:.0f} grid_page_ms={pages['grid'] * 1000:.0f}")
