@@ -44,11 +44,9 @@ def results_page(request, eval_run_id: int):
     if results.label_scorer(eval_run):
         label_data = data if data.scorer == results.label_scorer(eval_run) else None
         matrix = results.confusion(eval_run, request.GET.get("col") or None, data=label_data)
-    others = (EvalRun.objects.filter(team_id=eval_run.team_id, eval_set_id=eval_run.eval_set_id)
-              .exclude(pk=eval_run.pk).order_by("-created_at")[:20])
     return render(request, "evalruns/results/board.html", {
         "eval_run": eval_run, "board": board, "matrix": matrix, "columns": data.columns,
-        "tags": results.tag_breakdown(eval_run, data=data), "other_runs": list(others),
+        "tags": results.tag_breakdown(eval_run, data=data),
         "is_rate": results.is_rate(board.kind), "scorer": data.scorer,
     })
 
