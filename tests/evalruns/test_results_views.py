@@ -161,3 +161,25 @@ def test_a_wer_leaderboard_shows_the_mean_rate_in_percent(world):
     text = body(client_for(world.editor).get(reverse("evalruns:results", args=[run.pk])))
     assert "Mean error rate (95% CI)" in text
     assert "25.0% (95% CI " in text and "n = 4)" in text
+
+
+@pytest.mark.parametrize("name", ["results", "grid", "review_queue"])
+def test_page_queries_do_not_grow_with_the_run(world, name):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import make_eval_case, make_png, make_review
+
+    c = client_for(world.editor)
+    url = reverse(f"evalruns:{name}", args=[world.eval_run.pk])
+    c.get(url)
+    with CaptureQueriesContext(connection) as before:
+        assert c.get(url).status_code == 200
+    for i in range(3):
+        case = make_eval_case(world.eval_set, make_png(world.team, f"more{i}.png"), expected="red circle", tags=["circle"])
+        for model in world.models:
+            r = make_eval_answer(world.eval_run, case, model, "a red circle", scores={"label": (1.0, True)})
+            make_review(r, world.reviewer2, verdict=True)
+    with CaptureQueriesContext(connection) as after:
+        assert c.get(url).status_code == 200
+    assert len(after.captured_queries) == len(before.captured_queries) <= 25, [q["sql"][:80] for q in after.captured_queries]
