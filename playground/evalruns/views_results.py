@@ -51,15 +51,18 @@ def results_page(request, eval_run_id: int):
     })
 
 
-def _cell_view(cell, kind, review_url):
-    """What a grid cell shows per result: output as safe markdown, scores (with WER alignment), reviews."""
+def _cell_view(cell, kind, review_url, scorer=""):
+    """What a grid cell shows per result: output as safe markdown, scores (with WER alignment), reviews,
+    and whether the reviewers' verdict overrides the chosen scorer's."""
     out = []
     for r, o in zip(cell.results, cell.outcome, strict=False):
+        auto = next((s.passed for s in cell.scores.get(r.pk, []) if s.scorer == scorer), None)
         scores = [{"score": s, "alignment": results.alignment_html(s.details) if s.details else ""}
                   for s in cell.scores.get(r.pk, [])]
         out.append({"result": r, "output_html": render_markdown(r.output_text[:4000]),
                     "truncated": len(r.output_text) > 4000, "scores": scores,
-                    "reviews": cell.reviews.get(r.pk, []), "outcome": o, "review_url": review_url.format(r.pk)})
+                    "reviews": cell.reviews.get(r.pk, []), "outcome": o, "review_url": review_url.format(r.pk),
+                    "overridden": isinstance(o, bool) and auto is not None and auto != o})
     return out
 
 
@@ -71,7 +74,7 @@ def grid(request, eval_run_id: int):
     page = results.grid_page(eval_run, request.GET.get("page") or 1, filters)
     # reverse() once, not for each of the page's 250 answers (it was a fifth of the page's time)
     review_url = reverse("evalruns:review", args=[999999999]).replace("999999999", "{}")
-    rows = [{"case": row.case, "cells": [{"column": c.column, "items": _cell_view(c, page.kind, review_url)}
+    rows = [{"case": row.case, "cells": [{"column": c.column, "items": _cell_view(c, page.kind, review_url, page.scorer)}
                                          for c in row.cells]} for row in page.rows]
     query = request.GET.copy()
     query.pop("page", None)

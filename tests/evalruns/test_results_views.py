@@ -183,3 +183,9 @@ def test_page_queries_do_not_grow_with_the_run(world, name):
     with CaptureQueriesContext(connection) as after:
         assert c.get(url).status_code == 200
     assert len(after.captured_queries) == len(before.captured_queries) <= 25, [q["sql"][:80] for q in after.captured_queries]
+
+
+def test_grid_says_where_reviewers_override_the_scorer(world):
+    text = body(client_for(world.editor).get(reverse("evalruns:grid", args=[world.eval_run.pk]),
+                                             {"cases": str(world.cases[2].pk)}))
+    assert text.count("Reviewers say correct: that overrides the scorer.") == 1  # B on case 3
