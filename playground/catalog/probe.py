@@ -35,7 +35,7 @@ from playground.lib import jsonlimits
 from playground.protocols import Message, Options, Prompt, TextPart, render
 from playground.protocols.anthropic_messages import DEFAULT_VERSION as ANTHROPIC_VERSION
 from playground.protocols.gemini import DEFAULT_VERSION as GEMINI_VERSION
-from playground.providers import NO_RETRY, USER_AGENT, ProviderError, Timeouts, parse_error, send_sync
+from playground.providers import NO_RETRY, USER_AGENT, ProviderError, Timeouts, parse_error, send_sync, words
 from playground.providers.redact import Redactor
 
 __all__ = ["Listing", "ListedModel", "Probe", "list_models", "plain_error", "reset_provider_turns", "reset_turns", "take_turn", "test_connection"]
@@ -53,37 +53,15 @@ REPLY_SHOWN = 200  # characters of the reply shown
 
 
 # --- plain words for an error -------------------------------------------------------------------------------
-# The same sentences as a failed run's card (runs/display.py plain_error), for a ProviderError: the
-# runs app is above catalog, so its helper cannot be imported here.
-
-_TRANSPORT = {
-    "timeout": "The provider did not answer in time.",
-    "connection": "Could not connect to the provider, or the connection broke before the answer was complete.",
-    "malformed": "The provider's answer could not be read.",
-    "response": "The provider answered, but reported a failure instead of a complete answer.",
-}
 
 
 def plain_error(error: ProviderError) -> str:
-    """What went wrong, in plain words; the provider's own message is shown beside it."""
+    """What went wrong, in plain words (providers/words.py, as a failed run's card says it); the
+    provider's own message is shown beside it."""
     if error.headline:
         return error.headline
-    status, kind = error.status, (error.error_type or "").lower()
-    # Gemini answers a wrong key with 400 INVALID_ARGUMENT "API key not valid" (reason API_KEY_INVALID).
-    key_words = "api key not valid" in (error.message or "").lower() or "API_KEY_INVALID" in str(error.details or "")
-    if status in (401, 403) or "auth" in kind or "permission" in kind or key_words:
-        return "The provider did not accept the API key (or the key may not use this model)."
-    if status == 404 or "not_found" in kind:
-        return "The provider does not know this model or endpoint."
-    if status == 429 or "rate" in kind or "quota" in kind or "exhausted" in kind:
-        return "Rate limited or out of quota at the provider."
-    if status == 400 or "invalid" in kind:
-        return "The provider rejected the request as invalid."
-    if status in (408, 504) or "timeout" in kind:
-        return "No answer in time."
-    if status is not None and status >= 500:
-        return "The provider had an error or was overloaded."
-    return _TRANSPORT.get(error.kind, "The request failed.")
+    said = words.status_words(error.status, error.error_type, message=error.message, details=error.details)
+    return said or {**words.TRANSPORT, "response": words.RESPONSE}.get(error.kind, "The request failed.")
 
 
 # --- the rate limit ----------------------------------------------------------------------------------------
@@ -366,11 +344,11 @@ def list_models(provider: Provider, *, transport: httpx.BaseTransport | None = N
                     body = redact.bytes(_read_capped(response))
                     status, reason, answer_headers = response.status_code, response.reason_phrase, response.headers
             except httpx.TimeoutException:
-                return _failed(_TRANSPORT["timeout"], f"No answer from {urlsplit(url).netloc} within {TIMEOUT_S:.0f} s.", url)
+                return _failed(words.TRANSPORT["timeout"], f"No answer from {urlsplit(url).netloc} within {TIMEOUT_S:.0f} s.", url)
             except AnswerTooLarge as exc:
-                return _failed(_TRANSPORT["malformed"], str(exc), url)
+                return _failed(words.TRANSPORT["malformed"], str(exc), url)
             except httpx.HTTPError as exc:
-                return _failed(_TRANSPORT["connection"], redact.text(f"{type(exc).__name__}: {exc}"[:300]), url)
+                return _failed(words.TRANSPORT["connection"], redact.text(f"{type(exc).__name__}: {exc}"[:300]), url)
             if not 200 <= status < 300:
                 error = parse_error(protocol, status, answer_headers, body, reason=reason)
                 if 300 <= status < 400:
@@ -380,7 +358,7 @@ def list_models(provider: Provider, *, transport: httpx.BaseTransport | None = N
             try:
                 data = jsonlimits.loads(body)
             except (ValueError, UnicodeDecodeError):
-                return _failed(_TRANSPORT["malformed"], f"HTTP {status} but the body is not JSON ({len(body)} bytes).", url)
+                return _failed(words.TRANSPORT["malformed"], f"HTTP {status} but the body is not JSON ({len(body)} bytes).", url)
             listing.pages += 1
             names, params = _page(provider, data)
             for name, label in names:
@@ -394,6 +372,6 @@ def list_models(provider: Provider, *, transport: httpx.BaseTransport | None = N
                     listing.capped, params = True, None
                     break
     if listing.pages == 0:
-        return _failed(_TRANSPORT["malformed"], "The provider's answer listed no models.", url)
+        return _failed(words.TRANSPORT["malformed"], "The provider's answer listed no models.", url)
     listing.models.sort(key=lambda m: (m.added, m.name))
     return listing

@@ -30,6 +30,7 @@ from django.utils.text import slugify
 from playground.catalog.models import Provider
 from playground.prompts.highlight import highlight_json
 from playground.protocols.serialize import describe_base64, display_data
+from playground.providers import words
 from playground.runs import reconcile, services
 from playground.runs.markdown import render_markdown
 from playground.runs.models import Result, Run
@@ -302,16 +303,12 @@ def _marks(results: list[Result]) -> dict[int, set[str]]:
 
 
 # error_kind -> headline when no attempt carries a more precise one.
-TRANSPORT_KINDS = {
-    "timeout": "The provider did not answer in time.",
-    "connection": "Could not connect to the provider, or the connection broke before the answer was complete.",
-    "malformed": "The provider's answer could not be read.",
-}
+TRANSPORT_KINDS = words.TRANSPORT
 OTHER_KINDS = {
     "key": "The provider's API key cannot be used.",
     "config": "This request cannot be sent as the provider is configured now.",
     "internal": "Prism failed while sending this request.",
-    "response": "The provider answered, but reported a failure instead of a complete answer.",
+    "response": words.RESPONSE,
 }
 
 
@@ -325,21 +322,9 @@ def plain_error(r: Result) -> str:
         return ""
     if headline := _known_cause(r):
         return headline
-    status, kind = r.error_status, (r.error_type or "").lower()
-    if status in (401, 403) or "auth" in kind or "permission" in kind:
-        return "The provider did not accept the API key (or the key may not use this model)."
-    if status == 404 or "not_found" in kind:
-        return "The provider does not know this model or endpoint."
-    if status == 429 or "rate" in kind or "quota" in kind or "exhausted" in kind:
-        return "Rate limited or out of quota at the provider, even after retrying."
-    if status == 413 or "too_large" in kind:
-        return "The request was too large for the provider."
-    if status == 400 or "invalid" in kind:
-        return "The provider rejected the request as invalid."
-    if status in (408, 504) or "timeout" in kind:
-        return "No answer in time."
-    if status is not None and status >= 500:
-        return "The provider had an error or was overloaded, even after retrying."
+    if said := words.status_words(r.error_status, r.error_type, message=r.error_message, retried=True):
+        return said
+    kind = (r.error_type or "").lower()
     # Results stored before headlines: their kind still says more than "failed".
     if r.error_kind in TRANSPORT_KINDS or "connection" in kind or "malformed" in kind:
         return TRANSPORT_KINDS.get(r.error_kind) or (
