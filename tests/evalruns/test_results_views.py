@@ -87,6 +87,8 @@ def test_compare_page_words_and_lists(world):
     assert "model-b is right on 2 cases where model-a is wrong and wrong on 0 where model-a is right; p = 0.5." in text
     ids = ",".join(str(x) for x in sorted([world.cases[4].pk, world.cases[5].pk]))
     assert f"?cases={ids}" in text
+    assert '<td class="both-right">4</td>' in text and '<td class="only-b">2</td>' in text
+    assert '<td class="only-a">0</td>' in text and '<td class="both-wrong">0</td>' in text
     bad = body(client_for(world.viewer).get(reverse("evalruns:compare", args=[world.eval_run.pk]), {"a": "999999:m1.x", "b": b}))
     assert "Choose two columns" in bad
 
