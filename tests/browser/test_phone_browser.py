@@ -42,14 +42,14 @@ def _world():
     from playground.accounts.models import Membership
     from playground.prompts.document import normalize
     from playground.runs.models import Result, Run
-    from tests.factories import make_eval_case, make_eval_set, make_item, make_member, make_model, make_prompt, make_provider, make_team
+    from tests import factories as f
 
-    team = make_team(name="Vision and audio research team")
-    owner = make_member(team, Membership.Role.OWNER, username="olive.longname@example.org", password=PASSWORD)
-    image = make_item(team, demo_media.shapes_jpeg(), name=LONG_NAME, user=owner)
-    provider = make_provider(team, None, "chat", name="OpenAI-compatible gateway (staging)",
+    team = f.make_team(name="Vision and audio research team")
+    owner = f.make_member(team, Membership.Role.OWNER, username="olive.longname@example.org", password=PASSWORD)
+    image = f.make_item(team, demo_media.shapes_jpeg(), name=LONG_NAME, user=owner)
+    provider = f.make_provider(team, None, "chat", name="OpenAI-compatible gateway (staging)",
                              base_url="https://llm-gateway.staging.internal.example-corporation.com/openai/v1/deployments")
-    models = [make_model(provider, f"vendor/very-long-model-name-{n}-instruct-2026-12-01-preview", label=f"Model {n}")
+    models = [f.make_model(provider, f"vendor/very-long-model-name-{n}-instruct-2026-12-01-preview", label=f"Model {n}")
               for n in range(10)]
     doc = normalize({
         "name": "Shapes described at length",
@@ -64,7 +64,7 @@ def _world():
         ],
         "variables": {"subject": "the red circle"}, "options": {"max_tokens": 200, "temperature": 0.2},
     })
-    prompt = make_prompt(team, user=owner, doc=doc, media_items=[image])
+    prompt = f.make_prompt(team, user=owner, doc=doc, media_items=[image])
     run = Run.objects.create(team=team, prompt_version=prompt.latest_version(), values={"subject": "the red circle"},
                              status=Run.Status.DONE, created_by=owner)
     for position, model in enumerate(models):
@@ -75,9 +75,9 @@ def _world():
             input_tokens=1234 + position, output_tokens=56, total_tokens=1290 + position,
             cost_usd=Decimal("0.00421") * (position + 1), latency_total_ms=900 + 37 * position,
             latency_first_byte_ms=300, finish_reason="stop")
-    shapes = make_eval_set(team, "Shapes with a rather long name for an evaluation set", user=owner)
-    make_eval_case(shapes, image, expected="red circle")
-    return owner, image, prompt, run, provider
+    shapes = f.make_eval_set(team, "Shapes with a rather long name for an evaluation set", user=owner)
+    f.make_eval_case(shapes, image, expected="red circle")
+    return owner, image, prompt, run, provider, shapes
 
 
 def _log_in(page, user):
@@ -107,7 +107,7 @@ CULPRITS = """() => {
 }"""
 
 
-def _screens(image, prompt, run, provider) -> list[tuple[str, str]]:
+def _screens(image, prompt, run, provider, shapes) -> list[tuple[str, str]]:
     return [
         ("library", "/library/"),
         ("item", f"/library/{image.pk}/"),
@@ -120,6 +120,12 @@ def _screens(image, prompt, run, provider) -> list[tuple[str, str]]:
         ("provider", f"/providers/{provider.pk}/"),
         ("team", "/accounts/team/"),
         ("evaluations", "/evals/"),
+        ("evaluation-set", f"/evals/{shapes.pk}/"),
+        ("evaluation-runs", "/evaluations/"),
+        ("new-evaluation-run", "/evaluations/new/"),
+        ("versions", f"/prompts/{prompt.pk}/versions/"),
+        ("new-run", f"/runs/prompt/{prompt.pk}/new/"),
+        ("new-provider", "/providers/new/"),
     ]
 
 
@@ -138,12 +144,12 @@ def phone(browser, live_server, transactional_db):
 
 
 def test_every_main_screen_fits_a_390px_phone(phone, tmp_path):
-    owner, image, prompt, run, provider = _world()
+    owner, image, prompt, run, provider, shapes = _world()
     page = phone
     _log_in(page, owner)
     keep = os.environ.get("PRISM_PHONE_SCREENSHOTS")
     overflowing, figures = [], []
-    for name, path in _screens(image, prompt, run, provider):
+    for name, path in _screens(image, prompt, run, provider, shapes):
         page.goto(path)
         page.wait_for_load_state("networkidle")
         scroll_width, client_width = _widths(page)
@@ -165,7 +171,7 @@ def test_every_main_screen_fits_a_390px_phone(phone, tmp_path):
 
 
 def test_the_editor_reaches_its_previews_in_one_tap_on_a_phone(phone, tmp_path):
-    owner, image, prompt, run, provider = _world()
+    owner, image, prompt, run, provider, shapes = _world()
     page = phone
     _log_in(page, owner)
     page.goto(f"/prompts/{prompt.pk}/")
@@ -202,7 +208,7 @@ def test_the_editor_reaches_its_previews_in_one_tap_on_a_phone(phone, tmp_path):
 
 
 def test_the_desktop_layout_keeps_one_top_bar_line_and_no_section_bar(browser, live_server, transactional_db):
-    owner, image, prompt, run, provider = _world()
+    owner, image, prompt, run, provider, shapes = _world()
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 860})
     page = context.new_page()
     try:
