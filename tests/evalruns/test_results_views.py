@@ -191,3 +191,11 @@ def test_grid_says_where_reviewers_override_the_scorer(world):
     text = body(client_for(world.editor).get(reverse("evalruns:grid", args=[world.eval_run.pk]),
                                              {"cases": str(world.cases[2].pk)}))
     assert text.count("Reviewers say correct: that overrides the scorer.") == 1  # B on case 3
+
+
+def test_results_page_without_reviews_points_to_the_blind_queue(world):
+    from playground.evalruns.models import Review
+
+    Review.objects.all().delete()
+    text = body(client_for(world.editor).get(reverse("evalruns:results", args=[world.eval_run.pk])))
+    assert "No reviews yet." in text and f'{reverse("evalruns:review_queue", args=[world.eval_run.pk])}?blind=1' in text
