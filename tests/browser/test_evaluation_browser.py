@@ -18,12 +18,20 @@ from tests.browser.conftest import log_in
 
 pytestmark = [pytest.mark.browser]
 
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => window.__cspViolation(
+  `${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile || location.pathname}:${e.lineNumber}`));
+"""
+
 
 def test_results_review_and_compare(page, transactional_db):
     from playground.evalruns.models import Review
     from tests.evalruns.results_world import make_world
 
     world = make_world()
+    violations = []  # the strict CSP: the chart (SVG), the keys (static JS) and htmx must break nothing
+    page.context.expose_binding("__cspViolation", lambda source, text: violations.append(text))
+    page.context.add_init_script(REPORT_VIOLATIONS)
     log_in(page, world.viewer)
     run = world.eval_run
 
@@ -94,6 +102,7 @@ def test_results_review_and_compare(page, transactional_db):
     page.locator("#comparison a", has_text="Show them in the grid").first.click()
     page.wait_for_url(re.compile(r"/grid/\?cases="))
     expect(page.locator("table.ev-grid")).to_be_visible()
+    assert not violations, violations
 
 
 def test_import_run_review_and_read_an_evaluation(page, editor, provider_server, celery_eager, tmp_path):
