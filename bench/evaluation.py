@@ -11,7 +11,7 @@ recogniser model each (``fake-see-err=0.05`` ... ``0.25``) allowing 10 in flight
 
 1. The set: tests/eval_data.make_shapes(jpeg_kb=1000) zipped with write_zip and imported as
    bench/evalset_import.py does (imports.start_import + run_import, cold): ``zip_import_s``.
-2. The evaluation: created as the page does (services.create_eval_run) and prepared by a real
+2. The evaluation: created as the page does (starting.create_eval_run) and prepared by a real
    default-queue worker (one process, ``--pool solo``, so its CPU and RSS are its own) while a real runs worker (``-Q runs --pool threads
    --concurrency 64``, as bin/run) sends. The clock starts when the prepare task is sent and stops
    at the last result's ``finished_at``: wall time against the ideal (N x 5 x 0.5 s / 50;
@@ -177,7 +177,7 @@ def main() -> None:
     from django.test import Client
 
     from playground.accounts.models import Membership, Team
-    from playground.evalruns import services, tasks
+    from playground.evalruns import services, starting, tasks
     from playground.evalruns.models import EvalRun, EvalScore
     from playground.prompts.document import normalize
     from playground.prompts.models import Prompt
@@ -215,7 +215,7 @@ def main() -> None:
         from playground.evalruns import enqueue
 
         enqueue.prepare = lambda pk: None
-        er = services.create_eval_run(team=team, user=user, eval_set=eval_set, version=version,
+        er = starting.create_eval_run(team=team, user=user, eval_set=eval_set, version=version,
                                       bindings=services.default_bindings(version, eval_set), provider_models=models,
                                       arms=services.clean_arms([]), name="Bench")  # fmt: skip
         cpu0 = {w.pid: dispatch.cpu_s(w.pid) for w in workers}

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from playground.evalruns.models import EvalItem, EvalRun, EvalScore
 from playground.evalruns import services
+from playground.evalruns.models import EvalItem, EvalRun, EvalScore
 from playground.evalruns.services import labels_filled
-from playground.runs.models import Result
 from playground.prompts.document import normalize
+from playground.runs.models import Result
 from playground.scoring import judge, registry
 from playground.scoring.types import ConfigError, Score
 

@@ -3,7 +3,7 @@
     slots = prompt_slots(version)                    # {"media": [("photo", "image")], "text": ["subject"]}
     bindings = default_bindings(version, eval_set)   # matched by name (or the only slot of that kind)
     summary = preflight_summary(eval_set=s, version=v, bindings=b, provider_models=[...], arms=[...], samples=1)
-    er = create_eval_run(team=..., user=..., eval_set=s, version=v, bindings=b, provider_models=[...], ...)
+    er = starting.create_eval_run(team=..., user=..., eval_set=s, version=v, bindings=b, provider_models=[...], ...)
     progress(er)       # prepared cases, results by status, cost so far
     cancel(er)         # stops preparing, cancels queued and running results (runs.services.cancel_runs)
     stop_for_budget(er)  # status "stopped": unsent results cancelled, the sent ones kept
@@ -18,12 +18,11 @@ from __future__ import annotations
 import copy
 from decimal import Decimal
 
-from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from playground.catalog.models import ProviderModel
-from playground.evalruns.models import EvalItem, EvalRun, EvalRunModel
+from playground.evalruns.models import EvalItem, EvalRun
 from playground.evals.models import EvalCase, EvalCaseMedia
 from playground.prompts.editor import variable_uses
 from playground.prompts.library_source import LibrarySource
@@ -272,38 +271,6 @@ def preflight_summary(*, team, eval_set, version, bindings: dict, provider_model
 
 
 # --- starting, progress, stopping ----------------------------------------------------------------
-
-
-def create_eval_run(*, team, user, eval_set, version, bindings: dict, provider_models: list, arms: list[dict],
-                    samples: int = 1, budget_usd=None, reuse_identical: bool = False, name: str = "",
-                    scorers: list[dict] | None = None, judge_model=None) -> EvalRun:
-    """The evaluation run, PREPARING; its preparation task is sent once this commits."""
-    from playground.evalruns import enqueue  # enqueue -> tasks -> prepare -> services
-
-    if not provider_models:
-        raise Invalid("Choose at least one model.")
-    if not 1 <= samples <= MAX_SAMPLES:
-        raise Invalid(f"Samples per case: 1 to {MAX_SAMPLES}.")
-    if budget_usd is not None and budget_usd < Decimal("0.0001"):  # stored to 4 decimals
-        raise Invalid("The budget must be at least 0.0001 USD (or empty for none).")
-    n_cases = EvalCase.objects.filter(set=eval_set).count()
-    if not n_cases:
-        raise Invalid("The set has no cases yet.")
-    scorers = clean_scorers(scorers if scorers is not None else run_scorers(eval_set), eval_set)
-    if any(s["name"] == "judge" for s in scorers) and judge_model is None:
-        raise Invalid("The set scores with a judge: choose the judge model.")
-    with transaction.atomic():
-        er = EvalRun.objects.create(
-            team=team, eval_set=eval_set, prompt_version=version, name=name[:200], created_by=user,
-            bindings=bindings, arms=arms, samples=samples, budget_usd=budget_usd, reuse_identical=reuse_identical,
-            scorers=scorers, judge_model=judge_model, started_at=timezone.now(),
-            total_requests=n_cases * len(arms) * samples * len(provider_models),
-        )  # fmt: skip
-        EvalRunModel.objects.bulk_create(
-            [EvalRunModel(eval_run=er, provider_model=pm, position=i) for i, pm in enumerate(provider_models)]
-        )
-        enqueue.prepare(er.pk)
-    return er
 
 
 def results_of(er):

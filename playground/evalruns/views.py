@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling
 
 from playground.accounts.teams import current_membership, current_team, require_membership
-from playground.evalruns import enqueue, scoring, services
+from playground.evalruns import enqueue, scoring, services, starting
 from playground.evalruns.models import EvalRun
 from playground.evals.models import EvalSet
 from playground.lib import jsonlimits
@@ -137,7 +137,7 @@ def eval_new(request):
         try:
             bindings, arms, samples, budget = _parse_choices(state, data)
             if data.get("action") == "start":
-                er = services.create_eval_run(
+                er = starting.create_eval_run(
                     team=team, user=request.user, eval_set=state["set"], version=state["version"], bindings=bindings,
                     provider_models=state["chosen_models"], arms=arms, samples=samples, budget_usd=budget,
                     reuse_identical=state["reuse"], name=state["name"].strip(), judge_model=state["judge"],

@@ -303,7 +303,7 @@ def _history_team(request, prompt_id: int | None):
 
 def _filtered_results(request, team, prompt):
     """(the filter form, the results it lets through) for the history and its exports."""
-    base = Result.objects.filter(run__team=team)
+    base = Result.objects.filter(run__team=team, run__origin="")  # an evaluation's runs are on its own page
     if prompt is not None:
         base = base.filter(run__prompt_version__prompt=prompt)
     models = sorted({f"{p} / {m}" for p, m in base.values_list("provider_name", "model_name").distinct()})

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from PIL import Image
 
-from playground.evalruns import services
+from playground.evalruns import services, starting
 from tests import eval_data
 from tests.factories import doc_with, make_eval_case, make_eval_set, make_item, make_model, make_provider, make_version
 
@@ -43,7 +43,7 @@ def shapes_world(team, user, server, tmp_path, *, n=6, models=("fake-see-err=0",
 
 
 def start(w: Shapes, *, arms=("as-is",), samples=1, budget=None, reuse=False, models=None):
-    return services.create_eval_run(
+    return starting.create_eval_run(
         team=w.team, user=w.user, eval_set=w.eval_set, version=w.version,
         bindings=services.default_bindings(w.version, w.eval_set), provider_models=models or w.models,
         arms=services.clean_arms(list(arms)), samples=samples, budget_usd=Decimal(budget) if budget else None,

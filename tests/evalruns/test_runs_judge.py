@@ -4,11 +4,13 @@ counted apart; re-scoring reads the stored answers again without sending."""
 
 import pytest
 
-from playground.evalruns import scoring, services
+from playground.evalruns import scoring, services, starting
 from playground.evalruns.models import EvalRun, EvalScore
 from playground.runs.models import Result, Run
-from tests.evalruns.runs_world import world  # noqa: F401
+from tests.evalruns import runs_world
 from tests.factories import make_model
+
+world = runs_world.world  # the fixture, used by name
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +21,7 @@ def test_the_judge_is_asked_once_per_answer_and_scores_from_its_reply(world, cel
                                                                       provider_server):
     judge_model = make_model(world.provider, "gpt-4o")
     with django_capture_on_commit_callbacks(execute=True):
-        er = services.create_eval_run(team=world.team, user=world.user, eval_set=world.eval_set, version=world.version,
+        er = starting.create_eval_run(team=world.team, user=world.user, eval_set=world.eval_set, version=world.version,
                                       bindings=services.default_bindings(world.version, world.eval_set),
                                       provider_models=world.models, arms=services.clean_arms([]),
                                       scorers=[{"name": "label", "config": {}}, JUDGE], judge_model=judge_model)
@@ -44,6 +46,6 @@ def test_the_judge_is_asked_once_per_answer_and_scores_from_its_reply(world, cel
 
 def test_a_judge_scorer_needs_a_judge_model(world):
     with pytest.raises(services.Invalid, match="judge model"):
-        services.create_eval_run(team=world.team, user=world.user, eval_set=world.eval_set, version=world.version,
+        starting.create_eval_run(team=world.team, user=world.user, eval_set=world.eval_set, version=world.version,
                                  bindings=services.default_bindings(world.version, world.eval_set),
                                  provider_models=world.models, arms=services.clean_arms([]), scorers=[JUDGE])

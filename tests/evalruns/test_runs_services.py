@@ -9,8 +9,11 @@ from playground.evalruns import prepare, scoring, services
 from playground.evalruns.models import EvalItem, EvalRun, EvalScore
 from playground.runs.models import Result, Run
 from playground.runs.services import result_body_iter
-from tests.evalruns.runs_world import images_in_body, shapes_world, start, world  # noqa: F401
+from tests.evalruns import runs_world
+from tests.evalruns.runs_world import images_in_body, shapes_world, start
 from tests.factories import make_model
+
+world = runs_world.world  # the fixture, used by name
 
 pytestmark = pytest.mark.django_db
 

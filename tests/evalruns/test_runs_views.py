@@ -8,8 +8,11 @@ import pytest
 from playground.accounts.models import Membership
 from playground.evalruns.models import EvalRun, EvalScore
 from playground.runs.models import Result
-from tests.evalruns.runs_world import shapes_world, start, world  # noqa: F401
+from tests.evalruns import runs_world
+from tests.evalruns.runs_world import start
 from tests.factories import make_member
+
+world = runs_world.world  # the fixture, used by name
 
 pytestmark = pytest.mark.django_db
 
@@ -121,3 +124,11 @@ def test_a_set_used_by_an_evaluation_cannot_be_deleted(world, monkeypatch):
     start(world)
     with pytest.raises(evals_services.SetInUse, match="1 evaluation run"):
         evals_services.delete_set(world.eval_set)
+
+
+def test_the_runs_history_leaves_evaluation_runs_out(editor_client, world, celery_eager, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        start(world)
+    assert Result.objects.count() == 6
+    page = editor_client.get("/runs/").content.decode()
+    assert "fake-see-err=0" not in page
