@@ -146,6 +146,10 @@ def test_import_run_review_and_read_an_evaluation(page, editor, provider_server,
     page.click("button[value=start]")
     expect(page.locator(".eval-status")).to_have_text("Done", timeout=120_000)
     run = EvalRun.objects.get(team=team)
+    board = results.leaderboard(run)
+    acc = {ln.column.title: ln.accuracy.estimate for ln in board.lines}
+    # The recognisers' wrong answers are drawn from the model name and the bytes: the same every run.
+    assert acc["fake-see-err=0.1 · As uploaded"] > acc["fake-see-err=0.5 · As uploaded"]
 
     # The leaderboard: six lines (3 models × 2 arms), each with 12 answers scored.
     page.goto(f"/evaluations/{run.pk}/results/")
