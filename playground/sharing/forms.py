@@ -23,7 +23,7 @@ class LinkForm(forms.Form):
         self.versions = {str(v.number): v for v in prompt.versions.order_by("-number")}
         self.fields["version"].choices = [(LATEST, "Always the latest version")] + [
             (n, f"v{n} only") for n in self.versions]
-        self.run_rows = list(Run.objects.filter(prompt_version__prompt=prompt, team_id=prompt.team_id)
+        self.run_rows = list(Run.objects.filter(prompt_version__prompt=prompt, team_id=prompt.team_id, origin="")  # not evaluations'
                              .select_related("prompt_version").order_by("-created_at", "-id")[:RUN_CHOICES])
         self.fields["runs"].choices = [
             (str(r.pk), f"Run {r.pk} · v{r.prompt_version.number} · {r.created_at:%Y-%m-%d %H:%M} · {r.get_status_display()}")

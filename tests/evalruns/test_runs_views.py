@@ -132,3 +132,14 @@ def test_the_runs_history_leaves_evaluation_runs_out(editor_client, world, celer
     assert Result.objects.count() == 6
     page = editor_client.get("/runs/").content.decode()
     assert "fake-see-err=0" not in page
+
+
+def test_the_share_link_form_offers_no_evaluation_runs(world, celery_eager, django_capture_on_commit_callbacks):
+    from playground.runs.services import start_run
+    from playground.sharing.forms import LinkForm
+
+    with django_capture_on_commit_callbacks(execute=True):
+        start(world)
+    own = start_run(version=world.version, values={"shape": "star"}, provider_models=world.models, user=world.user, team=world.team)
+    form = LinkForm(prompt=world.version.prompt)
+    assert [r.pk for r in form.run_rows] == [own.pk]
