@@ -569,31 +569,6 @@ def send_sync(
     return asyncio.run(main())
 
 
-def _chain(task: asyncio.Task, future: concurrent.futures.Future, loop) -> None:
-    """``future`` (another thread's view) takes ``task``'s outcome; cancelling ``future`` cancels
-    ``task``. What asyncio.run_coroutine_threadsafe does for one coroutine, for tasks made in bulk."""
-    if future.cancelled():  # cancelled before the loop got to it
-        task.cancel()
-
-    def on_future_done(f):
-        if f.cancelled():
-            loop.call_soon_threadsafe(task.cancel)
-
-    def on_task_done(t):
-        if future.done():
-            return
-        if t.cancelled():
-            future.cancel()
-        elif future.set_running_or_notify_cancel():
-            if t.exception() is not None:
-                future.set_exception(t.exception())
-            else:
-                future.set_result(t.result())
-
-    future.add_done_callback(on_future_done)
-    task.add_done_callback(on_task_done)
-
-
 class Dispatcher:
     """One event loop in a background thread, one pooled client, and one concurrency limit per
     provider: many calls in flight from synchronous code (e.g. a Celery worker's threads).
@@ -642,31 +617,16 @@ class Dispatcher:
 
     def submit(self, rendered, *, api_key: str | None, provider: str | None = None, **kwargs) -> concurrent.futures.Future:
         """Start :func:`send` on the dispatcher's loop; ``kwargs`` as for send (``retry_policy``,
-        ``on_attempt``, ``extra_headers``, ``timeouts``). ``provider`` names the limit to use.
-        Cancelling the returned future cancels the call."""
-        return self.submit_many([(rendered, dict(kwargs, api_key=api_key, provider=provider))])[0]
+        ``on_attempt``, ``extra_headers``, ``timeouts``). ``provider`` names the limit to use."""
+        kwargs.setdefault("timeouts", self.timeouts)
+        kwargs.setdefault("retry_policy", self.retry_policy)
 
-    def submit_many(self, calls) -> list[concurrent.futures.Future]:
-        """:meth:`submit` for each ``(rendered, kwargs)`` of ``calls``, handed to the loop at once:
-        one wake-up of the loop thread for a batch, not one per call (each wake-up made the thread
-        handing over wait for the interpreter lock while the loop started the previous call)."""
-        now = time.perf_counter()
-        started = []
-        for rendered, kwargs in calls:
-            kwargs = dict(kwargs)
-            kwargs.setdefault("timeouts", self.timeouts)
-            kwargs.setdefault("retry_policy", self.retry_policy)
-            kwargs.setdefault("queued_since", now)
-            started.append((rendered, kwargs, concurrent.futures.Future()))
+        kwargs.setdefault("queued_since", time.perf_counter())
 
-        def start_all():  # on the loop
-            for rendered, kwargs, future in started:
-                provider = kwargs.pop("provider", None)
-                coro = send(rendered, client=self._client, limiter=self._limiter(provider), **kwargs)
-                _chain(self._loop.create_task(coro), future, self._loop)
+        async def run():
+            return await send(rendered, api_key=api_key, client=self._client, limiter=self._limiter(provider), **kwargs)
 
-        self._loop.call_soon_threadsafe(start_all)
-        return [future for *_, future in started]
+        return asyncio.run_coroutine_threadsafe(run(), self._loop)
 
     def send(self, rendered, *, api_key: str | None, provider: str | None = None, **kwargs) -> SendOutcome:
         return self.submit(rendered, api_key=api_key, provider=provider, **kwargs).result()

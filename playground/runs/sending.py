@@ -178,10 +178,9 @@ def _fail(result: Result, token: str, kind: str, message: str) -> str:
     return "discarded"
 
 
-def _call_for(result: Result, token: str, policy):
-    """The dispatcher call for the result's request: (request, kwargs) for submit_many, or
-    "recorded"/"discarded" when it failed before sending (no model, no key, a body that cannot be
-    rebuilt)."""
+def _submit(result: Result, token: str, dispatcher, policy):
+    """Hand the result's request to the dispatcher: a future, or "recorded"/"discarded" when it
+    failed before sending (no model, no key, a body that cannot be rebuilt)."""
     pm = result.provider_model
     if pm is None:
         return _fail(result, token, "config", "The model was removed from the catalog before this request was sent.")
@@ -194,23 +193,25 @@ def _call_for(result: Result, token: str, policy):
         request = StoredRequest.for_result(result)
     except BodyError as exc:
         return _fail(result, token, "config", str(exc))
-    return request, {"api_key": key, "provider": (f"provider-{provider.pk}", provider.max_concurrency),
-                     "timeouts": timeouts_for(provider), "retry_policy": policy or retry_policy()}  # fmt: skip
+    return (dispatcher or get_dispatcher()).submit(
+        request,
+        api_key=key,
+        provider=(f"provider-{provider.pk}", provider.max_concurrency),
+        timeouts=timeouts_for(provider),
+        retry_policy=policy or retry_policy(),
+    )
 
 
 def _start(result_ids: list[int], token: str, dispatcher, policy) -> list[tuple[Result, object]]:
-    """Claim and load the results (one statement each for the whole batch), hand their requests
-    to the dispatcher in one go, and mark their runs started: [(result, future or
-    "recorded"/"discarded")], for the results this caller took. Runs where the queries run (a
-    database thread in a worker), so that one hop takes the requests from the queue to the provider."""
+    """Claim and load the results (one statement each for the whole batch), mark their runs
+    started, and hand each request to the dispatcher: [(result, future or "recorded"/"discarded")],
+    for the results this caller took. Runs where the queries run (a database thread in a worker),
+    so that one hop takes the requests from the queue to the provider."""
     claimed = Result.claim(result_ids, token)
     if not claimed:
         return []
     results = Result.load_for_sending(claimed)
-    handed = [(result, _call_for(result, token, policy)) for result in results]
-    calls = [call for _, call in handed if not isinstance(call, str)]
-    futures = iter((dispatcher or get_dispatcher()).submit_many(calls) if calls else [])
-    handed = [(result, call if isinstance(call, str) else next(futures)) for result, call in handed]
+    handed = [(result, _submit(result, token, dispatcher, policy)) for result in results]
     # After the hand-over: the requests need not wait for this write (in a worker's first burst, a
     # hundred runs' UPDATEs queued behind each other on SQLite's lock).
     for run_id in dict.fromkeys(r.run_id for r in results if r.run.status == Run.Status.QUEUED):

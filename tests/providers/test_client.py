@@ -410,29 +410,11 @@ def test_the_dispatcher_keeps_calls_in_flight_from_sync_threads_within_limits(pr
     assert provider_server.max_in_flight_by_model[MODELS["chat"]] == 4
 
 
-def test_a_batch_handed_over_at_once_gets_a_future_each_and_cancelling_one_stops_only_that_call(provider_server):
-    provider_server.delay_s = 0.5
-    with Dispatcher(retry_policy=FAST) as dispatcher:
-        calls = [(rendered_for(provider_server, p), {"api_key": KEY}) for p in ("chat", "messages", "gemini")]
-        chat, messages, gemini = dispatcher.submit_many(calls)
-        deadline = time.monotonic() + 5
-        while provider_server.in_flight < 3 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert provider_server.in_flight == 3  # all three on the wire together
-        assert messages.cancel()
-        outcomes = [chat.result(5), gemini.result(5)]
-        deadline = time.monotonic() + 5
-        while provider_server.in_flight and time.monotonic() < deadline:
-            time.sleep(0.01)
-
-    assert all(o.ok for o in outcomes) and messages.cancelled()
-    assert [o.protocol for o in outcomes] == ["chat", "gemini"]
-
-
 def test_a_future_cancelled_before_the_loop_starts_its_call_sends_nothing(provider_server):
     with Dispatcher(retry_policy=FAST) as dispatcher:
         dispatcher._loop.call_soon_threadsafe(time.sleep, 0.3)  # the loop busy: the calls wait to start
-        first, second = dispatcher.submit_many([(rendered_for(provider_server, "chat"), {"api_key": KEY})] * 2)
+        first = dispatcher.submit(rendered_for(provider_server, "chat"), api_key=KEY)
+        second = dispatcher.submit(rendered_for(provider_server, "chat"), api_key=KEY)
         assert first.cancel()
         assert second.result(5).ok
 
