@@ -35,6 +35,7 @@ def dump(world, *, personal_of=None) -> dict:
     own drafts (a viewer may keep a draft of their own previews)."""
     from playground.accounts.models import AuditEvent, Invite, Membership, Team
     from playground.catalog.models import Provider, ProviderModel
+    from playground.evalruns.models import EvalItem, EvalRun, EvalRunModel, EvalScore, Review
     from playground.evals.models import EvalCase, EvalCaseMedia, EvalImport, EvalSet
     from playground.prompts.models import Prompt, PromptDraft, PromptVersion
     from playground.runs.models import Result, Run
@@ -43,8 +44,10 @@ def dump(world, *, personal_of=None) -> dict:
 
     team = world.team
     drafts = PromptDraft.objects.filter(prompt__team=team)
-    if personal_of is not None:
+    reviews = Review.objects.filter(eval_run__team=team)
+    if personal_of is not None:  # a viewer may keep a draft of their own, and review
         drafts = drafts.exclude(user=personal_of)
+        reviews = reviews.exclude(reviewer=personal_of)
     querysets = {
         "team": Team.objects.filter(pk=team.pk),
         "memberships": Membership.objects.filter(team=team),
@@ -66,6 +69,11 @@ def dump(world, *, personal_of=None) -> dict:
         "eval_cases": EvalCase.objects.filter(set__team=team),
         "eval_case_media": EvalCaseMedia.objects.filter(case__set__team=team),
         "eval_imports": EvalImport.objects.filter(set__team=team),
+        "eval_runs": EvalRun.objects.filter(team=team),
+        "eval_run_models": EvalRunModel.objects.filter(eval_run__team=team),
+        "eval_items": EvalItem.objects.filter(eval_run__team=team),
+        "eval_scores": EvalScore.objects.filter(eval_run__team=team),
+        "reviews": reviews,
     }
     # A visit of a live share link counts itself (its one write, by design): the rest of the link must not change.
     unchanged = {"share_links": [f.name for f in ShareLink._meta.concrete_fields if f.name not in ("view_count", "last_viewed_at")]}
