@@ -54,6 +54,15 @@ def make_member(team: Team | None = None, role: str = Membership.Role.EDITOR, **
 # --- media ---------------------------------------------------------------------------------------
 
 
+def logged_in(user):
+    """A Django test client signed in as ``user``."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 def make_item(team: Team, data: bytes, name: str = "sample.bin", user=None):
     from playground.uploads import services
 

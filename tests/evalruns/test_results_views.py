@@ -5,12 +5,11 @@ import io
 import json
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from playground.evalruns import results
 from tests.evalruns.results_world import make_world
-from tests.factories import make_eval_answer, make_member
+from tests.factories import logged_in, make_eval_answer, make_member
 
 pytestmark = pytest.mark.django_db
 
@@ -20,10 +19,6 @@ def world(db):
     return make_world()
 
 
-def client_for(user):
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 def body(response) -> str:
@@ -33,7 +28,7 @@ def body(response) -> str:
 
 
 def test_results_page_shows_leaderboard_chart_agreement_matrix_and_tags(world):
-    response = client_for(world.viewer).get(reverse("evalruns:results", args=[world.eval_run.pk]))
+    response = logged_in(world.viewer).get(reverse("evalruns:results", args=[world.eval_run.pk]))
     text = body(response)
 
     assert response.status_code == 200
@@ -49,7 +44,7 @@ def test_results_page_shows_leaderboard_chart_agreement_matrix_and_tags(world):
 
 def test_grid_page_filters_and_cell_contents(world):
     url = reverse("evalruns:grid", args=[world.eval_run.pk])
-    c = client_for(world.editor)
+    c = logged_in(world.editor)
     text = body(c.get(url, {"filter": "human"}))
     assert "2 cases" in text
     assert f'id="case-{world.cases[0].pk}"' in text and f'id="case-{world.cases[2].pk}"' in text
@@ -64,7 +59,7 @@ def test_grid_page_filters_and_cell_contents(world):
 def test_grid_escapes_model_output(world):
     make_eval_answer(world.eval_run, world.cases[0], world.models[0], "<script>alert(1)</script> **bold**", sample=1,
                      scores={"label": (0.0, False, "<img src=x>", {})})
-    text = body(client_for(world.editor).get(reverse("evalruns:grid", args=[world.eval_run.pk])))
+    text = body(logged_in(world.editor).get(reverse("evalruns:grid", args=[world.eval_run.pk])))
     assert "<script>alert(1)" not in text and "&lt;script&gt;" in text and "<strong>bold</strong>" in text
     assert "<img src=x>" not in text
 
@@ -77,19 +72,19 @@ def test_wer_alignment_in_the_grid(world):
     details = {"alignment": [{"type": "equal", "ref": ["three"], "hyp": ["three"]},
                              {"type": "substitute", "ref": ["one"], "hyp": ["two"]}]}
     make_eval_answer(run, world.cases[0], world.models[0], "three two", scores={"wer": (0.5, None, "1 of 2 words wrong", details)})
-    text = body(client_for(world.editor).get(reverse("evalruns:grid", args=[run.pk])))
+    text = body(logged_in(world.editor).get(reverse("evalruns:grid", args=[run.pk])))
     assert '<span class="al-substitute"' in text and "<del>one</del> <ins>two</ins>" in text
 
 
 def test_compare_page_words_and_lists(world):
     a, b = (f"{world.eval_run.pk}:{results.column_key(m.pk, 'as-is')}" for m in world.models[:2])
-    text = body(client_for(world.viewer).get(reverse("evalruns:compare", args=[world.eval_run.pk]), {"a": a, "b": b}))
+    text = body(logged_in(world.viewer).get(reverse("evalruns:compare", args=[world.eval_run.pk]), {"a": a, "b": b}))
     assert "model-b is right on 2 cases where model-a is wrong and wrong on 0 where model-a is right; p = 0.5." in text
     ids = ",".join(str(x) for x in sorted([world.cases[4].pk, world.cases[5].pk]))
     assert f"?cases={ids}" in text
     assert '<td class="both-right">4</td>' in text and '<td class="only-b">2</td>' in text
     assert '<td class="only-a">0</td>' in text and '<td class="both-wrong">0</td>' in text
-    bad = body(client_for(world.viewer).get(reverse("evalruns:compare", args=[world.eval_run.pk]), {"a": "999999:m1.x", "b": b}))
+    bad = body(logged_in(world.viewer).get(reverse("evalruns:compare", args=[world.eval_run.pk]), {"a": "999999:m1.x", "b": b}))
     assert "Choose two columns" in bad
 
 
@@ -97,12 +92,12 @@ def test_compare_refuses_another_teams_run(world):
     other = make_world()  # another team, same shape
     a = f"{world.eval_run.pk}:{results.column_key(world.models[0].pk, 'as-is')}"
     b = f"{other.eval_run.pk}:{results.column_key(other.models[0].pk, 'as-is')}"
-    text = body(client_for(world.editor).get(reverse("evalruns:compare", args=[world.eval_run.pk]), {"a": a, "b": b}))
+    text = body(logged_in(world.editor).get(reverse("evalruns:compare", args=[world.eval_run.pk]), {"a": a, "b": b}))
     assert "Choose two columns" in text and "in Shapes run" not in text
 
 
 def test_csv_export_has_every_answer_score_and_review(world):
-    response = client_for(world.viewer).get(reverse("evalruns:export", args=[world.eval_run.pk, "csv"]))
+    response = logged_in(world.viewer).get(reverse("evalruns:export", args=[world.eval_run.pk, "csv"]))
     assert response.streaming and response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(body(response))))
     assert len(rows) == 18
@@ -115,7 +110,7 @@ def test_csv_export_has_every_answer_score_and_review(world):
 
 def test_csv_export_defuses_formulas(world):
     make_eval_answer(world.eval_run, world.cases[0], world.models[0], "=HYPERLINK(\"http://x\")", sample=1)
-    rows = list(csv.DictReader(io.StringIO(body(client_for(world.editor).get(
+    rows = list(csv.DictReader(io.StringIO(body(logged_in(world.editor).get(
         reverse("evalruns:export", args=[world.eval_run.pk, "csv"]))))))
     assert any(r["output"] == "'=HYPERLINK(\"http://x\")" for r in rows)
 
@@ -123,7 +118,7 @@ def test_csv_export_defuses_formulas(world):
 def test_json_export(world):
     world.cases[0].fields = {"colour": "red"}
     world.cases[0].save(update_fields=["fields"])
-    response = client_for(world.editor).get(reverse("evalruns:export", args=[world.eval_run.pk, "json"]))
+    response = logged_in(world.editor).get(reverse("evalruns:export", args=[world.eval_run.pk, "json"]))
     data = json.loads(body(response))
     assert data["evaluation"]["name"] == "Shapes run"
     assert len(data["results"]) == 18
@@ -131,23 +126,23 @@ def test_json_export(world):
     assert r["scores"]["label"]["passed"] is True
     assert sorted(v["verdict"] for v in r["reviews"]) == ["correct", "incorrect"]
     assert r["fields"] == {"colour": "red"} and r["expected"] == "red circle" and r["tags"] == ["circle"]
-    assert client_for(world.editor).get(reverse("evalruns:export", args=[world.eval_run.pk, "xml"])).status_code == 404
+    assert logged_in(world.editor).get(reverse("evalruns:export", args=[world.eval_run.pk, "xml"])).status_code == 404
 
 
 @pytest.mark.parametrize("name,args", [("results", []), ("grid", []), ("compare", []), ("export", ["csv"]),
                                        ("review_queue", [])])
 def test_another_team_gets_404(world, name, args):
     outsider = make_member()
-    response = client_for(outsider).get(reverse(f"evalruns:{name}", args=[world.eval_run.pk, *args]))
+    response = logged_in(outsider).get(reverse(f"evalruns:{name}", args=[world.eval_run.pk, *args]))
     assert response.status_code == 404
-    assert client_for(outsider).get(f"/evaluations/{10**25}/results/").status_code == 404
+    assert logged_in(outsider).get(f"/evaluations/{10**25}/results/").status_code == 404
 
 
 def test_results_pages_write_nothing(world):
     from playground.evalruns.models import Review
 
     before = list(Review.objects.values())
-    c = client_for(world.editor)
+    c = logged_in(world.editor)
     for name in ("results", "grid", "compare", "review_queue"):
         assert c.get(reverse(f"evalruns:{name}", args=[world.eval_run.pk])).status_code == 200
     assert list(Review.objects.values()) == before
@@ -160,7 +155,7 @@ def test_a_wer_leaderboard_shows_the_mean_rate_in_percent(world):
                         scorers=[{"name": "wer", "config": {}}])
     for case, rate in zip(world.cases[:4], (0.0, 0.25, 0.25, 0.5), strict=True):
         make_eval_answer(run, case, world.models[0], "x", scores={"wer": (rate, None)})
-    text = body(client_for(world.editor).get(reverse("evalruns:results", args=[run.pk])))
+    text = body(logged_in(world.editor).get(reverse("evalruns:results", args=[run.pk])))
     assert "Mean error rate (95% CI)" in text
     assert "25.0% (95% CI " in text and "n = 4)" in text
 
@@ -172,7 +167,7 @@ def test_page_queries_do_not_grow_with_the_run(world, name):
 
     from tests.factories import make_eval_case, make_png, make_review
 
-    c = client_for(world.editor)
+    c = logged_in(world.editor)
     url = reverse(f"evalruns:{name}", args=[world.eval_run.pk])
     c.get(url)
     with CaptureQueriesContext(connection) as before:
@@ -188,7 +183,7 @@ def test_page_queries_do_not_grow_with_the_run(world, name):
 
 
 def test_grid_says_where_reviewers_override_the_scorer(world):
-    text = body(client_for(world.editor).get(reverse("evalruns:grid", args=[world.eval_run.pk]),
+    text = body(logged_in(world.editor).get(reverse("evalruns:grid", args=[world.eval_run.pk]),
                                              {"cases": str(world.cases[2].pk)}))
     assert text.count("Reviewers say correct: that overrides the scorer.") == 1  # B on case 3
 
@@ -197,5 +192,5 @@ def test_results_page_without_reviews_points_to_the_blind_queue(world):
     from playground.evalruns.models import Review
 
     Review.objects.all().delete()
-    text = body(client_for(world.editor).get(reverse("evalruns:results", args=[world.eval_run.pk])))
+    text = body(logged_in(world.editor).get(reverse("evalruns:results", args=[world.eval_run.pk])))
     assert "No reviews yet." in text and f'{reverse("evalruns:review_queue", args=[world.eval_run.pk])}?blind=1' in text

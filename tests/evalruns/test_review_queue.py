@@ -7,7 +7,7 @@ from django.urls import reverse
 from playground.evalruns import results, review
 from playground.evalruns.models import Review
 from tests.evalruns.results_world import make_world
-from tests.factories import make_member
+from tests.factories import logged_in, make_member
 
 pytestmark = pytest.mark.django_db
 
@@ -17,15 +17,11 @@ def world(db):
     return make_world()
 
 
-def client_for(user):
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 def test_a_viewer_reviews_and_rates_and_a_second_post_replaces_it(world):
     result = world.answers["C", 3]
-    c = client_for(world.viewer)
+    c = logged_in(world.viewer)
     url = reverse("evalruns:review", args=[result.pk])
     response = c.post(url, {"verdict": "correct", "rating": "4", "comment": "close enough", "blind": "1"})
     assert response.status_code == 302
@@ -40,7 +36,7 @@ def test_a_viewer_reviews_and_rates_and_a_second_post_replaces_it(world):
 def test_a_human_review_changes_the_leaderboard(world):
     c_line = lambda: results.leaderboard(world.eval_run).lines[2]  # noqa: E731
     assert c_line().correct == 1
-    client_for(world.viewer).post(reverse("evalruns:review", args=[world.answers["C", 3].pk]), {"verdict": "correct"})
+    logged_in(world.viewer).post(reverse("evalruns:review", args=[world.answers["C", 3].pk]), {"verdict": "correct"})
     assert c_line().correct == 2
 
 
@@ -53,7 +49,7 @@ def test_a_human_review_changes_the_leaderboard(world):
 ])
 def test_bad_reviews_are_refused_with_a_reason_and_change_nothing(world, data, message):
     before = list(Review.objects.values())
-    c = client_for(world.editor)
+    c = logged_in(world.editor)
     response = c.post(reverse("evalruns:review", args=[world.answers["C", 3].pk]), data, follow=True)
     assert message in response.content.decode()
     response = c.post(reverse("evalruns:review", args=[world.answers["C", 3].pk]), data, HTTP_HX_REQUEST="true")
@@ -65,9 +61,9 @@ def test_another_teams_result_is_404_and_get_is_refused(world):
     outsider = make_member()
     url = reverse("evalruns:review", args=[world.answers["A", 0].pk])
     before = list(Review.objects.values())
-    assert client_for(outsider).post(url, {"verdict": "correct"}).status_code == 404
-    assert client_for(world.editor).get(url).status_code == 405
-    assert client_for(world.editor).post(reverse("evalruns:review", args=[10**25]), {"verdict": "correct"}).status_code == 404
+    assert logged_in(outsider).post(url, {"verdict": "correct"}).status_code == 404
+    assert logged_in(world.editor).get(url).status_code == 405
+    assert logged_in(world.editor).post(reverse("evalruns:review", args=[10**25]), {"verdict": "correct"}).status_code == 404
     assert list(Review.objects.values()) == before
 
 
@@ -76,7 +72,7 @@ def test_a_result_outside_any_evaluation_is_404(world):
 
     run = Run.objects.create(team=world.team, prompt_version=world.eval_run.prompt_version)
     plain = Result.objects.create(run=run, provider_name="x", protocol="chat", model_name="m", url="https://x.example")
-    assert client_for(world.editor).post(reverse("evalruns:review", args=[plain.pk]), {"verdict": "correct"}).status_code == 404
+    assert logged_in(world.editor).post(reverse("evalruns:review", args=[plain.pk]), {"verdict": "correct"}).status_code == 404
 
 
 def test_csrf_is_required(world):
@@ -107,7 +103,7 @@ def test_queue_goes_through_unreviewed_answers_in_order(world):
 
 
 def test_blind_queue_hides_the_model_until_the_verdict(world):
-    c = client_for(world.viewer)
+    c = logged_in(world.viewer)
     url = reverse("evalruns:review_queue", args=[world.eval_run.pk])
     text = c.get(url, {"blind": "1"}).content.decode()
     assert "Model hidden" in text
@@ -136,19 +132,19 @@ def test_blind_order_of_one_case_differs_by_reviewer(world):
 def test_queue_when_everything_is_reviewed(world):
     for r in world.answers.values():
         review.save_review(r, world.viewer, verdict="correct")
-    text = client_for(world.viewer).get(reverse("evalruns:review_queue", args=[world.eval_run.pk])).content.decode()
+    text = logged_in(world.viewer).get(reverse("evalruns:review_queue", args=[world.eval_run.pk])).content.decode()
     assert "Every answer has your review." in text and "You have reviewed 18 of 18 answers." in text
 
 
 def test_queue_page_has_the_keyboard_script_and_no_inline_script(world):
-    text = client_for(world.viewer).get(reverse("evalruns:review_queue", args=[world.eval_run.pk])).content.decode()
+    text = logged_in(world.viewer).get(reverse("evalruns:review_queue", args=[world.eval_run.pk])).content.decode()
     assert "/static/evalruns-review.js" in text
     assert 'data-key="c"' in text and 'data-key="x"' in text and 'data-key="5"' in text
     assert "<script>" not in text and " onclick=" not in text and ' style="' not in text
 
 
 def test_grid_review_buttons_answer_htmx_with_a_fragment(world):
-    c = client_for(world.viewer)
+    c = logged_in(world.viewer)
     result = world.answers["C", 1]
     response = c.post(reverse("evalruns:review", args=[result.pk]), {"verdict": "incorrect", "back": "grid"},
                       HTTP_HX_REQUEST="true")
@@ -164,5 +160,5 @@ def test_queue_of_a_run_without_answers(world):
     from tests.factories import make_eval_run
 
     empty = make_eval_run(world.team, world.eval_set, world.eval_run.prompt_version, world.models[:1])
-    text = client_for(world.viewer).get(reverse("evalruns:review_queue", args=[empty.pk])).content.decode()
+    text = logged_in(world.viewer).get(reverse("evalruns:review_queue", args=[empty.pk])).content.decode()
     assert "No answers to review yet." in text

@@ -10,14 +10,8 @@ from playground.prompts.document import media_refs
 from playground.prompts.models import Prompt
 from playground.sharing.models import ForkOrigin, ShareLink
 from playground.uploads.models import MediaItem, StoredFile
-from tests.factories import make_png, make_share_link
+from tests.factories import logged_in, make_png, make_share_link
 from tests.sharing.conftest import World
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def fork(client, token, team) -> object:

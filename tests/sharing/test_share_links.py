@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from playground.sharing.models import ShareLink, token_hash
 from tests.database_text import database_text
-from tests.factories import doc_with, make_share_link
+from tests.factories import doc_with, logged_in, make_share_link
 from tests.sharing.conftest import KEY
 
 
@@ -22,10 +22,6 @@ def anon() -> Client:
     return Client()
 
 
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def text_of(response) -> str:
