@@ -88,6 +88,17 @@ PASSWORD = "correct-horse-battery"
 HX = {"HX-Request": "true"}
 
 
+@pytest.fixture(autouse=True)
+def _empty_caches():
+    """Each test starts with empty caches: the local-memory cache lives as long as the process,
+    and the ids it is keyed by (a provider's Test-connection turn, a shared page) come again once a
+    transactional test has emptied the tables."""
+    from django.core.cache import caches
+
+    for cache in caches.all():
+        cache.clear()
+
+
 @pytest.fixture
 def team(db):
     from tests.factories import make_team

@@ -80,6 +80,11 @@ class PageProblems:
     def all(self) -> list[str]:
         return self.console_errors + self.page_errors + self.failed_requests + self.error_responses
 
+    def expect(self, status: int, path: str) -> None:
+        """The test provoked this error answer on purpose: not a problem (nor the console's line for it)."""
+        self.error_responses = [e for e in self.error_responses if not (e.startswith(f"HTTP {status}:") and path in e)]
+        self.console_errors = [e for e in self.console_errors if f"status of {status}" not in e]
+
 
 # A media element stops downloading once it has what it needs (preload="metadata"), and leaving a
 # page cancels what is still loading: Chromium reports both as net::ERR_ABORTED. Not a problem.

@@ -119,6 +119,7 @@ def test_providers_are_in_the_navigation_and_test_connection_works_from_the_keyb
     page.keyboard.press("Enter")  # again at once: the limit says when, nothing is sent
     expect(result).to_contain_text("try again in")
     assert len(provider_server.received) == 1
+    page.problems.expect(429, f"/providers/{provider.pk}/test/")  # the second press, refused on purpose
     # On a phone the test's section fits its width (the reply wraps, long words too).
     page.set_viewport_size({"width": 390, "height": 800})
     assert page.evaluate("(() => { const s = document.getElementById('probe-section'); "

@@ -52,6 +52,7 @@ def test_share_open_anonymously_fork_and_revoke(page, browser, live_server, edit
     expect(url_field).to_be_visible()
     link_url = url_field.input_value()
     assert link_url.startswith(live_server.url + "/s/")
+    page.wait_for_load_state("load")  # copy.js is deferred: a click before it runs does nothing
     page.locator("#copy-share").click()
     expect(page.locator("#copy-share")).to_have_text(re.compile("Copied|Copy failed"))
 

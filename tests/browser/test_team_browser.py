@@ -42,6 +42,7 @@ def test_an_owner_invites_a_viewer_promotes_them_and_removes_them(page, browser,
     expect(page.locator("h1")).to_have_text("Invite link for Vision team")
     link = page.input_value("#invite-link")
     assert "/accounts/join/" in link
+    page.wait_for_load_state("load")  # copy.js is deferred: a click before it runs does nothing
     page.click("button#copy-invite")
     expect(page.locator("button#copy-invite")).to_have_text("Copied ✓")
     assert page.evaluate("navigator.clipboard.readText()") == link
