@@ -64,6 +64,9 @@ def test_a_new_user_builds_a_prompt_with_a_variable_an_image_and_a_wav_and_downl
     expect(page.locator("#remarks-var-subject")).to_contain_text("{{subject}} is empty: it is sent as nothing.")
     subject.fill("the red circle")
     expect(page.locator("#remarks-var-subject")).to_be_empty()
+    # The previews refreshed for that typing may answer late on a loaded machine and re-draw the
+    # parts, moving the focus checked below: wait until no htmx request is in flight.
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")
 
     # The image, picked from the library in the picker (thumbnails, kind filter).
     page.click("#pick-m-0-new")

@@ -37,7 +37,9 @@ def test_a_worker_sends_scores_and_finishes_an_evaluation_even_when_killed(runs_
     assert results.count() == 24 and set(results.values_list("status", flat=True)) == {"succeeded"}
     assert EvalItem.objects.filter(eval_run=er).count() == 12
     recorded = collections.Counter(int(m.group(1)) for m in RECORDED.finditer(runs_worker.log()))
-    assert sorted(recorded) == sorted(results.values_list("pk", flat=True)) and set(recorded.values()) == {1}
+    # None written twice. A result the killed worker wrote just before it died may lack its log line
+    # (the line is written after the commit): the database, above, says every one was recorded.
+    assert set(recorded) <= set(results.values_list("pk", flat=True)) and set(recorded.values()) == {1}
     scores = EvalScore.objects.filter(eval_run=er, scorer="label")
     assert scores.count() == 24
     by_model = collections.defaultdict(list)
